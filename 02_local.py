@@ -1,0 +1,282 @@
+"""02 — attribute hooks, thread idents, and a thread-local built by hand.
+
+Notes: 000/001 §2 面向对象 (with 001's ClassA demo and DRF's request._request), §3 线程唯一标识,
+§4 自定义threading.local, §5 加强版threading.local, and 003's 五、threading.local.
+
+Over 01 this adds the second ingredient of Werkzeug's Local: a dict keyed by the current
+thread's ident, reached through `__setattr__`/`__getattr__`, so that `local.x1 = 1` in one
+thread is invisible in another. Every hand-built local is run side by side with the standard
+library's `threading.local`. Threads are joined before anything is printed, so the output
+order is the same on every run (only the thread idents differ).
+
+Run:  python 02_local.py
+Test: python -m pytest tests/test_02_local.py
+"""
+
+import threading
+from threading import get_ident
+
+# ==========================================================================================
+# §2 面向对象 — __setattr__ / __getattr__
+# ==========================================================================================
+
+
+class Foo:
+    """The notes' Foo: every assignment and every *missing* attribute read is traced."""
+
+    def __setattr__(self, key, value):
+        print(f"  __setattr__ runs: key={key!r} value={value!r}")
+
+    def __getattr__(self, item):
+        print(f"  __getattr__ runs: item={item!r}")
+
+
+class ClassA:
+    """001's ClassA: __getattr__ runs only when normal lookup fails."""
+
+    def __init__(self, classname):
+        self.classname = classname
+
+    def __getattr__(self, attr):
+        return ("invoke __getattr__", attr)
+
+
+class NaiveLocal:
+    """The notes' dict-backed Local, but with `self.storage = {}` in __init__ — it recurses."""
+
+    def __init__(self):
+        self.storage = {}  # calls __setattr__, which reads self.storage -> __getattr__ -> ...
+
+    def __setattr__(self, key, value):
+        self.storage[key] = value
+
+    def __getattr__(self, item):
+        return self.storage.get(item)
+
+
+class DictLocal:
+    """The notes' fix: create `storage` with object.__setattr__, bypassing our own hook."""
+
+    def __init__(self):
+        object.__setattr__(self, "storage", {})
+
+    def __setattr__(self, key, value):
+        self.storage[key] = value
+
+    def __getattr__(self, item):
+        return self.storage.get(item)
+
+
+class WSGIRequest:
+    """Stands in for Django's request: the raw object DRF wraps."""
+
+    def __init__(self, GET, POST):
+        self.GET = GET
+        self.POST = POST
+
+
+class DRFRequest:
+    """DRF's Request: its own attributes, and everything else forwarded to `_request`."""
+
+    def __init__(self, request):
+        self._request = request
+
+    @property
+    def query_params(self):
+        return self._request.GET
+
+    @property
+    def data(self):
+        return self._request.POST
+
+    def __getattr__(self, attr):
+        return getattr(self._request, attr)
+
+
+# ==========================================================================================
+# §3 线程唯一标识 — threading.get_ident
+# ==========================================================================================
+
+
+def run_in_threads(task, count):
+    """Run task(i) in `count` threads, join them all, and return the results in index order.
+
+    The threads wait at a barrier before they finish, so all of them are alive at once: a
+    finished thread's ident may be handed to the next new thread (see demo_thread_ident).
+    """
+    results = [None] * count
+    barrier = threading.Barrier(count)
+
+    def runner(i):
+        results[i] = task(i)
+        barrier.wait()
+
+    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+# ==========================================================================================
+# §4 自定义threading.local — storage = {ident: {name: value}}
+# ==========================================================================================
+
+
+class IdentLocal:
+    """The notes' hand-rolled threading.local: one dict per thread ident.
+
+    As in the notes, a missing name reads as None (threading.local raises AttributeError).
+    """
+
+    def __init__(self):
+        object.__setattr__(self, "storage", {})
+
+    def __setattr__(self, key, value):
+        ident = get_ident()
+        if ident in self.storage:
+            self.storage[ident][key] = value
+        else:
+            self.storage[ident] = {key: value}
+
+    def __getattr__(self, item):
+        ident = get_ident()
+        if ident not in self.storage:
+            return None
+        return self.storage[ident].get(item)
+
+
+# ==========================================================================================
+# §5 加强版threading.local — storage = {ident: {name: [v1, v2, ...]}}
+# ==========================================================================================
+
+
+class NotesStackLocal:
+    """§5 exactly as in the notes. Bug: a second name in the same thread raises KeyError."""
+
+    def __init__(self):
+        object.__setattr__(self, "storage", {})
+
+    def __setattr__(self, key, value):
+        ident = get_ident()
+        if ident in self.storage:
+            self.storage[ident][key].append(value)  # KeyError when `key` is new to this thread
+        else:
+            self.storage[ident] = {key: [value]}
+
+    def __getattr__(self, item):
+        ident = get_ident()
+        if ident not in self.storage:
+            return None
+        return self.storage[ident][item][-1]
+
+
+class StackLocal:
+    """§5 fixed: each name keeps a stack of values per thread; reads see the newest."""
+
+    def __init__(self):
+        object.__setattr__(self, "storage", {})
+
+    def __setattr__(self, key, value):
+        # Fixed: the notes' `self.storage[ident][key].append` raised KeyError for a new key.
+        self.storage.setdefault(get_ident(), {}).setdefault(key, []).append(value)
+
+    def __getattr__(self, item):
+        values = self.storage.get(get_ident(), {}).get(item)
+        return values[-1] if values else None
+
+
+# ==========================================================================================
+# Demo
+# ==========================================================================================
+
+
+def demo_attribute_hooks():
+    print("== §2 面向对象: __setattr__ / __getattr__ ==")
+    obj = Foo()
+    print("obj.x = 123")
+    obj.x = 123
+    print("obj.x")
+    obj.x
+    ins = ClassA("ClassA")
+    print(f"ClassA: __dict__ = {ins.__dict__}")
+    print(f"ins.classname -> {ins.classname!r}  (found normally: __getattr__ not called)")
+    print(f"ins.grade     -> {ins.grade!r}  (missing: __getattr__ called)")
+    try:
+        NaiveLocal()
+    except RecursionError as exc:
+        print(f"self.storage = {{}} in __init__ -> RecursionError: {exc}")
+    local = DictLocal()
+    local.x1 = 123
+    print(f"object.__setattr__(self, 'storage', {{}}) -> local.x1 = {local.x1}, "
+          f"storage = {local.storage}")
+    request = DRFRequest(WSGIRequest(GET={"page": "1"}, POST={"name": "alex"}))
+    print(f"DRF: request.query_params = {request.query_params}, request.data = {request.data}")
+    print(f"DRF: request.POST -> __getattr__ -> request._request.POST = {request.POST}")
+
+
+def demo_thread_ident():
+    print()
+    print("== §3 线程唯一标识: threading.get_ident() ==")
+    idents = run_in_threads(lambda i: get_ident(), 5)
+    for i, ident in enumerate(idents):
+        print(f"thread {i}: ident = {ident}")
+    print(f"5 live threads, {len(set(idents))} distinct idents; main thread = {get_ident()}")
+    reused = [run_in_threads(lambda i: get_ident(), 1)[0] for _ in range(3)]
+    same = "the same ident" if len(set(reused)) == 1 else "idents"
+    print(f"3 threads one after another got {same}: {reused}")
+    print("-> an ident is only unique among live threads; storage keyed by it must be cleaned")
+
+
+def demo_ident_local():
+    print()
+    print("== §4 自定义threading.local, side by side with threading.local ==")
+    ours, real = IdentLocal(), threading.local()
+
+    def task(arg):
+        ours.x1 = arg
+        real.x1 = arg
+        return ours.x1, real.x1, get_ident()
+
+    results = run_in_threads(task, 5)
+    for i, (mine, theirs, _) in enumerate(results):
+        print(f"thread {i}: IdentLocal.x1 = {mine}, threading.local.x1 = {theirs}")
+    in_thread_order = {ident: ours.storage[ident] for _, _, ident in results}
+    print(f"IdentLocal.storage (in thread order) = {in_thread_order}")
+    print(f"main thread: IdentLocal.x1 = {ours.x1}, "
+          f"threading.local has x1: {hasattr(real, 'x1')}")
+
+
+def demo_stack_local():
+    print()
+    print("== §5 加强版threading.local: a stack of values per name ==")
+    try:
+        notes = NotesStackLocal()
+        notes.x1 = 1
+        notes.x2 = 2
+    except KeyError as exc:
+        print(f"the notes' version: x1 then x2 in one thread -> KeyError: {exc}")
+    ours, real = StackLocal(), threading.local()
+
+    def task(arg):
+        for value in (arg, arg * 10):
+            ours.x1 = value
+            real.x1 = value
+        ours.x2 = "second name"
+        return ours.x1, real.x1, ours.storage[get_ident()]
+
+    for i, (mine, theirs, entry) in enumerate(run_in_threads(task, 3)):
+        print(f"thread {i}: StackLocal.x1 = {mine}, threading.local.x1 = {theirs}, "
+              f"this thread's storage = {entry}")
+
+
+def main():
+    demo_attribute_hooks()
+    demo_thread_ident()
+    demo_ident_local()
+    demo_stack_local()
+
+
+if __name__ == "__main__":
+    main()
