@@ -1,0 +1,303 @@
+"""03_localstack: Werkzeug 1.0.1's Local/LocalStack rebuilt, checked against werkzeug.local.
+
+Werkzeug 3's locals are ContextVar-based; they are compared where the two designs coincide
+(isolation between threads and greenlets, push/pop/top, missing names). Where 1.0.1 differs on
+purpose (idents, release on the last pop), the 1.0.1 behaviour is asserted directly.
+"""
+
+import asyncio
+import threading
+
+import greenlet
+import pytest
+import werkzeug.local as wz
+from conftest import load, run_script
+
+ls = load("03_localstack")
+
+
+def test_demo_runs_and_answers_the_todo():
+    result = run_script("03_localstack")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "pop() -> '汪洋'" in out and "after {}" in out
+    assert "the notes' pop (release commented out): pop() x3 -> ['汪洋', '汪洋', '汪洋']" in out
+    assert "both requests ended (last pop released): {}, {}" in out
+    assert "ident-keyed LocalStack: task-A sees top 'task-B'" in out
+    assert "ContextVarLocalStack:   task-A sees top 'task-A', task-B sees top 'task-B'" in out
+    assert "g1: greenlet-ident stack top = 'g1', thread-ident stack top = 'g2'" in out
+
+
+def test_get_ident_prefers_greenlet():
+    assert ls.get_ident is greenlet.getcurrent
+    assert ls.get_ident() is greenlet.getcurrent()
+
+
+# --- Local --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Local", [ls.Local, wz.Local], ids=["ours", "werkzeug"])
+def test_local_set_get_delete_and_missing_names(Local):
+    local = Local()
+    local.foo = 1
+    assert local.foo == 1
+    del local.foo
+    with pytest.raises(AttributeError):
+        local.foo
+    with pytest.raises(AttributeError):
+        del local.foo
+    assert getattr(local, "foo", None) is None and not hasattr(local, "foo")
+
+
+def test_missing_name_is_attribute_error_never_key_error():
+    local = ls.Local()
+    with pytest.raises(AttributeError) as info:
+        local.stack
+    assert not isinstance(info.value, KeyError)
+    assert str(info.value) == "stack"
+    local.other = 1  # an entry for this ident exists, the name does not
+    with pytest.raises(AttributeError):
+        local.stack
+
+
+def run_threads(task, count):
+    results, barrier = [None] * count, threading.Barrier(count)
+
+    def runner(i):
+        results[i] = task(i, barrier)
+
+    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@pytest.mark.parametrize("Local", [ls.Local, wz.Local], ids=["ours", "werkzeug"])
+def test_local_isolates_threads_like_werkzeug(Local):
+    local = Local()
+
+    def task(i, barrier):
+        local.value = i
+        barrier.wait()
+        return local.value
+
+    assert run_threads(task, 10) == list(range(10))
+    assert not hasattr(local, "value")
+
+
+def test_local_storage_iter_release_and_slots():
+    local = ls.Local()
+    local.k1 = 123
+    ident = ls.get_ident()
+    assert local.__storage__ == {ident: {"k1": 123}}
+    assert list(local) == [(ident, {"k1": 123})]
+    local.__storage__ = "lands inside the storage"  # __setattr__ is overridden
+    assert local.__storage__ == {ident: {"k1": 123, "__storage__": "lands inside the storage"}}
+    ls.release_local(local)
+    assert local.__storage__ == {} and not hasattr(local, "k1")
+    ls.release_local(local)  # releasing twice is fine
+
+
+def test_local_call_gives_a_proxy():
+    local = ls.Local()
+    proxy = local("foo")
+    local.foo = [1, 2]
+    assert proxy == [1, 2] and len(proxy) == 2
+    local.foo = "changed"
+    assert proxy == "changed"
+
+
+# --- LocalStack ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("LocalStack", [ls.LocalStack, wz.LocalStack], ids=["ours", "werkzeug"])
+def test_localstack_push_pop_top_like_werkzeug(LocalStack):
+    stack = LocalStack()
+    assert stack.top is None and stack.pop() is None
+    assert stack.push(1) == [1]
+    assert stack.push(2) == [1, 2]
+    assert stack.top == 2
+    assert [stack.pop(), stack.top, stack.pop(), stack.top, stack.pop()] == [2, 1, 1, None, None]
+
+
+@pytest.mark.parametrize("LocalStack", [ls.LocalStack, wz.LocalStack], ids=["ours", "werkzeug"])
+def test_localstack_isolates_threads_like_werkzeug(LocalStack):
+    stack = LocalStack()
+
+    def task(i, barrier):
+        stack.push(i)
+        stack.push(i * 10)
+        barrier.wait()
+        seen = stack.top
+        stack.pop()
+        return seen, stack.top
+
+    assert run_threads(task, 10) == [(i * 10, i) for i in range(10)]
+    assert stack.top is None
+
+
+def test_push_returns_the_live_list():
+    stack = ls.LocalStack()
+    first = stack.push("a")
+    assert stack.push("b") is first and first == ["a", "b"]
+
+
+def test_last_pop_releases_this_idents_storage():
+    stack = ls.LocalStack()
+    stack.push("a")
+    stack.push("b")
+    ident = ls.get_ident()
+    stack.pop()
+    assert stack._local.__storage__ == {ident: {"stack": ["a"]}}
+    assert stack.pop() == "a"
+    assert stack._local.__storage__ == {}
+
+
+def test_regression_the_notes_pop_never_releases():
+    notes = ls.NotesLocalStack()
+    notes.push("x")
+    assert [notes.pop(), notes.pop()] == ["x", "x"]
+    assert notes._local.__storage__ != {}  # the bug: the commented-out release_local
+
+
+def test_no_entries_left_after_many_threads_push_and_pop():
+    stack = ls.LocalStack()
+
+    def task(i, barrier):
+        for depth in range(3):
+            stack.push((i, depth))
+        barrier.wait()
+        return [stack.pop() for _ in range(4)]
+
+    results = run_threads(task, 40)
+    assert results == [[(i, 2), (i, 1), (i, 0), None] for i in range(40)]
+    assert stack._local.__storage__ == {}
+
+
+def test_localstack_call_is_a_proxy_to_the_top():
+    stack = ls.LocalStack()
+    proxy = stack()
+    assert repr(proxy) == "<LocalProxy unbound>"
+    stack.push([1, 2])
+    assert proxy == [1, 2]
+    stack.push((1, 2))
+    assert proxy == (1, 2)
+    stack.pop()
+    stack.pop()
+    assert repr(proxy) == "<LocalProxy unbound>"
+    with pytest.raises(RuntimeError, match="object unbound"):
+        proxy.anything
+
+
+def test_release_local_on_a_stack_and_not_through_a_proxy():
+    stack = ls.LocalStack()
+    stack.push(42)
+    ls.release_local(stack)
+    assert stack.top is None
+    local = ls.Local()
+    local.foo = 1
+    with pytest.raises(AttributeError):
+        ls.release_local(local("foo"))
+
+
+@pytest.mark.parametrize("LocalStack", [ls.LocalStack, wz.LocalStack], ids=["ours", "werkzeug"])
+def test_greenlets_are_kept_apart(LocalStack):
+    stack, seen, main = LocalStack(), {}, greenlet.getcurrent()
+
+    def worker(name):
+        stack.push(name)
+        main.switch()  # pause after pushing, so both greenlets have pushed before either reads
+        seen[name] = stack.top
+        stack.pop()
+
+    g1, g2 = greenlet.greenlet(worker), greenlet.greenlet(worker)
+    g1.switch("g1")
+    g2.switch("g2")
+    g1.switch()
+    g2.switch()
+    assert seen == {"g1": "g1", "g2": "g2"}
+    assert stack.top is None
+
+
+def test_greenlet_entries_are_released_with_the_last_pop():
+    stack = ls.LocalStack()
+
+    def worker():
+        stack.push("x")
+        stack.pop()
+
+    for _ in range(20):
+        greenlet.greenlet(worker).switch()
+    assert stack._local.__storage__ == {}
+
+
+# --- LocalManager -------------------------------------------------------------------------
+
+
+def test_local_manager_locals_ident_func_cleanup_and_repr():
+    assert ls.LocalManager().locals == []
+    one = ls.Local()
+    assert ls.LocalManager(one).locals == [one]
+    with pytest.raises(TypeError):
+        ls.LocalManager(ls.LocalStack())  # as in 1.0.1: a single LocalStack is not iterable
+    stack = ls.LocalStack()
+    manager = ls.LocalManager([one, stack], ident_func=lambda: "fixed")
+    assert stack.__ident_func__() == "fixed" and manager.get_ident() == "fixed"
+    one.x = 1
+    stack.push(1)
+    manager.cleanup()
+    assert not hasattr(one, "x") and stack.top is None
+    assert repr(manager) == "<LocalManager storages: 2>"
+
+
+def test_local_manager_middleware_releases_when_the_response_closes():
+    local = ls.Local()
+    manager = ls.LocalManager([local])
+
+    def app(environ, start_response):
+        local.user = "alice"
+        start_response("200 OK", [])
+        return [b"hi"]
+
+    body = manager.make_middleware(app)({}, lambda *a: None)
+    assert list(body) == [b"hi"] and local.user == "alice"
+    body.close()
+    assert not hasattr(local, "user")
+
+
+# --- the ContextVar successor -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "LocalStack", [ls.ContextVarLocalStack, wz.LocalStack], ids=["ours", "werkzeug"]
+)
+def test_contextvar_stack_copies_per_task_like_werkzeug(LocalStack):
+    # werkzeug's test_local_stack_asyncio (issue #2102): a child task must not mutate the
+    # parent's list.
+    stack = LocalStack()
+    stack.push(1)
+
+    async def task():
+        pushed = stack.push(2)
+        await asyncio.sleep(0)  # the other tasks push meanwhile
+        return len(pushed), stack.top
+
+    async def main():
+        return await asyncio.gather(task(), task(), task())
+
+    assert asyncio.run(main()) == [(2, 2)] * 3
+    assert stack.top == 1 and stack.pop() == 1 and stack.pop() is None
+
+
+def test_ident_stack_is_shared_by_asyncio_tasks_but_contextvar_stack_is_not():
+    assert asyncio.run(ls._two_tasks(ls.LocalStack())) == ["task-B", "task-B"]
+    assert asyncio.run(ls._two_tasks(ls.ContextVarLocalStack())) == ["task-A", "task-B"]
+
+
+def test_contextvar_stack_release():
+    stack = ls.ContextVarLocalStack()
+    stack.push(1)
+    ls.release_local(stack)
+    assert stack.top is None and stack.pop() is None
