@@ -44,7 +44,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.utils import import_string, send_from_directory
 from werkzeug.utils import redirect as redirect  # re-exported for quick-start apps
 from werkzeug.wrappers import Request as _WerkzeugRequest
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Response as _WerkzeugResponse
 
 _globals = importlib.import_module("04_proxy")
 _localstack = importlib.import_module("03_localstack")
@@ -483,6 +483,12 @@ class Request(_WerkzeugRequest):
         if endpoint is not None and "." in endpoint:
             return endpoint.rsplit(".", 1)[0]
         return None
+
+
+class Response(_WerkzeugResponse):
+    """Werkzeug's Response, with Flask's default of HTML."""
+
+    default_mimetype = "text/html"
 
 
 def _setupmethod(attribute):
@@ -1066,8 +1072,8 @@ class TracingFlask(Flask):
 
     def wsgi_app(self, environ, start_response):
         _trace_state.number = next(_request_numbers)
-        trace("1", f"app.__call__ -> wsgi_app: {environ['REQUEST_METHOD']} "
-                   f"{environ.get('PATH_INFO')}")
+        trace("-" * 7, f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO')}: "
+                       "run_simple -> app.__call__ -> app.wsgi_app")
         return super().wsgi_app(environ, start_response)
 
     def request_context(self, environ):
@@ -1136,7 +1142,7 @@ def _trace_signals(tracing_app):
                    request_tearing_down, appcontext_tearing_down, appcontext_popped):
         def receiver(sender, _name=signal.name, **kwargs):
             if sender is tracing_app:
-                trace("signal", f"{_name} {kwargs if kwargs else ''}".rstrip())
+                trace("signal", f"{_name.replace('-', '_')} {kwargs or ''}".rstrip())
 
         signal.connect(receiver, weak=False)
 
