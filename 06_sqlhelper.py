@@ -1,0 +1,693 @@
+"""06 — a pooled SqlHelper on DBUtils + PyMySQL, against a real MariaDB, served by 05's app.
+
+Notes: 000/001 扩展 SQLhelper (方式一, 方式二, and 001's note on why 方式一 keeps a per-thread
+stack); 002 数据库连接池 (示例1–3, 模式一 PersistentDB, 模式二 PooledDB, 2.3 实际开发小应用案例).
+
+Over 05 this adds a database. The same idea as 03's LocalStack returns: `with db as cur:` takes
+a connection from a PooledDB and pushes (conn, cursor) on a `threading.local` stack, so one
+shared `db` serves every thread and nested `with` blocks each get their own connection. Beside
+it: the per-instance helper (方式二), note 002's static SQLHelper, and the three ways note 002
+argues against — a connection per call, one global connection, one global connection under a lock
+— as strategies the demo and bench/bench_pool.py run side by side.
+
+Settings come from the environment: MYSQL_HOST=127.0.0.1 MYSQL_PORT=3306 MYSQL_USER=root
+MYSQL_PASSWORD= MYSQL_DATABASE=pooldb. The database and table tb1 are created if missing.
+
+Run:  python 06_sqlhelper.py                  the narrated demo
+      python 06_sqlhelper.py serve [--port P] 05's demo app plus /users, /slow and /pool
+Test: python -m pytest tests/test_06_sqlhelper.py tests/test_06_serve.py
+"""
+
+import importlib
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+
+import pymysql
+from dbutils.persistent_db import PersistentDB
+from dbutils.pooled_db import PooledDB, TooManyConnectionsError
+
+lifecycle = importlib.import_module("05_lifecycle")
+
+# ==========================================================================================
+# Settings — MYSQL_* from the environment, with defaults for a stock local server
+# ==========================================================================================
+
+DEFAULTS = {"MYSQL_HOST": "127.0.0.1", "MYSQL_PORT": "3306", "MYSQL_USER": "root",
+            "MYSQL_PASSWORD": "", "MYSQL_DATABASE": "pooldb"}
+
+
+class SettingsError(ValueError):
+    """A bad MYSQL_* value; the message says which and how to fix it."""
+
+
+def settings_from_env(env=None):
+    env = os.environ if env is None else env
+    raw = {name: env.get(name, default) for name, default in DEFAULTS.items()}
+    try:
+        port = int(raw["MYSQL_PORT"])
+    except ValueError:
+        raise SettingsError(f"MYSQL_PORT must be a number, got {raw['MYSQL_PORT']!r}") from None
+    if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", raw["MYSQL_DATABASE"]):
+        raise SettingsError("MYSQL_DATABASE must be 1-64 letters, digits or underscores, "
+                            f"got {raw['MYSQL_DATABASE']!r}")
+    return {"host": raw["MYSQL_HOST"], "port": port, "user": raw["MYSQL_USER"],
+            "password": raw["MYSQL_PASSWORD"], "database": raw["MYSQL_DATABASE"]}
+
+
+def connect_kwargs(settings=None, with_database=True):
+    """What every connection in this file passes to pymysql.connect."""
+    settings = settings or settings_from_env()
+    kwargs = dict(settings, charset="utf8mb4", connect_timeout=3, read_timeout=10,
+                  write_timeout=10,
+                  # PyMySQL >= 1.2 builds a TLS context on every connect (~17 ms of CPU) when
+                  # the server offers TLS; a local server does not need it.
+                  ssl_disabled=True)
+    if not with_database:
+        kwargs.pop("database")
+    return kwargs
+
+
+def describe(exc):
+    """A database error in one short line: '(2003) Can't connect to ...'."""
+    if isinstance(exc, pymysql.err.Error) and len(exc.args) == 2:
+        return f"({exc.args[0]}) {exc.args[1]}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def setup_database(settings=None):
+    """CREATE DATABASE / TABLE tb1 if missing. Names are identifiers, checked by settings."""
+    settings = settings or settings_from_env()
+    conn = pymysql.connect(**connect_kwargs(settings, with_database=False))
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{settings['database']}` "
+                        "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+            cur.execute(f"CREATE TABLE IF NOT EXISTS `{settings['database']}`.tb1 ("
+                        "id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64) NOT NULL)")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+# ==========================================================================================
+# 模式二 PooledDB — create_pool (the pool every helper below shares)
+# ==========================================================================================
+
+
+def create_pool(settings=None, **overrides):
+    """PooledDB(creator=pymysql, maxconnections=6, ...), every argument by keyword
+    (DBUtils 3.2 inserted a positional parameter, so positions are not safe)."""
+    options = dict(
+        creator=pymysql,
+        maxconnections=6,  # at most 6 connections checked out at once
+        mincached=2,  # opened when the pool is created
+        maxcached=0,  # keep every returned connection (0 = no limit; below 6 causes churn)
+        maxshared=0,  # PyMySQL's threadsafety is 1: connections are never shared anyway
+        blocking=True,  # wait for a free connection instead of raising
+        ping=1,  # check a connection when it leaves the pool; reconnects after a restart
+        reset=True,  # ROLLBACK whatever a borrower left open
+        **connect_kwargs(settings),
+    )
+    options.update(overrides)
+    return PooledDB(**options)
+
+
+def pool_status(pool):
+    """What DBUtils keeps privately: the limit, connections checked out, and idle ones."""
+    return {"maxconnections": pool._maxconnections, "in_use": pool._connections,
+            "idle": len(pool._idle_cache)}
+
+
+# ==========================================================================================
+# 扩展 SQLhelper 方式一 — one shared `db`, a per-thread stack of (conn, cursor)
+# ==========================================================================================
+
+
+class SqlHelper:
+    """`with db as cur:` — one instance for the whole program, safe in every thread.
+
+    storage = {thread: {"stack": [(conn, cursor), ...]}}: each `with` pushes its own pair, so a
+    nested `with db as c2:` gets a second connection and each __exit__ returns its own.
+    """
+
+    def __init__(self, pool=None, **pool_options):
+        self._pool = pool
+        self._pool_options = pool_options  # for create_pool, when no pool is given
+        self._pool_lock = threading.Lock()
+        self.local = threading.local()
+
+    @property
+    def pool(self):
+        """Created on first use, so importing this file connects to nothing."""
+        if self._pool is None:
+            with self._pool_lock:
+                if self._pool is None:
+                    self._pool = create_pool(**self._pool_options)
+        return self._pool
+
+    def open(self):
+        conn = self.pool.connection()
+        try:
+            return conn, conn.cursor()
+        except BaseException:
+            conn.close()
+            raise
+
+    def close(self, conn, cursor):
+        # Fixed: the notes defined close(cursor, conn) but called close(conn, cursor).
+        try:
+            cursor.close()
+        finally:
+            conn.close()  # a pooled connection goes back to the pool, it is not closed
+
+    def __enter__(self):
+        conn, cursor = self.open()
+        stack = getattr(self.local, "stack", None)
+        if stack is None:
+            self.local.stack = stack = []
+        stack.append((conn, cursor))
+        return cursor
+
+    def __exit__(self, exc_type, exc, tb):
+        conn, cursor = self.local.stack.pop()
+        try:
+            if exc_type is None:
+                conn.commit()
+            else:
+                _rollback_quietly(conn)  # the original exception is the one worth seeing
+        finally:
+            self.close(conn, cursor)
+
+    def fetchall(self, sql, *args):
+        with self as cursor:
+            cursor.execute(sql, args)
+            return cursor.fetchall()
+
+    def fetchone(self, sql, *args):
+        with self as cursor:
+            cursor.execute(sql, args)
+            return cursor.fetchone()
+
+    def execute(self, sql, *args):
+        """Run a write and commit it; returns the new AUTO_INCREMENT id, if any."""
+        with self as cursor:
+            cursor.execute(sql, args)
+            return cursor.lastrowid
+
+
+def _rollback_quietly(conn):
+    try:
+        conn.rollback()
+    except Exception:  # the connection is broken; the pool's reset and ping deal with it
+        pass
+
+
+db = SqlHelper()
+
+
+class SharedInstanceSqlHelper(SqlHelper):
+    """What 001 warns against: self.conn / self.cursor on the one shared instance.
+
+    A nested `with` overwrites the outer pair. Nothing refers to the outer connection any more,
+    so CPython collects it and DBUtils returns it to the pool while its cursor is still in use.
+    """
+
+    def __enter__(self):
+        self.conn, self.cursor = self.open()
+        return self.cursor
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close(self.conn, self.cursor)
+
+
+# ==========================================================================================
+# 扩展 SQLhelper 方式二 — each instance holds its own connection
+# ==========================================================================================
+
+
+class SqlHelper2:
+    """`with SqlHelper2() as cur:` — a new object per use, so no stack is needed."""
+
+    def __init__(self, pool=None):
+        self.pool = pool or db.pool
+        self.conn = None
+        self.cursor = None
+
+    def __enter__(self):
+        self.conn = self.pool.connection()
+        self.cursor = self.conn.cursor()
+        return self.cursor
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                self.conn.commit()
+            else:
+                _rollback_quietly(self.conn)
+        finally:
+            db.close(self.conn, self.cursor)
+
+
+# ==========================================================================================
+# 2.3 实际开发小应用案例 — db_helper.SQLHelper with static methods
+# ==========================================================================================
+
+
+class SQLHelper:
+    @staticmethod
+    def fetch_one(sql, args=()):
+        conn = db.pool.connection()
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(sql, args)
+                return cursor.fetchone()
+        finally:
+            conn.close()
+
+    @staticmethod
+    def fetch_all(sql, args=()):  # fixed: the notes wrote fetch_all(self, sql, args)
+        conn = db.pool.connection()
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(sql, args)
+                return cursor.fetchall()
+        finally:
+            conn.close()
+
+
+# ==========================================================================================
+# 02 在web中使用原生sql — 示例1, 示例2, 示例3, 模式一, 模式二 as strategies
+# ==========================================================================================
+
+
+class ConnectPerCall:
+    """示例1: connect in every view — every request pays a connect, the server sees them all."""
+
+    name = "connect per call"
+
+    def __init__(self, **kwargs):
+        self.kwargs = {**connect_kwargs(), **kwargs}
+
+    def query(self, sql, args=()):
+        conn = pymysql.connect(**self.kwargs)
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(sql, args)
+                return cursor.fetchall()
+        finally:
+            conn.close()
+
+    def close(self):
+        pass
+
+
+class GlobalConnection:
+    """示例2: one connection for all threads — unsafe: PyMySQL's threadsafety is 1."""
+
+    name = "global connection, no lock"
+
+    def __init__(self, **kwargs):
+        self.conn = pymysql.connect(**{**connect_kwargs(), "autocommit": True, **kwargs})
+
+    def query(self, sql, args=()):
+        with self.conn.cursor() as cursor:
+            cursor.execute(sql, args)
+            return cursor.fetchall()
+
+    def close(self):
+        try:
+            self.conn.close()
+        except pymysql.err.Error:
+            pass  # a connection a race already broke
+
+
+class LockedGlobalConnection(GlobalConnection):
+    """示例3: the same under one lock — correct, but every query waits for the one before."""
+
+    name = "global connection + lock"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # Fixed: the notes wrote `with threading.Lock():` in the view — a new lock per
+        # request, which locks nothing. All threads must share one lock.
+        self.lock = threading.Lock()
+
+    def query(self, sql, args=()):
+        with self.lock:
+            return super().query(sql, args)
+
+
+class PersistentStrategy:
+    """模式一 PersistentDB: one connection per thread, kept for the thread's life."""
+
+    name = "PersistentDB"
+
+    def __init__(self, **kwargs):
+        self.pool = PersistentDB(creator=pymysql, maxusage=None, setsession=[], ping=0,
+                                 closeable=False, threadlocal=threading.local,
+                                 **{**connect_kwargs(), "autocommit": True, **kwargs})
+
+    def query(self, sql, args=()):
+        conn = self.pool.connection()
+        with conn.cursor() as cursor:
+            cursor.execute(sql, args)
+            return cursor.fetchall()
+
+    def close(self):
+        self.pool.close()  # the calling thread's connection; the others go with their threads
+
+
+class PooledStrategy:
+    """模式二 PooledDB: at most `maxconnections` connections, shared by all threads in turn."""
+
+    name = "PooledDB"
+
+    def __init__(self, **overrides):
+        self.pool = create_pool(**{"autocommit": True, **overrides})
+
+    def query(self, sql, args=()):
+        with self.pool.connection() as conn:
+            with conn.cursor() as cursor:
+                cursor.execute(sql, args)
+                return cursor.fetchall()
+
+    def close(self):
+        self.pool.close()
+
+
+class SqlHelperStrategy(PooledStrategy):
+    """方式一's SqlHelper on the same kind of pool (what the pool costs through the helper)."""
+
+    name = "SqlHelper"
+
+    def __init__(self, **overrides):
+        super().__init__(**overrides)
+        self.helper = SqlHelper(self.pool)
+
+    def query(self, sql, args=()):
+        return self.helper.fetchall(sql, *args)
+
+
+def echo_race(strategy, threads=8, calls=10, sleep=0.005, join_timeout=30):
+    """Threads each send a unique token and check it comes back; count what goes wrong.
+
+    Returns Counter(ok=…, wrong=…, <error class>=…, hung=…). Bounded: PyMySQL's read_timeout
+    ends a desynchronised read, and threads still running after join_timeout count as hung.
+    """
+    outcome, lock = Counter(), threading.Lock()
+    barrier = threading.Barrier(threads)
+
+    def worker():
+        barrier.wait()
+        for _ in range(calls):
+            token = uuid.uuid4().hex
+            try:
+                rows = strategy.query("SELECT %s, SLEEP(%s)", (token, sleep))
+                result = "ok" if rows and rows[0][0] == token else "wrong"
+            except Exception as exc:  # any failure is data here
+                result = type(exc).__name__
+            with lock:
+                outcome[result] += 1
+
+    workers = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    deadline = time.monotonic() + join_timeout
+    for t in workers:
+        t.join(max(0.0, deadline - time.monotonic()))
+    outcome["hung"] = sum(t.is_alive() for t in workers)
+    return outcome
+
+
+# ==========================================================================================
+# serve — 05's demo app plus routes that go through the pooled helper
+# ==========================================================================================
+
+CONNECTION_ERRORS = {1040, 1053, 1927, 2002, 2003, 2006, 2013, 2055, 4031}
+
+
+def is_connection_error(exc):
+    """Is this 'the database is not there' (→ 503) rather than a bad statement (→ 500)?"""
+    if isinstance(exc, (TooManyConnectionsError, pymysql.err.InterfaceError)):
+        return True
+    code = exc.args[0] if isinstance(exc, pymysql.err.OperationalError) and exc.args else None
+    return code in CONNECTION_ERRORS
+
+
+def create_serve_app(helper=None):
+    helper = helper or db
+    app = lifecycle.create_app()
+    bp = lifecycle.Blueprint("users", __name__)
+    request, abort = lifecycle.request, lifecycle.abort
+
+    @bp.route("/users", methods=["GET"])
+    def list_users():
+        name = request.args.get("name")
+        if name is None:
+            rows = helper.fetchall("SELECT id, name FROM tb1 ORDER BY id")
+        else:
+            rows = helper.fetchall("SELECT id, name FROM tb1 WHERE name = %s ORDER BY id", name)
+        return lifecycle.jsonify([{"id": i, "name": n} for i, n in rows])
+
+    @bp.route("/users", methods=["POST"])
+    def create_user():
+        name = request.form.get("name")
+        if not name:
+            abort(400, description="missing form field 'name'")
+        if len(name) > 64:
+            abort(400, description="name is longer than 64 characters")
+        new_id = helper.execute("INSERT INTO tb1 (name) VALUES (%s)", name)
+        return {"id": new_id, "name": name}, 201
+
+    @bp.route("/users/<int:user_id>")
+    def get_user(user_id):
+        row = helper.fetchone("SELECT id, name FROM tb1 WHERE id = %s", user_id)
+        if row is None:
+            abort(404, description=f"no user {user_id}")
+        return {"id": row[0], "name": row[1]}
+
+    @bp.route("/slow")
+    def slow():
+        seconds = _parse_seconds(request.args.get("seconds", "0.1"))
+        helper.fetchone("SELECT SLEEP(%s)", seconds)
+        return {"slept": seconds}
+
+    @bp.route("/pool")
+    def show_pool():
+        return pool_status(helper.pool)
+
+    @app.errorhandler(pymysql.err.Error)
+    @app.errorhandler(TooManyConnectionsError)
+    def database_unavailable(exc):
+        if not is_connection_error(exc):
+            raise exc  # a bad statement is a 500 (logged), not "unavailable"
+        message = describe(exc)
+        if isinstance(exc, TooManyConnectionsError):
+            message = "no free connection in the pool"
+        return {"error": f"database unavailable: {message}"}, 503
+
+    app.register_blueprint(bp)
+    return app
+
+
+def _parse_seconds(text):
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1
+    if not 0 <= seconds <= 1:
+        lifecycle.abort(400, description="seconds must be a number from 0 to 1")
+    return seconds
+
+
+def _one_line_exit(message):
+    sys.exit(f"06_sqlhelper.py: {message}")
+
+
+def check_database(settings, helper):
+    """At start: reach the server, create the database and table, or exit with one line."""
+    where = f"{settings['host']}:{settings['port']}"
+    try:
+        setup_database(settings)
+        helper.fetchone("SELECT 1")
+    except (pymysql.err.Error, TooManyConnectionsError) as exc:
+        _one_line_exit(f"cannot use MySQL at {where} as {settings['user']!r}: {describe(exc)}")
+
+
+def _settings_or_exit():
+    try:
+        return settings_from_env()
+    except SettingsError as exc:
+        _one_line_exit(str(exc))
+
+
+def serve(argv):
+    parser = lifecycle._OneLineErrors(prog="06_sqlhelper.py serve")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=lifecycle._port, default=5000)
+    parser.add_argument("--maxconnections", type=int, default=6)
+    parser.add_argument("--nonblocking", action="store_true",
+                        help="answer 503 when the pool is exhausted instead of waiting")
+    args = parser.parse_args(argv)
+    settings = _settings_or_exit()
+    helper = SqlHelper(settings=settings, maxconnections=args.maxconnections,
+                       blocking=not args.nonblocking)
+    check_database(settings, helper)
+    problem = lifecycle.check_can_listen(args.host, args.port)
+    if problem:
+        sys.exit(problem.replace("05_lifecycle.py", "06_sqlhelper.py"))
+    print(f"06_sqlhelper: serving http://{args.host}:{args.port}/ with MySQL at "
+          f"{settings['host']}:{settings['port']}/{settings['database']}", flush=True)
+    create_serve_app(helper).run(args.host, args.port)
+
+
+# ==========================================================================================
+# Demo — the notes' database sections, in order, against the configured server
+# ==========================================================================================
+
+
+def connection_id(cursor):
+    cursor.execute("SELECT CONNECTION_ID()")
+    return cursor.fetchone()[0]
+
+
+def demo_sqlhelper_way_one(helper):
+    print("== 扩展 SQLhelper 方式一: one shared db, a per-thread stack of (conn, cursor) ==")
+    print(f"pool created on first use: {pool_status(helper.pool)}")
+    print(f"db.fetchone('SELECT %s', 'hello') -> {helper.fetchone('SELECT %s', 'hello')}")
+    with helper as c1:
+        id1 = connection_id(c1)
+        with helper as c2:
+            id2 = connection_id(c2)
+            print(f"nested: c1 on connection {id1}, c2 on connection {id2}; "
+                  f"this thread's stack holds {len(helper.local.stack)} pairs; "
+                  f"pool {pool_status(helper.pool)}")
+        print(f"inner with returned its connection; c1 still works: {connection_id(c1) == id1}")
+    print(f"both returned: pool {pool_status(helper.pool)}")
+    marker = f"rolled-back-{uuid.uuid4().hex[:8]}"
+    try:
+        with helper as cur:
+            cur.execute("INSERT INTO tb1 (name) VALUES (%s)", (marker,))
+            raise ValueError("something failed after the INSERT")
+    except ValueError as exc:
+        print(f"exception inside with ({exc}) -> rollback; row kept: "
+              f"{helper.fetchone('SELECT COUNT(*) FROM tb1 WHERE name = %s', marker)[0]}; "
+              f"pool {pool_status(helper.pool)}")
+    shared = SharedInstanceSqlHelper(helper.pool)
+    with shared as c1:
+        outer_id = connection_id(c1)
+        with shared:
+            pass  # the inner __enter__ overwrote self.conn: nothing refers to the outer one
+        lost = pool_status(helper.pool)
+        with helper as someone_else:
+            other_id = connection_id(someone_else)
+    print(f"001's warning, self.conn on the shared instance: after the nested with the pool says "
+          f"{lost} while c1 (connection {outer_id}) is still in use; the next checkout got "
+          f"connection {other_id}{' — the same one' if other_id == outer_id else ''}")
+
+
+def demo_sqlhelper_way_two(helper):
+    print()
+    print("== 扩展 SQLhelper 方式二: each SqlHelper2() holds its own connection ==")
+    with SqlHelper2(helper.pool) as c1:
+        with SqlHelper2(helper.pool) as c2:
+            print(f"c1 on connection {connection_id(c1)}, c2 on connection {connection_id(c2)}")
+    print(f"after both: pool {pool_status(helper.pool)}")
+
+
+def demo_three_ways(settings):
+    print()
+    print("== 02 在web中使用原生sql: 示例1, 示例2, 示例3 ==")
+    per_call = ConnectPerCall()
+    ids = [per_call.query("SELECT CONNECTION_ID()")[0][0] for _ in range(3)]
+    print(f"示例1 connect per call: 3 calls, 3 connections: {len(set(ids))} distinct ids")
+    unsafe = GlobalConnection(read_timeout=2)
+    race = echo_race(unsafe, threads=8, calls=5)
+    unsafe.close()
+    problems = {k: v for k, v in race.items() if k != "ok" and v}
+    verdict = "unsafe" if problems else "no problem seen this time (it is still unsafe)"
+    print(f"示例2 one global connection, 8 threads x 5 calls: ok={race['ok']}, "
+          f"problems={dict(sorted(problems.items()))} -> {verdict}")
+    locked = LockedGlobalConnection()
+    started = time.perf_counter()
+    race = echo_race(locked, threads=8, calls=5, sleep=0.01)
+    locked_time = time.perf_counter() - started
+    locked.close()
+    pooled = PooledStrategy(settings=settings)
+    started = time.perf_counter()
+    pooled_race = echo_race(pooled, threads=8, calls=5, sleep=0.01)
+    pooled_time = time.perf_counter() - started
+    pooled.close()
+    print(f"示例3 global connection + lock: all {race['ok']} correct, but serial: "
+          f"{locked_time:.2f}s for 40 x SLEEP(0.01); PooledDB(6): {pooled_race['ok']} correct "
+          f"in {pooled_time:.2f}s")
+
+
+def demo_two_pools(settings):
+    print()
+    print("== 模式一 PersistentDB vs 模式二 PooledDB ==")
+    persistent = PersistentStrategy()
+    ids = _ids_from_threads(persistent, threads=3, calls=3)
+    print(f"PersistentDB, 3 threads x 3 calls: {len(set(ids))} connections (one per thread)")
+    pooled = PooledStrategy(settings=settings, mincached=0)
+    ids = _ids_from_threads(pooled, threads=12, calls=3)
+    print(f"PooledDB(maxconnections=6), 12 threads x 3 calls: {len(set(ids))} distinct "
+          f"connections (limit 6); pool {pool_status(pooled.pool)}")
+    pooled.close()
+
+
+def _ids_from_threads(strategy, threads, calls):
+    ids, lock = [], threading.Lock()
+    barrier = threading.Barrier(threads)
+
+    def worker():
+        barrier.wait()
+        for _ in range(calls):
+            (cid, _), = strategy.query("SELECT CONNECTION_ID(), SLEEP(0.01)")
+            with lock:
+                ids.append(cid)
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    return ids
+
+
+def demo_small_app():
+    print()
+    print("== 2.3 实际开发小应用案例: SQLHelper.fetch_one / fetch_all ==")
+    print(f"SQLHelper.fetch_one('SELECT %s, %s', [1, 'a']) -> "
+          f"{SQLHelper.fetch_one('SELECT %s, %s', [1, 'a'])}")
+    print(f"SQLHelper.fetch_all('SELECT 1 UNION SELECT 2', []) -> "
+          f"{SQLHelper.fetch_all('SELECT 1 UNION SELECT 2', [])}")
+    print("the same pool serves 05's app: python 06_sqlhelper.py serve, then GET /users, /pool")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:
+        return serve(argv[1:])
+    if argv:
+        _one_line_exit(f"unknown arguments {' '.join(argv)!r}: run with no arguments for the "
+                       "demo, or 'serve [--port P]'")
+    settings = _settings_or_exit()
+    check_database(settings, db)
+    print(f"MySQL at {settings['host']}:{settings['port']}, database {settings['database']!r}, "
+          "table tb1 ready")
+    print()
+    demo_sqlhelper_way_one(db)
+    demo_sqlhelper_way_two(db)
+    demo_three_ways(settings)
+    demo_two_pools(settings)
+    demo_small_app()
+
+
+if __name__ == "__main__":
+    main()
