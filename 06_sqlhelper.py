@@ -359,7 +359,12 @@ class PersistentStrategy:
             return cursor.fetchall()
 
     def close(self):
-        self.pool.close()  # the calling thread's connection; the others go with their threads
+        """Close the calling thread's connection; other threads' close when those threads end
+        (with threadlocal=threading.local; DBUtils' default local waits for garbage collection)."""
+        conn = getattr(self.pool.thread, "connection", None)
+        if conn is not None:
+            conn._close()  # with closeable=False, conn.close() is deliberately a no-op
+            del self.pool.thread.connection
 
 
 class PooledStrategy:

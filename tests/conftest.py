@@ -9,8 +9,11 @@ import importlib
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
+import dbserver
+import pymysql
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,3 +42,65 @@ def run_script(name, *args, timeout=60, env=None):
 def load_script():
     """The loader as a fixture: `load_script("01_stack").Stack`."""
     return load
+
+
+# --- a real MariaDB for the 06 tests ----------------------------------------------------------
+
+def _no_database(reason):
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"no database for the DB tests under CI: {reason}")
+    pytest.skip(f"no database: {reason}")
+
+
+@pytest.fixture(scope="session")
+def throwaway_factory():
+    """Start private mariadbd servers on demand; all are stopped and removed at the end."""
+    servers = []
+
+    def make():
+        if not dbserver.binaries_available():
+            _no_database("mariadbd / mariadb-install-db are not installed")
+        server = dbserver.ThrowawayMariaDB()
+        servers.append(server)
+        server.start()
+        return server
+
+    yield make
+    for server in servers:
+        server.destroy()
+
+
+@pytest.fixture(scope="session")
+def mysql_server(throwaway_factory):
+    """Connection settings (no database) of a server that answers."""
+    settings = dbserver.env_settings()
+    reason = dbserver.answers(settings)
+    if reason is None:
+        return settings
+    if not dbserver.binaries_available():
+        _no_database(f"{settings['host']}:{settings['port']} does not answer ({reason}) and "
+                     "mariadbd is not installed")
+    return throwaway_factory().settings
+
+
+@pytest.fixture(scope="session")
+def test_database(mysql_server):
+    """A uniquely named database for this test run, dropped afterwards."""
+    name = f"pooltest_{uuid.uuid4().hex[:10]}"
+    settings = dict(mysql_server, database=name)
+    yield settings
+    conn = pymysql.connect(ssl_disabled=True, **mysql_server)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        conn.close()
+
+
+def mysql_env(settings):
+    """The MYSQL_* variables that point a script at these settings."""
+    env = {"MYSQL_HOST": settings["host"], "MYSQL_PORT": str(settings["port"]),
+           "MYSQL_USER": settings["user"], "MYSQL_PASSWORD": settings["password"]}
+    if "database" in settings:
+        env["MYSQL_DATABASE"] = settings["database"]
+    return env

@@ -1,0 +1,249 @@
+"""06_sqlhelper against a real MariaDB: the helpers, the notes' strategies, errors and settings."""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+import pymysql
+import pytest
+from conftest import ROOT, load, mysql_env, run_script
+from werkzeug.test import Client
+
+sh = load("06_sqlhelper")
+
+HOSTILE = ["Robert'); DROP TABLE tb1;--", "' OR '1'='1", "back\\slash", "%s %d %%", '"quoted"',
+           "semi;colon", "你好，世界", "emoji 😀", "\x00nul", "tab\tand\nnewline", "x" * 64]
+
+
+@pytest.fixture(scope="module")
+def settings(test_database):
+    sh.setup_database(test_database)
+    return test_database
+
+
+@pytest.fixture
+def helper(settings):
+    helper = sh.SqlHelper(sh.create_pool(settings, mincached=0))
+    yield helper
+    assert sh.pool_status(helper.pool)["in_use"] == 0  # every test returns what it took
+    helper.pool.close()
+
+
+def connection_id(cursor):
+    cursor.execute("SELECT CONNECTION_ID()")
+    return cursor.fetchone()[0]
+
+
+def test_demo_narrates_against_the_server(settings):
+    result = run_script("06_sqlhelper", env=mysql_env(settings), timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for line in ("== 扩展 SQLhelper 方式一", "this thread's stack holds 2 pairs",
+                 "both returned: pool {'maxconnections': 6, 'in_use': 0",
+                 "-> rollback; row kept: 0", "— the same one", "== 扩展 SQLhelper 方式二",
+                 "示例1 connect per call: 3 calls, 3 connections: 3 distinct ids",
+                 "-> unsafe", "示例3 global connection + lock: all 40 correct",
+                 "PersistentDB, 3 threads x 3 calls: 3 connections",
+                 "SQLHelper.fetch_all('SELECT 1 UNION SELECT 2', []) -> ((1,), (2,))"):
+        assert line in out
+
+
+def test_importing_connects_nothing():
+    code = ("import importlib; m = importlib.import_module('06_sqlhelper'); "
+            "print(m.db._pool is None)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, env=dict(os.environ, MYSQL_PORT="1"), timeout=60)
+    assert (result.stdout.strip(), result.stderr) == ("True", "")
+
+
+def test_unknown_arguments_are_one_line():
+    result = run_script("06_sqlhelper", "--bogus")
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "06_sqlhelper.py: unknown arguments '--bogus': run with no arguments for the demo, "
+        "or 'serve [--port P]'"]
+
+
+def test_nested_with_uses_two_connections_and_returns_both(helper):
+    with helper as c1:
+        with helper as c2:
+            assert connection_id(c1) != connection_id(c2)
+            assert len(helper.local.stack) == 2
+            assert sh.pool_status(helper.pool)["in_use"] == 2
+        assert sh.pool_status(helper.pool)["in_use"] == 1
+        assert connection_id(c1)  # the outer cursor still works
+    assert sh.pool_status(helper.pool) == {"maxconnections": 6, "in_use": 0, "idle": 2}
+    assert helper.local.stack == []
+
+
+def test_each_thread_has_its_own_stack(helper):
+    depths, barrier = {}, threading.Barrier(4)
+
+    def worker(n):
+        with helper:
+            barrier.wait()
+            depths[n] = len(helper.local.stack)
+            barrier.wait()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert depths == {0: 1, 1: 1, 2: 1, 3: 1}
+
+
+def test_exception_inside_with_rolls_back_and_returns_the_connection(helper):
+    with pytest.raises(ZeroDivisionError):
+        with helper as cur:
+            cur.execute("INSERT INTO tb1 (name) VALUES (%s)", ("must vanish",))
+            1 / 0
+    assert helper.fetchone("SELECT COUNT(*) FROM tb1 WHERE name = %s", "must vanish") == (0,)
+    assert sh.pool_status(helper.pool)["in_use"] == 0
+
+
+def test_success_commits(helper, settings):
+    new_id = helper.execute("INSERT INTO tb1 (name) VALUES (%s)", "committed")
+    other = pymysql.connect(ssl_disabled=True, **settings)  # a separate connection sees it
+    try:
+        with other.cursor() as cur:
+            cur.execute("SELECT name FROM tb1 WHERE id = %s", (new_id,))
+            assert cur.fetchone() == ("committed",)
+    finally:
+        other.close()
+
+
+def test_sql_error_inside_with_returns_the_connection(helper):
+    with pytest.raises(pymysql.err.ProgrammingError):
+        helper.fetchall("SELECT * FROM no_such_table")
+    assert sh.pool_status(helper.pool)["in_use"] == 0
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_strings_are_bound_and_read_back_verbatim(helper, name):
+    new_id = helper.execute("INSERT INTO tb1 (name) VALUES (%s)", name)
+    assert helper.fetchone("SELECT name FROM tb1 WHERE id = %s", new_id) == (name,)
+    assert (new_id, name) in helper.fetchall("SELECT id, name FROM tb1 WHERE name = %s", name)
+    assert helper.fetchone("SELECT COUNT(*) FROM tb1") != (0,)  # the table survived
+
+
+def test_regression_shared_instance_hands_out_a_connection_still_in_use(helper):
+    broken = sh.SharedInstanceSqlHelper(helper.pool)
+    with broken as c1:
+        outer = connection_id(c1)
+        with broken:
+            pass
+        with helper as someone_else:
+            assert connection_id(someone_else) == outer  # two users on one connection
+
+
+def test_way_two_each_instance_its_own_connection(helper):
+    with sh.SqlHelper2(helper.pool) as c1:
+        with sh.SqlHelper2(helper.pool) as c2:
+            assert connection_id(c1) != connection_id(c2)
+    assert sh.pool_status(helper.pool)["in_use"] == 0
+
+
+def test_static_sqlhelper_of_note_002(settings, monkeypatch):
+    monkeypatch.setattr(sh, "db", sh.SqlHelper(sh.create_pool(settings, mincached=0)))
+    assert sh.SQLHelper.fetch_one("SELECT %s, %s", [1, "a"]) == (1, "a")
+    assert sh.SQLHelper.fetch_all("SELECT 1 UNION SELECT 2", []) == ((1,), (2,))
+    sh.db.pool.close()
+
+
+def test_global_connection_without_a_lock_is_detected_as_unsafe(settings):
+    for _ in range(3):  # a race: try a few rounds before calling it safe
+        strategy = sh.GlobalConnection(**settings, read_timeout=2)
+        outcome = sh.echo_race(strategy, threads=8, calls=5, sleep=0.005)
+        strategy.close()
+        if sum(v for k, v in outcome.items() if k not in ("ok", "hung")) > 0:
+            break
+    assert outcome["ok"] < 40 and outcome["hung"] == 0
+
+
+@pytest.mark.parametrize("make", [
+    lambda s: sh.LockedGlobalConnection(**s), lambda s: sh.PooledStrategy(settings=s),
+    lambda s: sh.SqlHelperStrategy(settings=s), lambda s: sh.PersistentStrategy(**s),
+    lambda s: sh.ConnectPerCall(**s)], ids=["locked", "pooled", "sqlhelper", "persistent",
+                                             "per-call"])
+def test_safe_strategies_return_every_token(settings, make):
+    strategy = make(settings)
+    try:
+        outcome = sh.echo_race(strategy, threads=8, calls=5, sleep=0.001)
+    finally:
+        strategy.close()
+    assert outcome == {"ok": 40, "hung": 0}
+
+
+def test_connect_per_call_opens_a_connection_each_time(settings):
+    strategy = sh.ConnectPerCall(**settings)
+    ids = {strategy.query("SELECT CONNECTION_ID()")[0][0] for _ in range(3)}
+    assert len(ids) == 3
+
+
+def test_pool_exhausted_without_blocking_is_503(settings):
+    helper = sh.SqlHelper(sh.create_pool(settings, mincached=0, maxconnections=1,
+                                         blocking=False))
+    client = Client(sh.create_serve_app(helper))
+    held = helper.pool.connection()
+    try:
+        response = client.get("/users")
+        assert response.status_code == 503
+        assert response.json == {"error": "database unavailable: no free connection in the pool"}
+    finally:
+        held.close()
+    assert client.get("/users").status_code == 200
+
+
+def test_sql_error_is_500_and_the_app_keeps_serving(settings):
+    missing_table = sh.SqlHelper(sh.create_pool(settings, mincached=0))
+    client = Client(sh.create_serve_app(missing_table))
+    missing_table.fetchone("RENAME TABLE tb1 TO tb1_away")
+    try:
+        assert client.get("/users").status_code == 500
+    finally:
+        missing_table.fetchone("RENAME TABLE tb1_away TO tb1")
+    assert client.get("/users").status_code == 200
+    assert client.get("/index").text == "hello world"
+
+
+def test_settings_from_env():
+    assert sh.settings_from_env({}) == {"host": "127.0.0.1", "port": 3306, "user": "root",
+                                        "password": "", "database": "pooldb"}
+    with pytest.raises(sh.SettingsError, match="MYSQL_PORT must be a number"):
+        sh.settings_from_env({"MYSQL_PORT": "abc"})
+    with pytest.raises(sh.SettingsError, match="MYSQL_DATABASE"):
+        sh.settings_from_env({"MYSQL_DATABASE": "x`; DROP"})
+
+
+@pytest.mark.parametrize("args", [[], ["serve", "--port", "5999"]], ids=["demo", "serve"])
+def test_database_unreachable_at_start_is_one_line(args):
+    closed = _closed_port()
+    result = run_script("06_sqlhelper", *args, env={"MYSQL_PORT": str(closed)}, timeout=60)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"06_sqlhelper.py: cannot use MySQL at 127.0.0.1:{closed} as 'root': "
+                     f"(2003) Can't connect to MySQL server on '127.0.0.1' "
+                     "([Errno 111] Connection refused)"], result.stderr
+
+
+def test_wrong_password_is_one_line(mysql_server):
+    env = mysql_env(dict(mysql_server, password="definitely-wrong"))
+    result = run_script("06_sqlhelper", "serve", "--port", "5999", env=env, timeout=60)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "(1045) Access denied" in lines[0], result.stderr
+
+
+def test_bad_settings_are_one_line():
+    result = run_script("06_sqlhelper", env={"MYSQL_PORT": "port"})
+    assert result.returncode != 0
+    assert result.stderr.strip() == "06_sqlhelper.py: MYSQL_PORT must be a number, got 'port'"
+
+
+def _closed_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
