@@ -223,10 +223,10 @@ def demo_thread_ident():
     for i, ident in enumerate(idents):
         print(f"thread {i}: ident = {ident}")
     print(f"5 live threads, {len(set(idents))} distinct idents; main thread = {get_ident()}")
-    reused = [run_in_threads(lambda i: get_ident(), 1)[0] for _ in range(3)]
-    same = "the same ident" if len(set(reused)) == 1 else "idents"
-    print(f"3 threads one after another got {same}: {reused}")
-    print("-> an ident is only unique among live threads; storage keyed by it must be cleaned")
+    one_after_another = [run_in_threads(lambda i: get_ident(), 1)[0] for _ in range(3)]
+    print(f"3 threads, each ended before the next began: idents {one_after_another}")
+    print("-> an ident is only unique among live threads: a finished thread's ident is often")
+    print("   handed to the next one, so storage keyed by it must be cleaned (03: release_local)")
 
 
 def demo_ident_local():

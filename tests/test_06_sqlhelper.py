@@ -44,7 +44,8 @@ def test_demo_narrates_against_the_server(settings):
                  "both returned: pool {'maxconnections': 6, 'in_use': 0",
                  "-> rollback; row kept: 0", "— the same one", "== 扩展 SQLhelper 方式二",
                  "示例1 connect per call: 3 calls, 3 connections: 3 distinct ids",
-                 "-> unsafe", "示例3 global connection + lock: all 40 correct",
+                 "示例2 one global connection, 8 threads x 5 calls",
+                 "示例3 global connection + lock: all 40 correct",
                  "PersistentDB, 3 threads x 3 calls: 3 connections",
                  "SQLHelper.fetch_all('SELECT 1 UNION SELECT 2', []) -> ((1,), (2,))"):
         assert line in out
