@@ -638,3 +638,57 @@ def test_a_flask_quickstart_app_runs_unchanged(monkeypatch):
         "jsonify")})
     assert run_quickstart(ours, monkeypatch) == expected
     assert expected[5][1] == "zoe"
+
+
+def test_registered_500_handler_gets_the_internal_server_error(pair):
+    for side in pair:
+        @side.app.errorhandler(500)
+        def server_error(e, events=side.events):
+            events.append(f"500 handler {type(e.original_exception).__name__}")
+            return "sorry", 500
+
+    ours, real = pair
+    status, body, events = run(ours, "/unhandled")
+    assert (status, body) == (500, "sorry")
+    got_exception = events.index("signal got_request_exception exception=ZeroDivisionError")
+    assert events[got_exception + 1:got_exception + 4] == [
+        "500 handler ZeroDivisionError", "after2", "after1"]
+    assert run(real, "/unhandled") == (status, body, events)
+
+
+def test_propagate_exceptions_raises_out_of_wsgi_app_after_teardown():
+    events = []
+    app = make_app(lc, events)
+    app.testing = True  # PROPAGATE_EXCEPTIONS defaults to testing or debug
+    with pytest.raises(ZeroDivisionError):
+        Client(app).get("/unhandled")
+    assert "after1" not in events  # no response was finalized
+    assert "teardown_request1 ZeroDivisionError('boom')" in events
+    assert both_stacks_empty()
+
+
+def test_before_first_request_is_thread_safe():
+    import threading
+    import time
+
+    app = lc.Flask("first")
+    calls = []
+
+    @app.before_first_request
+    def slow_setup():
+        calls.append("setup")
+        time.sleep(0.05)  # other first requests arrive meanwhile and must wait
+
+    app.route("/")(lambda: str(len(calls)))
+    results, barrier = [], threading.Barrier(8)
+
+    def hit():
+        barrier.wait()
+        results.append(Client(app).get("/").text)
+
+    threads = [threading.Thread(target=hit) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == ["setup"] and results == ["1"] * 8
