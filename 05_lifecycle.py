@@ -31,9 +31,10 @@ import threading
 import time
 from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from itertools import chain
 
-from blinker import Namespace
+from blinker import NamedSignal
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict, Headers
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
@@ -60,14 +61,23 @@ _sentinel = object()  # "no exception given", as opposed to None ("no exception 
 # signals (flask/signals.py) — blinker signals, sent where Flask 1.1.1 sends them
 # ==========================================================================================
 
-_signals = Namespace()
-appcontext_pushed = _signals.signal("appcontext-pushed")
-request_started = _signals.signal("request-started")
-request_finished = _signals.signal("request-finished")
-got_request_exception = _signals.signal("got-request-exception")
-request_tearing_down = _signals.signal("request-tearing-down")
-appcontext_tearing_down = _signals.signal("appcontext-tearing-down")
-appcontext_popped = _signals.signal("appcontext-popped")
+
+
+class _Signal(NamedSignal):
+    def send(self, *args, **kwargs):
+        # blinker does real work even when nobody listens, and every request sends six.
+        if not self.receivers:
+            return []
+        return super().send(*args, **kwargs)
+
+
+appcontext_pushed = _Signal("appcontext-pushed")
+request_started = _Signal("request-started")
+request_finished = _Signal("request-finished")
+got_request_exception = _Signal("got-request-exception")
+request_tearing_down = _Signal("request-tearing-down")
+appcontext_tearing_down = _Signal("appcontext-tearing-down")
+appcontext_popped = _Signal("appcontext-popped")
 
 # ==========================================================================================
 # 一、flask配置文件 — Config is a dict; from_object takes the UPPER-CASE names
@@ -359,15 +369,14 @@ class SecureCookieSessionInterface:
 
     def open_session(self, app, request):
         """Step 2.3: the signed cookie back into a dict; anything bad gives an empty session."""
-        s = self.get_signing_serializer(app)
-        if s is None:
+        if not app.secret_key:
             return None
         val = request.cookies.get(app.config["SESSION_COOKIE_NAME"])
         if not val:
             return self.session_class()
         max_age = int(app.permanent_session_lifetime.total_seconds())
         try:
-            data = s.loads(val, max_age=max_age)
+            data = self.get_signing_serializer(app).loads(val, max_age=max_age)
         except BadData:  # bad signature, expired, or garbage
             return self.session_class()
         return self.session_class(data if isinstance(data, dict) else None)
@@ -477,7 +486,7 @@ class Request(_WerkzeugRequest):
     def endpoint(self):
         return self.url_rule.endpoint if self.url_rule is not None else None
 
-    @property
+    @cached_property  # read by three hooks per request; the matched rule does not change
     def blueprint(self):
         endpoint = self.endpoint
         if endpoint is not None and "." in endpoint:
