@@ -169,7 +169,8 @@ def check_targets(results, thread_counts):
         f"PooledDB peak connections <= {MAX_CONNECTIONS}":
             (pooled["peak_conns"], pooled["peak_conns"] <= MAX_CONNECTIONS),
         "SqlHelper <= 10% slower than the bare pool":
-            (pooled["ok_per_s"] / helper["ok_per_s"], helper["ok_per_s"] >= pooled["ok_per_s"] / 1.1),
+            (pooled["ok_per_s"] / helper["ok_per_s"],
+             helper["ok_per_s"] >= pooled["ok_per_s"] / 1.1),
     }
     cheap_fast = results[("cheap", "connect per call", 1)]["ok_per_s"]
     cheap_tls = results[("cheap", "connect per call (TLS ctx)", 1)]["ok_per_s"]
