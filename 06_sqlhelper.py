@@ -568,7 +568,7 @@ def demo_sqlhelper_way_one(helper):
     with helper as c1:
         id1 = connection_id(c1)
         with helper as c2:
-            id2 = connection_id(c2)
+            id2 = connection_id(c2)  # fixed: the notes ran c1.execute in the inner block
             print(f"nested: c1 on connection {id1}, c2 on connection {id2}; "
                   f"this thread's stack holds {len(helper.local.stack)} pairs; "
                   f"pool {pool_status(helper.pool)}")
