@@ -261,21 +261,19 @@ class SqlHelper2:
 class SQLHelper:
     @staticmethod
     def fetch_one(sql, args=()):
-        conn = db.pool.connection()
-        try:
-            with conn.cursor() as cursor:
-                cursor.execute(sql, args)
-                return cursor.fetchone()
-        finally:
-            conn.close()
+        return SQLHelper._fetch(sql, args, "fetchone")
 
     @staticmethod
     def fetch_all(sql, args=()):  # fixed: the notes wrote fetch_all(self, sql, args)
+        return SQLHelper._fetch(sql, args, "fetchall")
+
+    @staticmethod
+    def _fetch(sql, args, method):
         conn = db.pool.connection()
         try:
             with conn.cursor() as cursor:
                 cursor.execute(sql, args)
-                return cursor.fetchall()
+                return getattr(cursor, method)()
         finally:
             conn.close()
 
