@@ -31,10 +31,9 @@ import threading
 import time
 from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
 from itertools import chain
 
-from blinker import NamedSignal
+from blinker import Namespace
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict, Headers
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
@@ -61,23 +60,14 @@ _sentinel = object()  # "no exception given", as opposed to None ("no exception 
 # signals (flask/signals.py) — blinker signals, sent where Flask 1.1.1 sends them
 # ==========================================================================================
 
-
-
-class _Signal(NamedSignal):
-    def send(self, *args, **kwargs):
-        # blinker does real work even when nobody listens, and every request sends six.
-        if not self.receivers:
-            return []
-        return super().send(*args, **kwargs)
-
-
-appcontext_pushed = _Signal("appcontext-pushed")
-request_started = _Signal("request-started")
-request_finished = _Signal("request-finished")
-got_request_exception = _Signal("got-request-exception")
-request_tearing_down = _Signal("request-tearing-down")
-appcontext_tearing_down = _Signal("appcontext-tearing-down")
-appcontext_popped = _Signal("appcontext-popped")
+_signals = Namespace()
+appcontext_pushed = _signals.signal("appcontext-pushed")
+request_started = _signals.signal("request-started")
+request_finished = _signals.signal("request-finished")
+got_request_exception = _signals.signal("got-request-exception")
+request_tearing_down = _signals.signal("request-tearing-down")
+appcontext_tearing_down = _signals.signal("appcontext-tearing-down")
+appcontext_popped = _signals.signal("appcontext-popped")
 
 # ==========================================================================================
 # 一、flask配置文件 — Config is a dict; from_object takes the UPPER-CASE names
@@ -486,7 +476,7 @@ class Request(_WerkzeugRequest):
     def endpoint(self):
         return self.url_rule.endpoint if self.url_rule is not None else None
 
-    @cached_property  # read by three hooks per request; the matched rule does not change
+    @property
     def blueprint(self):
         endpoint = self.endpoint
         if endpoint is not None and "." in endpoint:
