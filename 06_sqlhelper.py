@@ -158,7 +158,8 @@ class SqlHelper:
             conn.close()
             raise
 
-    def close(self, conn, cursor):
+    @staticmethod
+    def close(conn, cursor):
         # Fixed: the notes defined close(cursor, conn) but called close(conn, cursor).
         try:
             cursor.close()
@@ -250,7 +251,7 @@ class SqlHelper2:
             else:
                 _rollback_quietly(self.conn)
         finally:
-            db.close(self.conn, self.cursor)
+            SqlHelper.close(self.conn, self.cursor)
 
 
 # ==========================================================================================
