@@ -1,36 +1,67 @@
-"""05 — a small Flask on Werkzeug 3: startup, the full request/app context lifecycle, run_simple.
+"""05 — a small Flask on Werkzeug 3: startup, the request/app context lifecycle, run_simple.
 
 Notes: 000/001 §7 源码初识 (7.1 项目启动, 7.2 有用户请求到来), §9 g到底是个什么鬼, 总结 and
 flask请求完整的生命周期 (第1步–第5步, 2.1–5.2.1); 002 §2 flask请求上下文 (1.0–4.4);
 003's 一、flask配置文件 / 二、路由系统 / 三、蓝图 / session流程; 000 内容回顾 2 (run_simple)
 and 11 (蓝图).
 
-Over 04 this adds the application that pushes and pops the contexts 04's globals read: `Flask`
-collects config, routes and hooks at startup; every request runs `__call__` → `wsgi_app` →
-`RequestContext.push` (implicit `AppContext`, session opened, URL matched) →
-`full_dispatch_request` (before_request, view, after_request, session saved) → `auto_pop`
-(teardowns, both stacks popped), with Flask 1.1.1's hook and signal order, signed-cookie
-sessions readable by real Flask, and blueprints. Routing, requests, responses, signing and
-signals come from Werkzeug, itsdangerous and blinker; the context machinery is written here.
+Over 04 this adds the application that pushes and pops the contexts 04's globals read. Routing,
+requests, responses, signing and signals come from Werkzeug, itsdangerous and blinker; the
+context machinery is written here, with Flask 1.1.1's order of hooks and signals.
 
-Run:  python 05_lifecycle.py [--host 127.0.0.1] [--port 5000] [--trace]
-      then open http://127.0.0.1:5000/ ; --trace prints every step of every request.
-Test: python -m pytest tests/test_05_lifecycle.py tests/test_05_http.py
+The file reads in the order a request travels:
+  Part A — one request, 第1步–第5步 (read this first): signals, g, AppContext, RequestContext,
+           then Flask with its methods in the order a request calls them; startup after them.
+  Part B — what a real app adds: sessions, blueprints, Config.from_object, url_for, jsonify.
+  Part C — watch it: the demo app, the recorder behind the narration, --trace and /lifecycle
+           (the notes' two lifecycle diagrams are dead links; this page replaces them), the CLI.
+
+One request, step by step — 000's numbers, 002's in brackets — and the function that runs:
+  run_simple → Flask.__call__ → Flask.wsgi_app
+  1      [1.0–1.2]  Flask.request_context → RequestContext.__init__ → Request(environ)
+  2      [2.0, 2.1] RequestContext.push
+  2.1               AppContext.push: _app_ctx_stack.push(app_ctx), then appcontext_pushed
+  2.2    [2.2, 2.3] _request_ctx_stack.push(ctx) → LocalStack.push → Local.__setattr__
+  2.3               SecureCookieSessionInterface.open_session (then URL matching, unnumbered)
+  3      [3.0]      Flask.full_dispatch_request
+  3.1               try_trigger_before_first_request_functions
+  3.2               preprocess_request: before_request functions
+  3.3    [3.1–3.7]  dispatch_request: the view; request.method → LocalProxy → LocalStack.top
+  3.4               finalize_request → make_response
+  3.4.1             process_response: after_request functions, reversed
+  3.4.1.1, 3.4.1.2  is_null_session, save_session
+  4                 handle_exception: an unhandled error → got_request_exception, a 500
+  5      [4.0–4.4]  RequestContext.auto_pop → pop → _request_ctx_stack.pop() → release_local
+  5.1               do_teardown_request: teardown_request functions, request_tearing_down
+  5.2               AppContext.pop
+  5.2.1             do_teardown_appcontext: teardown_appcontext functions, appcontext_tearing_down
+
+Run:  python 05_lifecycle.py          narrate startup (7.1) and one request (7.2), then serve
+      python 05_lifecycle.py --demo   narrate and exit
+      python 05_lifecycle.py --trace  narrate every request served, as it happens
+      then open http://127.0.0.1:5000/ and http://127.0.0.1:5000/lifecycle
+Test: python -m pytest tests/test_05_lifecycle.py tests/test_05_http.py tests/test_05_page.py
 """
 
 import argparse
+import errno
 import hashlib
+import html
 import importlib
 import itertools
 import json
 import logging
 import os
+import re
 import socket
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import MutableMapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from itertools import chain
 
 from blinker import Namespace
@@ -40,7 +71,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, default_exce
 from werkzeug.exceptions import abort as abort  # re-exported for quick-start apps
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.serving import run_simple
-from werkzeug.test import EnvironBuilder
+from werkzeug.test import Client, EnvironBuilder
 from werkzeug.utils import import_string, send_from_directory
 from werkzeug.utils import redirect as redirect  # re-exported for quick-start apps
 from werkzeug.wrappers import Request as _WerkzeugRequest
@@ -56,8 +87,12 @@ storage_view = _localstack.storage_view
 
 _sentinel = object()  # "no exception given", as opposed to None ("no exception happened")
 
+# ##########################################################################################
+# Part A — one request, 第1步–第5步
+# ##########################################################################################
+
 # ==========================================================================================
-# signals (flask/signals.py) — blinker signals, sent where Flask 1.1.1 sends them
+# 信号 (flask/signals.py) — blinker signals, sent where Flask 1.1.1 sends them
 # ==========================================================================================
 
 _signals = Namespace()
@@ -68,42 +103,11 @@ got_request_exception = _signals.signal("got-request-exception")
 request_tearing_down = _signals.signal("request-tearing-down")
 appcontext_tearing_down = _signals.signal("appcontext-tearing-down")
 appcontext_popped = _signals.signal("appcontext-popped")
+# Every `sig.send(...)` below is guarded by `if sig.receivers:`. Flask sends unconditionally;
+# with nobody listening blinker would do nothing anyway, and skipping it saves ~1 µs a signal.
 
 # ==========================================================================================
-# 一、flask配置文件 — Config is a dict; from_object takes the UPPER-CASE names
-# ==========================================================================================
-
-
-class Config(dict):
-    def from_object(self, obj):
-        """Copy the upper-case attributes of an object, or of 'package.module.Class'."""
-        if isinstance(obj, str):
-            obj = import_string(obj)
-        for key in dir(obj):
-            if key.isupper():
-                self[key] = getattr(obj, key)
-
-
-DEFAULT_CONFIG = {
-    "DEBUG": False,
-    "TESTING": False,
-    "PROPAGATE_EXCEPTIONS": None,
-    "SECRET_KEY": None,
-    "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
-    "SERVER_NAME": None,
-    "APPLICATION_ROOT": "/",
-    "PREFERRED_URL_SCHEME": "http",
-    "SESSION_COOKIE_NAME": "session",
-    "SESSION_COOKIE_DOMAIN": None,
-    "SESSION_COOKIE_PATH": None,
-    "SESSION_COOKIE_HTTPONLY": True,
-    "SESSION_COOKIE_SECURE": False,
-    "SESSION_COOKIE_SAMESITE": None,
-    "SESSION_REFRESH_EACH_REQUEST": True,
-}
-
-# ==========================================================================================
-# flask/ctx.py — g, AppContext, RequestContext
+# §9 g到底是个什么鬼, and flask/ctx.py — AppContext (step 2.1) and RequestContext (steps 1, 2)
 # ==========================================================================================
 
 
@@ -155,7 +159,8 @@ class AppContext:
     def push(self):
         self._refcnt += 1
         _app_ctx_stack.push(self)
-        appcontext_pushed.send(self.app)
+        if appcontext_pushed.receivers:
+            appcontext_pushed.send(self.app)
 
     def pop(self, exc=_sentinel):
         """Step 5.2: teardown_appcontext on the last pop, then off the stack."""
@@ -164,11 +169,12 @@ class AppContext:
             if self._refcnt <= 0:
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
-                self.app.do_teardown_appcontext(exc)
+                self.app.do_teardown_appcontext(exc)  # 5.2.1
         finally:
             rv = _app_ctx_stack.pop()
         assert rv is self, f"Popped wrong app context.  ({rv!r} instead of {self!r})"
-        appcontext_popped.send(self.app)
+        if appcontext_popped.receivers:
+            appcontext_popped.send(self.app)
 
     def __enter__(self):
         self.push()
@@ -187,7 +193,7 @@ class RequestContext:
     def __init__(self, app, environ, request=None, session=None):
         self.app = app
         if request is None:
-            request = app.request_class(environ)
+            request = app.request_class(environ)  # 002's 1.2
         self.request = request
         self.url_adapter = None
         try:
@@ -197,14 +203,6 @@ class RequestContext:
         self.session = session
         # One entry per push: the implicit AppContext we pushed, or None. Doubles as refcount.
         self._implicit_app_ctx_stack = []
-        self._after_request_functions = []
-
-    def match_request(self):
-        try:
-            self.request.url_rule, self.request.view_args = self.url_adapter.match(
-                return_rule=True)
-        except HTTPException as e:
-            self.request.routing_exception = e
 
     def push(self):
         # 2.1: an app context first, unless this app's is already on top (e.g. `with
@@ -224,8 +222,21 @@ class RequestContext:
             self.session = session_interface.open_session(self.app, self.request)
             if self.session is None:
                 self.session = session_interface.make_null_session(self.app)
+        # Flask 1.1.1 matches the URL last, after the session is open (not numbered in 000).
         if self.url_adapter is not None:
             self.match_request()
+
+    def match_request(self):
+        try:
+            self.request.url_rule, self.request.view_args = self.url_adapter.match(
+                return_rule=True)
+        except HTTPException as e:
+            self.request.routing_exception = e
+
+    def auto_pop(self, exc):
+        # Flask 1.1.1 could keep the context for the debugger here (PRESERVE_CONTEXT_ON_
+        # EXCEPTION); like Flask >= 2.2 we always pop, so teardown always runs.
+        self.pop(exc)
 
     def pop(self, exc=_sentinel):
         """Step 5: teardown_request (5.1), pop the request stack, then the app context (5.2)."""
@@ -235,7 +246,7 @@ class RequestContext:
             if not self._implicit_app_ctx_stack:
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
-                self.app.do_teardown_request(exc)
+                self.app.do_teardown_request(exc)  # 5.1
                 self.request.close()
                 clear_request = True
         finally:
@@ -244,13 +255,8 @@ class RequestContext:
                 # Break the request <-> environ cycle so the memory goes at once.
                 rv.request.environ["werkzeug.request"] = None
             if app_ctx is not None:
-                app_ctx.pop(exc)
+                app_ctx.pop(exc)  # 5.2
         assert rv is self, f"Popped wrong request context. ({rv!r} instead of {self!r})"
-
-    def auto_pop(self, exc):
-        # Flask 1.1.1 could keep the context for the debugger here (PRESERVE_CONTEXT_ON_
-        # EXCEPTION); like Flask >= 2.2 we always pop, so teardown always runs.
-        self.pop(exc)
 
     def __enter__(self):
         self.push()
@@ -264,7 +270,425 @@ class RequestContext:
 
 
 # ==========================================================================================
-# session流程 — SecureCookieSessionInterface (flask/sessions.py)
+# 第1步 — Request (what the environ becomes) and Response
+# ==========================================================================================
+
+
+class Request(_WerkzeugRequest):
+    """Werkzeug's Request plus what URL matching found (set at the end of step 2)."""
+
+    url_rule = None
+    view_args = None
+    routing_exception = None
+
+    @property
+    def endpoint(self):
+        return self.url_rule.endpoint if self.url_rule is not None else None
+
+    @property
+    def blueprint(self):
+        endpoint = self.endpoint
+        if endpoint is not None and "." in endpoint:
+            return endpoint.rsplit(".", 1)[0]
+        return None
+
+
+class Response(_WerkzeugResponse):
+    """Werkzeug's Response, with Flask's default of HTML."""
+
+    default_mimetype = "text/html"
+
+
+# ==========================================================================================
+# flask请求完整的生命周期 — Flask, its methods in the order one request calls them
+# ==========================================================================================
+
+
+class Flask:
+    request_class = Request
+    response_class = Response
+    url_rule_class = Rule
+    url_map_class = Map
+    app_ctx_globals_class = _AppCtxGlobals
+    app_context_class = AppContext
+    request_context_class = RequestContext
+    session_interface = None  # SecureCookieSessionInterface(), set in Part B where it is defined
+
+    def __call__(self, environ, start_response):
+        """run_simple calls app(environ, start_response) for every request."""
+        return self.wsgi_app(environ, start_response)
+
+    def wsgi_app(self, environ, start_response):
+        ctx = self.request_context(environ)  # 第1步
+        error = None
+        try:
+            try:
+                ctx.push()  # 第2步
+                response = self.full_dispatch_request()  # 第3步
+            except Exception as e:
+                error = e
+                response = self.handle_exception(e)  # 第4步
+            except BaseException:
+                error = sys.exc_info()[1]
+                raise
+            return response(environ, start_response)
+        finally:
+            ctx.auto_pop(error)  # 第5步: whatever happened, both stacks are popped
+
+    def request_context(self, environ):
+        """Step 1: ctx = RequestContext(app, environ)."""
+        return self.request_context_class(self, environ)
+
+    # --- 第3步: full_dispatch_request -----------------------------------------------------
+    def full_dispatch_request(self):
+        self.try_trigger_before_first_request_functions()  # 3.1
+        try:
+            if request_started.receivers:
+                request_started.send(self)
+            rv = self.preprocess_request()  # 3.2
+            if rv is None:
+                rv = self.dispatch_request()  # 3.3
+        except Exception as e:
+            rv = self.handle_user_exception(e)
+        return self.finalize_request(rv)  # 3.4
+
+    def try_trigger_before_first_request_functions(self):
+        if self._got_first_request:
+            return
+        with self._before_request_lock:  # two first requests at once run the hooks once
+            if self._got_first_request:
+                return
+            for func in self.before_first_request_funcs:
+                func()
+            self._got_first_request = True
+
+    def preprocess_request(self):
+        """3.2: the app's before_request hooks, then the blueprint's; first non-None wins."""
+        bp = _request_ctx_stack.top.request.blueprint
+        funcs = self.before_request_funcs.get(None, ())
+        if bp is not None and bp in self.before_request_funcs:
+            funcs = chain(funcs, self.before_request_funcs[bp])
+        for func in funcs:
+            rv = func()
+            if rv is not None:
+                return rv
+        return None
+
+    def dispatch_request(self):
+        """3.3: the view function of the matched rule, called with the URL's arguments."""
+        req = _request_ctx_stack.top.request
+        if req.routing_exception is not None:
+            raise req.routing_exception
+        rule = req.url_rule
+        if rule.provide_automatic_options and req.method == "OPTIONS":
+            return self.make_default_options_response()
+        return self.view_functions[rule.endpoint](**req.view_args)
+
+    def make_default_options_response(self):
+        adapter = _request_ctx_stack.top.url_adapter
+        response = self.response_class()
+        response.allow.update(adapter.allowed_methods())
+        return response
+
+    def finalize_request(self, rv, from_error_handler=False):
+        """3.4: turn the view's value into a Response, run after_request, signal."""
+        response = self.make_response(rv)
+        try:
+            response = self.process_response(response)  # 3.4.1
+            if request_finished.receivers:
+                request_finished.send(self, response=response)
+        except Exception:
+            if not from_error_handler:
+                raise
+            self.logger.exception("Request finalizing failed with an error while handling an error")
+        return response
+
+    def make_response(self, rv):
+        status = headers = None
+        if isinstance(rv, tuple):
+            if len(rv) == 3:
+                rv, status, headers = rv
+            elif len(rv) == 2:
+                if isinstance(rv[1], (Headers, dict, tuple, list)):
+                    rv, headers = rv
+                else:
+                    rv, status = rv
+            else:
+                raise TypeError("The view function did not return a valid response tuple. The "
+                                "tuple must have the form (body, status, headers), "
+                                "(body, status), or (body, headers).")
+        if rv is None:
+            raise TypeError(f"The view function for {request.endpoint!r} did not return a valid "
+                            "response. The function either returned None or ended without a "
+                            "return statement.")
+        if not isinstance(rv, self.response_class):
+            if isinstance(rv, (str, bytes, bytearray)):
+                rv = self.response_class(rv, status=status, headers=headers)
+                status = headers = None
+            elif isinstance(rv, dict):
+                rv = jsonify(rv)
+            elif callable(rv):  # another Response class, an HTTPException, any WSGI app
+                rv = self.response_class.force_type(rv, request.environ)
+            else:
+                raise TypeError("The view function did not return a valid response. The return "
+                                "type must be a string, dict, tuple, Response instance, or WSGI "
+                                f"callable, but it was a {type(rv).__name__}.")
+        if status is not None:
+            if isinstance(status, (str, bytes, bytearray)):
+                rv.status = status
+            else:
+                rv.status_code = status
+        if headers:
+            rv.headers.update(headers)
+        return rv
+
+    def process_response(self, response):
+        """3.4.1: after_request hooks in reverse order (blueprint's first), then the session."""
+        ctx = _request_ctx_stack.top
+        bp = ctx.request.blueprint
+        funcs = ()
+        if bp is not None and bp in self.after_request_funcs:
+            funcs = reversed(self.after_request_funcs[bp])
+        if None in self.after_request_funcs:
+            funcs = chain(funcs, reversed(self.after_request_funcs[None]))
+        for handler in funcs:
+            response = handler(response)
+        if not self.session_interface.is_null_session(ctx.session):  # 3.4.1.1
+            self.session_interface.save_session(self, ctx.session, response)  # 3.4.1.2
+        return response
+
+    # --- errors raised in 第3步, and 第4步 --------------------------------------------------
+    def handle_user_exception(self, e):
+        """An error from before_request or the view: an errorhandler, or re-raise."""
+        if isinstance(e, HTTPException):
+            return self.handle_http_exception(e)
+        handler = self._find_error_handler(e)
+        if handler is None:
+            raise e
+        return handler(e)
+
+    def handle_http_exception(self, e):
+        if e.code is None or isinstance(e, RequestRedirect):
+            return e
+        handler = self._find_error_handler(e)
+        return e if handler is None else handler(e)
+
+    def _find_error_handler(self, e):
+        exc_class, code = _exception_class_and_code(type(e))
+        bp = _request_ctx_stack.top.request.blueprint
+        for name, c in ((bp, code), (None, code), (bp, None), (None, None)):
+            handler_map = self.error_handler_spec.get(name, {}).get(c)
+            if not handler_map:
+                continue
+            for cls in exc_class.__mro__:  # the most specific registered class wins
+                handler = handler_map.get(cls)
+                if handler is not None:
+                    return handler
+        return None
+
+    def handle_exception(self, e):
+        """第4步: an unhandled error becomes a 500 (after_request hooks still run)."""
+        if got_request_exception.receivers:
+            got_request_exception.send(self, exception=e)
+        if self.propagate_exceptions:
+            raise e
+        self.logger.error(f"Exception on {request.path} [{request.method}]",
+                          exc_info=(type(e), e, e.__traceback__))
+        server_error = InternalServerError(original_exception=e)
+        handler = self._find_error_handler(server_error)
+        if handler is not None:
+            server_error = handler(server_error)
+        return self.finalize_request(server_error, from_error_handler=True)
+
+    # --- 第5步: teardown, called from RequestContext.pop and AppContext.pop ---------------
+    def do_teardown_request(self, exc=_sentinel):
+        """5.1: teardown_request hooks (the app's, then the blueprint's), each reversed."""
+        if exc is _sentinel:
+            exc = sys.exc_info()[1]
+        funcs = reversed(self.teardown_request_funcs.get(None, ()))
+        bp = _request_ctx_stack.top.request.blueprint
+        if bp is not None and bp in self.teardown_request_funcs:
+            funcs = chain(funcs, reversed(self.teardown_request_funcs[bp]))
+        for func in funcs:
+            func(exc)
+        if request_tearing_down.receivers:
+            request_tearing_down.send(self, exc=exc)
+
+    def do_teardown_appcontext(self, exc=_sentinel):
+        """5.2.1: teardown_appcontext hooks, reversed."""
+        if exc is _sentinel:
+            exc = sys.exc_info()[1]
+        for func in reversed(self.teardown_appcontext_funcs):
+            func(exc)
+        if appcontext_tearing_down.receivers:
+            appcontext_tearing_down.send(self, exc=exc)
+
+    # ======================================================================================
+    # 7.1 项目启动 — what `app = Flask(__name__)` and the decorators build before any request
+    # ======================================================================================
+
+    def __init__(self, import_name, static_url_path=None, static_folder="static"):
+        # 1. initial values; 3. url_map and view_functions ("截止目前: config, url_map,
+        # view_functions" is what a request later reads)
+        self.import_name = import_name
+        self.root_path = _root_path(import_name)
+        self.static_folder = static_folder
+        if static_url_path is None and static_folder is not None:
+            static_url_path = "/" + os.path.basename(static_folder.rstrip("/\\"))
+        self.static_url_path = static_url_path
+        self.config = Config(DEFAULT_CONFIG)
+        self.view_functions = {}
+        self.url_map = self.url_map_class()
+        self.before_first_request_funcs = []
+        self.before_request_funcs = {}
+        self.after_request_funcs = {}
+        self.teardown_request_funcs = {}
+        self.teardown_appcontext_funcs = []
+        self.error_handler_spec = {}
+        self.blueprints = {}
+        self.logger = logging.getLogger(self.name)
+        self._got_first_request = False
+        self._before_request_lock = threading.Lock()
+        if static_folder is not None:  # 2. the static route
+            self.add_url_rule(self.static_url_path + "/<path:filename>", endpoint="static",
+                              view_func=self.send_static_file)
+
+    @property
+    def name(self):
+        if self.import_name == "__main__":
+            main_file = getattr(sys.modules["__main__"], "__file__", None)
+            return os.path.splitext(os.path.basename(main_file))[0] if main_file else "__main__"
+        return self.import_name
+
+    secret_key = property(lambda self: self.config["SECRET_KEY"],
+                          lambda self, value: self.config.__setitem__("SECRET_KEY", value))
+    debug = property(lambda self: self.config["DEBUG"],
+                     lambda self, value: self.config.__setitem__("DEBUG", value))
+    testing = property(lambda self: self.config["TESTING"],
+                       lambda self, value: self.config.__setitem__("TESTING", value))
+
+    @property
+    def permanent_session_lifetime(self):
+        value = self.config["PERMANENT_SESSION_LIFETIME"]
+        return value if isinstance(value, timedelta) else timedelta(seconds=value)
+
+    @property
+    def propagate_exceptions(self):
+        rv = self.config["PROPAGATE_EXCEPTIONS"]
+        return rv if rv is not None else self.testing or self.debug
+
+    # --- 添加路由映射: url -> Rule in url_map, endpoint -> function in view_functions ------
+    def route(self, rule, **options):
+        def decorator(f):
+            self.add_url_rule(rule, options.pop("endpoint", None), f, **options)
+            return f
+
+        return decorator
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, **options):
+        if endpoint is None:
+            endpoint = view_func.__name__
+        methods = options.pop("methods", None) or ("GET",)
+        if isinstance(methods, str):
+            raise TypeError('Allowed methods must be a list of strings, for example: '
+                            '@app.route(..., methods=["POST"])')
+        methods = {m.upper() for m in methods}
+        automatic_options = "OPTIONS" not in methods
+        if automatic_options:
+            methods.add("OPTIONS")
+        url_rule = self.url_rule_class(rule, methods=methods, endpoint=endpoint, **options)
+        url_rule.provide_automatic_options = automatic_options
+        self.url_map.add(url_rule)
+        if view_func is not None:
+            old_func = self.view_functions.get(endpoint)
+            if old_func is not None and old_func != view_func:
+                raise AssertionError("View function mapping is overwriting an existing "
+                                     f"endpoint function: {endpoint}")
+            self.view_functions[endpoint] = view_func
+
+    def register_blueprint(self, blueprint, **options):
+        registered = self.blueprints.get(blueprint.name)
+        if registered is not None:
+            raise ValueError(f"A blueprint named {blueprint.name!r} is already registered; "
+                             "blueprint names must be unique")
+        self.blueprints[blueprint.name] = blueprint
+        blueprint.register(self, options)
+
+    # --- the hooks: before_request / after_request are "Django middleware" (内容回顾 4) --
+    def before_request(self, f):
+        self.before_request_funcs.setdefault(None, []).append(f)
+        return f
+
+    def after_request(self, f):
+        self.after_request_funcs.setdefault(None, []).append(f)
+        return f
+
+    def teardown_request(self, f):
+        self.teardown_request_funcs.setdefault(None, []).append(f)
+        return f
+
+    def before_first_request(self, f):
+        self.before_first_request_funcs.append(f)
+        return f
+
+    def teardown_appcontext(self, f):
+        self.teardown_appcontext_funcs.append(f)
+        return f
+
+    def errorhandler(self, code_or_exception):
+        def decorator(f):
+            self._register_error_handler(None, code_or_exception, f)
+            return f
+
+        return decorator
+
+    def register_error_handler(self, code_or_exception, f):
+        self._register_error_handler(None, code_or_exception, f)
+
+    def _register_error_handler(self, key, code_or_exception, f):
+        exc_class, code = _exception_class_and_code(code_or_exception)
+        self.error_handler_spec.setdefault(key, {}).setdefault(code, {})[exc_class] = f
+
+    # --- contexts outside a served request ------------------------------------------------
+    def app_context(self):
+        return self.app_context_class(self)
+
+    def test_request_context(self, *args, **kwargs):
+        builder = EnvironBuilder(*args, **kwargs)
+        try:
+            return self.request_context(builder.get_environ())
+        finally:
+            builder.close()
+
+    def create_url_adapter(self, request):
+        if request is not None:
+            return self.url_map.bind_to_environ(
+                request.environ, server_name=self.config["SERVER_NAME"])
+        if self.config["SERVER_NAME"] is not None:
+            return self.url_map.bind(
+                self.config["SERVER_NAME"], script_name=self.config["APPLICATION_ROOT"],
+                url_scheme=self.config["PREFERRED_URL_SCHEME"])
+        return None
+
+    def send_static_file(self, filename):
+        folder = os.path.join(self.root_path, self.static_folder)
+        return send_from_directory(folder, filename, request.environ)
+
+    # --- 运行flask ---------------------------------------------------------------------------
+    def run(self, host="127.0.0.1", port=5000, debug=None, **options):
+        """run_simple listens, and calls app(environ, start_response) for every request."""
+        if debug is not None:
+            self.debug = bool(debug)
+        options.setdefault("threaded", True)
+        run_simple(host, port, self, **options)
+
+
+# ##########################################################################################
+# Part B — what a real app adds
+# ##########################################################################################
+
+# ==========================================================================================
+# session流程 — SecureCookieSessionInterface (flask/sessions.py): steps 2.3 and 3.4.1.2
 # ==========================================================================================
 
 
@@ -277,9 +701,13 @@ class SessionMixin(MutableMapping):
     def permanent(self, value):
         self["_permanent"] = bool(value)
 
-    new = False
     modified = True
     accessed = True
+
+
+def _on_session_update(session):
+    session.modified = True
+    session.accessed = True
 
 
 class SecureCookieSession(CallbackDict, SessionMixin):
@@ -289,11 +717,9 @@ class SecureCookieSession(CallbackDict, SessionMixin):
     accessed = False
 
     def __init__(self, initial=None):
-        def on_update(self):
-            self.modified = True
-            self.accessed = True
-
-        super().__init__(initial, on_update)
+        # Flask defines on_update as a closure in here; one module-level function is the same
+        # and saves building a function object per request.
+        super().__init__(initial, _on_session_update)
 
     def __getitem__(self, key):
         self.accessed = True
@@ -397,6 +823,8 @@ class SecureCookieSessionInterface:
                             path=path, secure=secure, samesite=samesite)
 
 
+Flask.session_interface = SecureCookieSessionInterface()
+
 # ==========================================================================================
 # 三、蓝图 — a Blueprint records what to register; register_blueprint replays it on the app
 # ==========================================================================================
@@ -461,406 +889,41 @@ class Blueprint:
 
 
 # ==========================================================================================
-# 7.1 项目启动 — Flask: config, url_map, view_functions, hooks
+# 一、flask配置文件 — Config is a dict; from_object takes the UPPER-CASE names
 # ==========================================================================================
 
 
-class Request(_WerkzeugRequest):
-    """Werkzeug's Request plus what URL matching found (set in step 2 by match_request)."""
-
-    url_rule = None
-    view_args = None
-    routing_exception = None
-
-    @property
-    def endpoint(self):
-        return self.url_rule.endpoint if self.url_rule is not None else None
-
-    @property
-    def blueprint(self):
-        endpoint = self.endpoint
-        if endpoint is not None and "." in endpoint:
-            return endpoint.rsplit(".", 1)[0]
-        return None
+class Config(dict):
+    def from_object(self, obj):
+        """Copy the upper-case attributes of an object, or of 'package.module.Class'."""
+        if isinstance(obj, str):
+            obj = import_string(obj)
+        for key in dir(obj):
+            if key.isupper():
+                self[key] = getattr(obj, key)
 
 
-class Response(_WerkzeugResponse):
-    """Werkzeug's Response, with Flask's default of HTML."""
+DEFAULT_CONFIG = {
+    "DEBUG": False,
+    "TESTING": False,
+    "PROPAGATE_EXCEPTIONS": None,
+    "SECRET_KEY": None,
+    "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
+    "SERVER_NAME": None,
+    "APPLICATION_ROOT": "/",
+    "PREFERRED_URL_SCHEME": "http",
+    "SESSION_COOKIE_NAME": "session",
+    "SESSION_COOKIE_DOMAIN": None,
+    "SESSION_COOKIE_PATH": None,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SECURE": False,
+    "SESSION_COOKIE_SAMESITE": None,
+    "SESSION_REFRESH_EACH_REQUEST": True,
+}
 
-    default_mimetype = "text/html"
-
-
-def _setupmethod(attribute):
-    """A decorator method that appends f to an app-level hook list (key None = the app)."""
-
-    def register(self, f):
-        getattr(self, attribute).setdefault(None, []).append(f)
-        return f
-
-    register.__name__ = attribute.replace("_funcs", "")
-    return register
-
-
-class Flask:
-    request_class = Request
-    response_class = Response
-    url_rule_class = Rule
-    url_map_class = Map
-    app_ctx_globals_class = _AppCtxGlobals
-    app_context_class = AppContext
-    request_context_class = RequestContext
-    session_interface = SecureCookieSessionInterface()
-
-    def __init__(self, import_name, static_url_path=None, static_folder="static"):
-        self.import_name = import_name
-        self.root_path = _root_path(import_name)
-        self.static_folder = static_folder
-        if static_url_path is None and static_folder is not None:
-            static_url_path = "/" + os.path.basename(static_folder.rstrip("/\\"))
-        self.static_url_path = static_url_path
-        self.config = Config(DEFAULT_CONFIG)
-        self.view_functions = {}
-        self.url_map = self.url_map_class()
-        self.before_first_request_funcs = []
-        self.before_request_funcs = {}
-        self.after_request_funcs = {}
-        self.teardown_request_funcs = {}
-        self.teardown_appcontext_funcs = []
-        self.error_handler_spec = {}
-        self.blueprints = {}
-        self.logger = logging.getLogger(self.name)
-        self._got_first_request = False
-        self._before_request_lock = threading.Lock()
-        if static_folder is not None:
-            self.add_url_rule(self.static_url_path + "/<path:filename>", endpoint="static",
-                              view_func=self.send_static_file)
-
-    @property
-    def name(self):
-        if self.import_name == "__main__":
-            main_file = getattr(sys.modules["__main__"], "__file__", None)
-            return os.path.splitext(os.path.basename(main_file))[0] if main_file else "__main__"
-        return self.import_name
-
-    secret_key = property(lambda self: self.config["SECRET_KEY"],
-                          lambda self, value: self.config.__setitem__("SECRET_KEY", value))
-    debug = property(lambda self: self.config["DEBUG"],
-                     lambda self, value: self.config.__setitem__("DEBUG", value))
-    testing = property(lambda self: self.config["TESTING"],
-                       lambda self, value: self.config.__setitem__("TESTING", value))
-
-    @property
-    def permanent_session_lifetime(self):
-        value = self.config["PERMANENT_SESSION_LIFETIME"]
-        return value if isinstance(value, timedelta) else timedelta(seconds=value)
-
-    @property
-    def propagate_exceptions(self):
-        rv = self.config["PROPAGATE_EXCEPTIONS"]
-        return rv if rv is not None else self.testing or self.debug
-
-    # --- routes: url -> Rule in url_map, endpoint -> function in view_functions ---------
-    def route(self, rule, **options):
-        def decorator(f):
-            self.add_url_rule(rule, options.pop("endpoint", None), f, **options)
-            return f
-
-        return decorator
-
-    def add_url_rule(self, rule, endpoint=None, view_func=None, **options):
-        if endpoint is None:
-            endpoint = view_func.__name__
-        methods = options.pop("methods", None) or ("GET",)
-        if isinstance(methods, str):
-            raise TypeError('Allowed methods must be a list of strings, for example: '
-                            '@app.route(..., methods=["POST"])')
-        methods = {m.upper() for m in methods}
-        automatic_options = "OPTIONS" not in methods
-        if automatic_options:
-            methods.add("OPTIONS")
-        url_rule = self.url_rule_class(rule, methods=methods, endpoint=endpoint, **options)
-        url_rule.provide_automatic_options = automatic_options
-        self.url_map.add(url_rule)
-        if view_func is not None:
-            old_func = self.view_functions.get(endpoint)
-            if old_func is not None and old_func != view_func:
-                raise AssertionError("View function mapping is overwriting an existing "
-                                     f"endpoint function: {endpoint}")
-            self.view_functions[endpoint] = view_func
-
-    def send_static_file(self, filename):
-        folder = os.path.join(self.root_path, self.static_folder)
-        return send_from_directory(folder, filename, request.environ)
-
-    def register_blueprint(self, blueprint, **options):
-        registered = self.blueprints.get(blueprint.name)
-        if registered is not None:
-            raise ValueError(f"A blueprint named {blueprint.name!r} is already registered; "
-                             "blueprint names must be unique")
-        self.blueprints[blueprint.name] = blueprint
-        blueprint.register(self, options)
-
-    # --- hooks ------------------------------------------------------------------------
-    before_request = _setupmethod("before_request_funcs")
-    after_request = _setupmethod("after_request_funcs")
-    teardown_request = _setupmethod("teardown_request_funcs")
-
-    def before_first_request(self, f):
-        self.before_first_request_funcs.append(f)
-        return f
-
-    def teardown_appcontext(self, f):
-        self.teardown_appcontext_funcs.append(f)
-        return f
-
-    def errorhandler(self, code_or_exception):
-        def decorator(f):
-            self._register_error_handler(None, code_or_exception, f)
-            return f
-
-        return decorator
-
-    def register_error_handler(self, code_or_exception, f):
-        self._register_error_handler(None, code_or_exception, f)
-
-    def _register_error_handler(self, key, code_or_exception, f):
-        exc_class, code = _exception_class_and_code(code_or_exception)
-        self.error_handler_spec.setdefault(key, {}).setdefault(code, {})[exc_class] = f
-
-    # --- contexts -----------------------------------------------------------------------
-    def app_context(self):
-        return self.app_context_class(self)
-
-    def request_context(self, environ):
-        """Step 1: ctx = RequestContext(app, environ)."""
-        return self.request_context_class(self, environ)
-
-    def test_request_context(self, *args, **kwargs):
-        builder = EnvironBuilder(*args, **kwargs)
-        try:
-            return self.request_context(builder.get_environ())
-        finally:
-            builder.close()
-
-    def create_url_adapter(self, request):
-        if request is not None:
-            return self.url_map.bind_to_environ(
-                request.environ, server_name=self.config["SERVER_NAME"])
-        if self.config["SERVER_NAME"] is not None:
-            return self.url_map.bind(
-                self.config["SERVER_NAME"], script_name=self.config["APPLICATION_ROOT"],
-                url_scheme=self.config["PREFERRED_URL_SCHEME"])
-        return None
-
-    # ======================================================================================
-    # 7.2 有用户请求到来 / flask请求完整的生命周期 — 第1步 to 第5步
-    # ======================================================================================
-
-    def __call__(self, environ, start_response):
-        """run_simple calls app(environ, start_response) for every request."""
-        return self.wsgi_app(environ, start_response)
-
-    def wsgi_app(self, environ, start_response):
-        ctx = self.request_context(environ)  # 第1步
-        error = None
-        try:
-            try:
-                ctx.push()  # 第2步
-                response = self.full_dispatch_request()  # 第3步
-            except Exception as e:
-                error = e
-                response = self.handle_exception(e)  # 第4步
-            except BaseException:
-                error = sys.exc_info()[1]
-                raise
-            return response(environ, start_response)
-        finally:
-            ctx.auto_pop(error)  # 第5步: whatever happened, both stacks are popped
-
-    def full_dispatch_request(self):
-        self.try_trigger_before_first_request_functions()  # 3.1
-        try:
-            request_started.send(self)
-            rv = self.preprocess_request()  # 3.2
-            if rv is None:
-                rv = self.dispatch_request()  # 3.3
-        except Exception as e:
-            rv = self.handle_user_exception(e)
-        return self.finalize_request(rv)  # 3.4
-
-    def try_trigger_before_first_request_functions(self):
-        if self._got_first_request:
-            return
-        with self._before_request_lock:  # two first requests at once run the hooks once
-            if self._got_first_request:
-                return
-            for func in self.before_first_request_funcs:
-                func()
-            self._got_first_request = True
-
-    def preprocess_request(self):
-        """3.2: the app's before_request hooks, then the blueprint's; first non-None wins."""
-        bp = _request_ctx_stack.top.request.blueprint
-        funcs = self.before_request_funcs.get(None, ())
-        if bp is not None and bp in self.before_request_funcs:
-            funcs = chain(funcs, self.before_request_funcs[bp])
-        for func in funcs:
-            rv = func()
-            if rv is not None:
-                return rv
-        return None
-
-    def dispatch_request(self):
-        """3.3: the view function of the matched rule, called with the URL's arguments."""
-        req = _request_ctx_stack.top.request
-        if req.routing_exception is not None:
-            raise req.routing_exception
-        rule = req.url_rule
-        if rule.provide_automatic_options and req.method == "OPTIONS":
-            return self.make_default_options_response()
-        return self.view_functions[rule.endpoint](**req.view_args)
-
-    def make_default_options_response(self):
-        adapter = _request_ctx_stack.top.url_adapter
-        response = self.response_class()
-        response.allow.update(adapter.allowed_methods())
-        return response
-
-    def finalize_request(self, rv, from_error_handler=False):
-        """3.4: turn the view's value into a Response, run after_request, signal."""
-        response = self.make_response(rv)
-        try:
-            response = self.process_response(response)  # 3.4.1
-            request_finished.send(self, response=response)
-        except Exception:
-            if not from_error_handler:
-                raise
-            self.logger.exception("Request finalizing failed with an error while handling an error")
-        return response
-
-    def make_response(self, rv):
-        status = headers = None
-        if isinstance(rv, tuple):
-            if len(rv) == 3:
-                rv, status, headers = rv
-            elif len(rv) == 2:
-                if isinstance(rv[1], (Headers, dict, tuple, list)):
-                    rv, headers = rv
-                else:
-                    rv, status = rv
-            else:
-                raise TypeError("The view function did not return a valid response tuple. The "
-                                "tuple must have the form (body, status, headers), "
-                                "(body, status), or (body, headers).")
-        if rv is None:
-            raise TypeError(f"The view function for {request.endpoint!r} did not return a valid "
-                            "response. The function either returned None or ended without a "
-                            "return statement.")
-        if not isinstance(rv, self.response_class):
-            if isinstance(rv, (str, bytes, bytearray)):
-                rv = self.response_class(rv, status=status, headers=headers)
-                status = headers = None
-            elif isinstance(rv, dict):
-                rv = jsonify(rv)
-            elif callable(rv):  # another Response class, an HTTPException, any WSGI app
-                rv = self.response_class.force_type(rv, request.environ)
-            else:
-                raise TypeError("The view function did not return a valid response. The return "
-                                "type must be a string, dict, tuple, Response instance, or WSGI "
-                                f"callable, but it was a {type(rv).__name__}.")
-        if status is not None:
-            if isinstance(status, (str, bytes, bytearray)):
-                rv.status = status
-            else:
-                rv.status_code = status
-        if headers:
-            rv.headers.update(headers)
-        return rv
-
-    def process_response(self, response):
-        """3.4.1: after_request hooks in reverse order (blueprint's first), then the session."""
-        ctx = _request_ctx_stack.top
-        bp = ctx.request.blueprint
-        funcs = ctx._after_request_functions
-        if bp is not None and bp in self.after_request_funcs:
-            funcs = chain(funcs, reversed(self.after_request_funcs[bp]))
-        if None in self.after_request_funcs:
-            funcs = chain(funcs, reversed(self.after_request_funcs[None]))
-        for handler in funcs:
-            response = handler(response)
-        if not self.session_interface.is_null_session(ctx.session):
-            self.session_interface.save_session(self, ctx.session, response)  # 3.4.1.2
-        return response
-
-    # --- errors -------------------------------------------------------------------------
-    def _find_error_handler(self, e):
-        exc_class, code = _exception_class_and_code(type(e))
-        bp = _request_ctx_stack.top.request.blueprint
-        for name, c in ((bp, code), (None, code), (bp, None), (None, None)):
-            handler_map = self.error_handler_spec.get(name, {}).get(c)
-            if not handler_map:
-                continue
-            for cls in exc_class.__mro__:  # the most specific registered class wins
-                handler = handler_map.get(cls)
-                if handler is not None:
-                    return handler
-        return None
-
-    def handle_http_exception(self, e):
-        if e.code is None or isinstance(e, RequestRedirect):
-            return e
-        handler = self._find_error_handler(e)
-        return e if handler is None else handler(e)
-
-    def handle_user_exception(self, e):
-        """An error from before_request or the view: an errorhandler, or re-raise."""
-        if isinstance(e, HTTPException):
-            return self.handle_http_exception(e)
-        handler = self._find_error_handler(e)
-        if handler is None:
-            raise e
-        return handler(e)
-
-    def handle_exception(self, e):
-        """第4步: an unhandled error becomes a 500 (after_request hooks still run)."""
-        got_request_exception.send(self, exception=e)
-        if self.propagate_exceptions:
-            raise e
-        self.logger.error(f"Exception on {request.path} [{request.method}]",
-                          exc_info=(type(e), e, e.__traceback__))
-        server_error = InternalServerError(original_exception=e)
-        handler = self._find_error_handler(server_error)
-        if handler is not None:
-            server_error = handler(server_error)
-        return self.finalize_request(server_error, from_error_handler=True)
-
-    # --- 第5步 teardown -----------------------------------------------------------------
-    def do_teardown_request(self, exc=_sentinel):
-        """5.1: teardown_request hooks (the app's, then the blueprint's), each reversed."""
-        if exc is _sentinel:
-            exc = sys.exc_info()[1]
-        funcs = reversed(self.teardown_request_funcs.get(None, ()))
-        bp = _request_ctx_stack.top.request.blueprint
-        if bp is not None and bp in self.teardown_request_funcs:
-            funcs = chain(funcs, reversed(self.teardown_request_funcs[bp]))
-        for func in funcs:
-            func(exc)
-        request_tearing_down.send(self, exc=exc)
-
-    def do_teardown_appcontext(self, exc=_sentinel):
-        """5.2.1: teardown_appcontext hooks, reversed."""
-        if exc is _sentinel:
-            exc = sys.exc_info()[1]
-        for func in reversed(self.teardown_appcontext_funcs):
-            func(exc)
-        appcontext_tearing_down.send(self, exc=exc)
-
-    def run(self, host="127.0.0.1", port=5000, debug=None, **options):
-        """7.1 运行flask: run_simple listens and calls app(environ, start_response) per request."""
-        if debug is not None:
-            self.debug = bool(debug)
-        options.setdefault("threaded", True)
-        run_simple(host, port, self, **options)
+# ==========================================================================================
+# Error handler keys and the app's folder (used by errorhandler and Flask(__name__))
+# ==========================================================================================
 
 
 def _exception_class_and_code(exc_class_or_code):
@@ -881,7 +944,9 @@ def _root_path(import_name):
     return os.path.dirname(os.path.abspath(module_file)) if module_file else os.getcwd()
 
 
-# --- small helpers a quick-start app uses ----------------------------------------------------
+# ==========================================================================================
+# Helpers a quick-start app uses: jsonify, url_for
+# ==========================================================================================
 
 
 def jsonify(*args, **kwargs):
@@ -906,19 +971,55 @@ def url_for(endpoint, **values):
     return adapter.build(endpoint, values, force_external=external)
 
 
+# ##########################################################################################
+# Part C — watch it: the demo app, the recorder, the narration, /lifecycle, the command line
+# ##########################################################################################
+
 # ==========================================================================================
-# §9 g到底是个什么鬼 and the demo app: one blueprint, the routes of the notes
+# The demo app — §9 g, 7.1's /index, a session counter, a blueprint
 # ==========================================================================================
+
+
+class DemoConfig:
+    """What 7.1's `app.config.from_object("settings.DemoConfig")` loads: UPPER-CASE names only."""
+
+    SECRET_KEY = "05-lifecycle-demo-secret"  # a demo key; set your own in real apps
+    SESSION_COOKIE_SAMESITE = "Lax"
+    greeting = "lower-case names are not configuration: from_object skips them"
+
+
+ROUTES = [
+    ("/", "this page"),
+    ("/lifecycle", "the steps of a request this server just handled, drawn as a page"),
+    ("/index", "hello world (7.1's first route)"),
+    ("/g", "g.x1, set by a before_request (§9 g)"),
+    ("/session", "a counter kept in the signed session cookie (POST resets it)"),
+    ("/echo?value=hi&delay=0.1", "the value, read through `request` after sleeping"),
+    ("/boom", "a 500; its teardown still runs and sees the exception"),
+    ("/storage", "both LocalStacks' storage, right now"),
+    ("/admin/", "a blueprint (url_prefix /admin) with its own before_request"),
+]
 
 
 def create_app(app_class=Flask):
     app = app_class(__name__)
-    app.secret_key = "05-lifecycle-demo-secret"  # a demo key; set your own in real apps
+    app.config.from_object(DemoConfig)
     app.teardowns = []  # (path, repr(exc)) of recent requests, so /boom's teardown is visible
+    app.recordings = RecordingRing()
+    app.wsgi_app = RecordingMiddleware(app, app.wsgi_app)  # Flask's middleware idiom
+
+    @app.before_first_request
+    def first_request():
+        app.logger.info("the first request arrived")
 
     @app.before_request
     def set_g():
         g.x1 = 123
+
+    @app.after_request
+    def link_to_lifecycle(response):
+        response.headers["Link"] = '</lifecycle>; rel="help"'  # every page points at the steps
+        return response
 
     @app.teardown_request
     def remember_teardown(exc):
@@ -927,8 +1028,15 @@ def create_app(app_class=Flask):
 
     @app.route("/")
     def home():
-        links = "".join(f'<li><a href="{url}">{url}</a> — {what}</li>' for url, what in ROUTES)
-        return f"<h1>05_lifecycle</h1><ul>{links}</ul>"
+        return render_home_page()
+
+    @app.route("/lifecycle")
+    def lifecycle():
+        return render_lifecycle_page(app.recordings, request.args.get("n", "1"))
+
+    @app.route("/favicon.ico")
+    def favicon():
+        return "", 204  # browsers ask for it; answered without a trace block
 
     @app.route("/index")
     def index():
@@ -938,8 +1046,11 @@ def create_app(app_class=Flask):
     def show_g():
         return str(g.x1)
 
-    @app.route("/session")
+    @app.route("/session", methods=["GET", "POST"])
     def counter():
+        if request.method == "POST":  # request.method: 002's 3.3-3.7, traced in the narration
+            session.pop("counter", None)
+            return "reset"
         session["counter"] = session.get("counter", 0) + 1
         return str(session["counter"])
 
@@ -949,7 +1060,8 @@ def create_app(app_class=Flask):
         if "value" not in request.args:
             abort(400, description="missing ?value=")
         time.sleep(delay)
-        return request.args["value"]  # read through the proxy *after* sleeping
+        # read through the proxy *after* sleeping; text/plain, so a <script> value stays text
+        return request.args["value"], {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.route("/boom")
     def boom():
@@ -963,16 +1075,6 @@ def create_app(app_class=Flask):
     app.register_blueprint(admin, url_prefix="/admin")
     return app
 
-
-ROUTES = [
-    ("/index", "hello world"),
-    ("/g", "g.x1, set by a before_request"),
-    ("/session", "a counter kept in the signed session cookie"),
-    ("/echo?value=hi&delay=0.1", "the value, read through `request` after sleeping"),
-    ("/boom", "a 500; its teardown still runs"),
-    ("/storage", "both LocalStacks' storage, right now"),
-    ("/admin/", "a blueprint (url_prefix /admin) with its own before_request"),
-]
 
 admin = Blueprint("admin", __name__)
 
@@ -1002,148 +1104,780 @@ def _stack_json(stack):
             for ident, data in storage_view(stack).items()}
 
 
-app = create_app()
-
 # ==========================================================================================
-# --trace: every step of every request, numbered as in the notes, as it happens
+# The recorder — watches one request's real calls and writes them down as numbered steps
 # ==========================================================================================
-
-_trace_lock = threading.Lock()
-_request_numbers = itertools.count(1)
-_trace_state = threading.local()
-
-
-def trace(step, text):
-    number = getattr(_trace_state, "number", "-")
-    with _trace_lock:
-        print(f"#{number} {step:<7} {text}", flush=True)
+# sys.setprofile calls a function on every Python call and return of the thread. The recorder
+# picks out the lifecycle's own functions (table below), so the narration, --trace and
+# /lifecycle all come from the calls that really happened: nothing in Parts A and B prints.
 
 
-def stacks_now():
-    return (f"_request_ctx_stack={storage_view(_request_ctx_stack)} "
-            f"_app_ctx_stack={storage_view(_app_ctx_stack)}")
+@dataclass
+class Step:
+    n000: str  # the step's number in note 000 (第1步–第5步), or "" where 000 has none
+    n002: str  # the same step's number in note 002 (1.0–4.4), or ""
+    phase: str  # push / dispatch / finalize / pop
+    func: str  # the function that ran
+    text: str
+    depth: int
+    items: list = field(default_factory=list)  # in order: inner Steps and (kind, text) lines
+    storage: dict = field(default_factory=dict)  # both stacks right after the step
+    subject: object = field(default=None, repr=False)  # what the return handler will look at
+
+    @property
+    def lines(self):
+        return [item for item in self.items if not isinstance(item, Step)]
 
 
-class TracingAppContext(AppContext):
-    def push(self):
-        super().push()
-        trace("2.1", f"app_ctx.push() -> {stacks_now()}")
-
-    def pop(self, exc=_sentinel):
-        trace("5.2", f"app_ctx.pop({exc!r}); request ctx gone -> {stacks_now()}")
-        super().pop(exc)
-        trace("5.2", f"app_ctx popped -> {stacks_now()}")
+@dataclass
+class Recording:
+    number: int
+    method: str
+    path: str
+    steps: list = field(default_factory=list)  # every step, in the order the calls began
+    items: list = field(default_factory=list)  # the outermost steps: the call tree's roots
 
 
-class TracingRequestContext(RequestContext):
-    def push(self):
-        trace("2", "ctx.push()")
-        super().push()
-
-    def match_request(self):
-        super().match_request()
-        rule = self.request.url_rule
-        found = f"{rule.rule} -> {rule.endpoint}" if rule else repr(self.request.routing_exception)
-        trace("2.x", f"match_request(): {found}  (URL matching, not numbered in the notes)")
-
-    def auto_pop(self, exc):
-        trace("5", f"ctx.auto_pop({exc!r})")
-        super().auto_pop(exc)
+def _ident_label(ident):
+    label = _localstack.ident_label(ident)
+    return label if isinstance(label, str) else f"<thread {label}>"
 
 
-class TracingSessionInterface(SecureCookieSessionInterface):
-    def open_session(self, app, request):
-        trace("2.2", f"_request_ctx_stack.push(ctx) -> {stacks_now()}")
-        session = super().open_session(app, request)
-        trace("2.3", f"open_session() -> {type(session).__name__}({dict(session)})")
-        return session
-
-    def save_session(self, app, session, response):
-        super().save_session(app, session, response)
-        cookie = response.headers.get("Set-Cookie")
-        trace("3.4.1.2", f"save_session({dict(session)}) -> Set-Cookie: {cookie}")
+def _short_item(item):
+    if isinstance(item, RequestContext):
+        return f"<RequestContext {item.request.method} {item.request.path}>"
+    return repr(item)
 
 
-class TracingFlask(Flask):
-    app_context_class = TracingAppContext
-    request_context_class = TracingRequestContext
-    session_interface = TracingSessionInterface()
-
-    def wsgi_app(self, environ, start_response):
-        _trace_state.number = next(_request_numbers)
-        trace("-" * 7, f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO')}: "
-                       "run_simple -> app.__call__ -> app.wsgi_app")
-        return super().wsgi_app(environ, start_response)
-
-    def request_context(self, environ):
-        ctx = super().request_context(environ)
-        trace("1", f"ctx = app.request_context(environ) -> {ctx!r}")
-        return ctx
-
-    def full_dispatch_request(self):
-        trace("3", "full_dispatch_request()")
-        return super().full_dispatch_request()
-
-    def try_trigger_before_first_request_functions(self):
-        if not self._got_first_request:
-            funcs = _names(self.before_first_request_funcs)
-            trace("3.1", f"try_trigger_before_first_request_functions(): {funcs}")
-        super().try_trigger_before_first_request_functions()
-
-    def preprocess_request(self):
-        trace("3.2", f"preprocess_request(): before_request {_names(self._hooks('before'))}")
-        return super().preprocess_request()
-
-    def dispatch_request(self):
-        req = _request_ctx_stack.top.request
-        trace("3.3", f"dispatch_request(): view_functions[{req.endpoint!r}](**{req.view_args})")
-        return super().dispatch_request()
-
-    def finalize_request(self, rv, from_error_handler=False):
-        trace("3.4", f"finalize_request({_short(rv)}) -> make_response")
-        return super().finalize_request(rv, from_error_handler)
-
-    def process_response(self, response):
-        trace("3.4.1", f"process_response(): after_request {_names(self._hooks('after'))} "
-                       "(reversed), then save_session")
-        return super().process_response(response)
-
-    def handle_exception(self, e):
-        trace("4", f"handle_exception({e!r}): got_request_exception, then a 500")
-        return super().handle_exception(e)
-
-    def do_teardown_request(self, exc=_sentinel):
-        trace("5.1", f"do_teardown_request({exc!r}): teardown_request, request_tearing_down")
-        super().do_teardown_request(exc)
-
-    def do_teardown_appcontext(self, exc=_sentinel):
-        trace("5.2.1", f"do_teardown_appcontext({exc!r}): teardown_appcontext, "
-                       "appcontext_tearing_down")
-        super().do_teardown_appcontext(exc)
-
-    def _hooks(self, kind):
-        table = self.before_request_funcs if kind == "before" else self.after_request_funcs
-        bp = _request_ctx_stack.top.request.blueprint
-        return table.get(None, []) + (table.get(bp, []) if bp else [])
+def stacks_snapshot():
+    """{stack name: {ident label: [short repr of each context]}} for both stacks, right now."""
+    return {name: {_ident_label(ident): [_short_item(i) for i in data.get("stack", ())]
+                   for ident, data in list(stack._local.__storage__.items())}
+            for name, stack in (("_request_ctx_stack", _request_ctx_stack),
+                                ("_app_ctx_stack", _app_ctx_stack))}
 
 
-def _names(funcs):
-    return [f.__name__ for f in funcs]
+def format_storage(entries):
+    """{ident: [items]} as the notes draw it: {ident: {'stack': [items]}}."""
+    inner = ", ".join(f"{ident}: {{'stack': [{', '.join(items)}]}}"
+                      for ident, items in entries.items())
+    return "{" + inner + "}"
+
+
+class Recorder:
+    """One request's steps. `sink`, if given, gets each printed line as it happens."""
+
+    def __init__(self, app, recording, sink=None):
+        self.app = app
+        self.recording = recording
+        self.sink = sink
+        self.open = []  # (frame, step) for steps whose function has not returned yet
+        self.hooks = _hook_names(app)
+        self.view_frame = None
+        self.proxy_traced = False  # the view's first proxy use is traced through 3.3-3.7
+        self.proxy_uses = []  # the names of the proxies the view used after that one
+
+    # --- writing down --------------------------------------------------------------------
+    def step(self, frame, n000, n002, phase, text, subject=None):
+        code = frame.f_code
+        step = Step(n000, n002, phase, code.co_qualname, text, len(self.open), subject=subject)
+        self.recording.steps.append(step)
+        (self.open[-1][1].items if self.open else self.recording.items).append(step)
+        self.open.append((frame, step))
+        self.emit(step, n000, n002, text)
+        return step
+
+    def line(self, kind, text):
+        depth = len(self.open)
+        if self.open:
+            self.open[-1][1].items.append((kind, text))
+        self.emit(None, "signal" if kind == "signal" else "", "", text, depth)
+
+    def emit(self, step, n000, n002, text, depth=None):
+        if self.sink is None:
+            return
+        indent = 17 + 2 * (step.depth if step is not None else depth)
+        head = f"{n000:<8}{n002:<9}".ljust(indent)
+        if len(head) + len(text) > 100 and " = {" in text:  # a storage dict: wrap after " ="
+            name, value = text.split(" = ", 1)
+            self.sink(f"{head}{name} =")
+            self.sink(f"{' ' * indent}{value}")
+        else:
+            self.sink(f"{head}{text}")
+
+    def note(self, n002, text):
+        """A numbered line that is not a call of its own (e.g. 002's 3.2, a module global)."""
+        if self.open:
+            self.open[-1][1].items.append(("note", f"{n002} {text}"))
+        self.emit(None, "", n002, text, len(self.open))
+
+    def storage_lines(self):
+        for name, entries in stacks_snapshot().items():
+            self.line("storage", f"{name}.__storage__ = {format_storage(entries)}")
+
+    # --- sys.setprofile events -----------------------------------------------------------
+    def on_event(self, frame, event, arg):
+        if event == "call":
+            handler = _ON_CALL.get(frame.f_code)
+            if handler is not None:
+                handler(self, frame)
+            elif frame.f_code in self.hooks:
+                self.on_hook(frame)
+        elif event == "return":
+            if self.open and self.open[-1][0] is frame:
+                step = self.open[-1][1]
+                step.storage = stacks_snapshot()
+                handler = _ON_RETURN.get(frame.f_code)
+                if handler is not None:  # lines of the result still belong to the step
+                    handler(self, step, arg)
+                step.subject = None
+                self.open.pop()
+            if frame is self.view_frame:
+                self.view_frame = None
+                if self.proxy_uses:
+                    names = " and ".join(sorted(set(self.proxy_uses)))
+                    self.line("note", f"the view used {names} {len(self.proxy_uses)} more "
+                                      "time(s), each through the same chain")
+
+    def on_hook(self, frame):
+        code = frame.f_code
+        kind = self.hooks[code]
+        params = ", ".join(code.co_varnames[:code.co_argcount])
+        self.line("hook", f"{kind} {code.co_name}({params})")
+        if kind == "view":
+            self.view_frame = frame
+
+
+def _hook_names(app):
+    """{code object: 'before_request'} for every function the app registered."""
+    hooks = {f.__code__: "view" for f in app.view_functions.values() if hasattr(f, "__code__")}
+    for kind, table in (("before_request", app.before_request_funcs),
+                        ("after_request", app.after_request_funcs),
+                        ("teardown_request", app.teardown_request_funcs)):
+        for funcs in table.values():
+            hooks.update((f.__code__, kind) for f in funcs)
+    for kind, funcs in (("before_first_request", app.before_first_request_funcs),
+                        ("teardown_appcontext", app.teardown_appcontext_funcs)):
+        hooks.update((f.__code__, kind) for f in funcs)
+    for by_code in app.error_handler_spec.values():
+        for handlers in by_code.values():
+            hooks.update((f.__code__, "errorhandler") for f in handlers.values())
+    return hooks
+
+
+# --- what each lifecycle function means, keyed by its code object ------------------------
+# Call handlers read the new frame's arguments; return handlers get the step (with what the
+# call handler kept in step.subject) and the return value.
+
+_PROXY_NAMES = {id(request): "request", id(session): "session", id(g): "g",
+                id(current_app): "current_app"}
+
+
+def _stack_name(stack):
+    return {id(_request_ctx_stack): "_request_ctx_stack",
+            id(_app_ctx_stack): "_app_ctx_stack"}.get(id(stack))
+
+
+def _request_stack_step(rec):
+    return bool(rec.open) and rec.open[-1][1].func == "LocalStack.push" and (
+        rec.open[-1][1].n000 == "2.2")
+
+
+def _on_request_context(rec, frame):
+    rec.step(frame, "1", "1.0", "push", "ctx = app.request_context(environ)")
+
+
+def _on_request_context_init(rec, frame):
+    rec.step(frame, "", "1.1", "push",
+             "RequestContext(app, environ): ctx.request, ctx.session = None")
+
+
+def _on_request_init(rec, frame):
+    rec.step(frame, "", "1.2", "push", "request = app.request_class(environ)",
+             subject=frame.f_locals["self"])
+
+
+def _after_request_init(rec, step, arg):
+    rec.line("result", f"-> {step.subject!r}")
+
+
+def _on_ctx_push(rec, frame):
+    rec.step(frame, "2", "2.0 2.1", "push", "ctx.push()")
+
+
+def _on_app_ctx_push(rec, frame):
+    rec.step(frame, "2.1", "", "push", "app_ctx = app.app_context(); app_ctx.push()")
+
+
+def _on_stack_push(rec, frame):
+    name = _stack_name(frame.f_locals["self"])
+    if name == "_request_ctx_stack":
+        rec.step(frame, "2.2", "2.2", "push", "_request_ctx_stack.push(ctx) -> LocalStack.push")
+    elif name == "_app_ctx_stack":
+        rec.step(frame, "", "", "push", "_app_ctx_stack.push(app_ctx) -> LocalStack.push")
+
+
+def _after_stack_change(rec, step, arg):
+    rec.storage_lines()
+
+
+def _on_local_setattr(rec, frame):
+    if _request_stack_step(rec):
+        rec.step(frame, "", "2.3", "push",
+                 f"self._local.stack = rv = [] -> Local.__setattr__({frame.f_locals['name']!r}, "
+                 "[])")
+
+
+def _after_local_setattr(rec, step, arg):
+    rec.line("result", "-> __storage__[ident] = {'stack': []}; back in push: rv.append(ctx)")
+
+
+def _on_open_session(rec, frame):
+    rec.step(frame, "2.3", "", "push",
+             "ctx.session = app.session_interface.open_session(app, request)")
+
+
+def _after_open_session(rec, step, arg):
+    rec.line("result", f"-> {type(arg).__name__}({dict(arg) if arg is not None else ''})")
+
+
+def _on_match_request(rec, frame):
+    rec.step(frame, "", "", "push", "ctx.match_request(): URL matching (not numbered in 000)",
+             subject=frame.f_locals["self"].request)
+
+
+def _after_match_request(rec, step, arg):
+    req = step.subject
+    if req.url_rule is not None:
+        rec.line("result", f"-> {req.url_rule.rule} matched: endpoint {req.endpoint!r}, "
+                           f"view_args {req.view_args}")
+    else:
+        rec.line("result", f"-> no rule matched: {type(req.routing_exception).__name__}")
+
+
+def _on_full_dispatch(rec, frame):
+    rec.step(frame, "3", "3.0", "dispatch", "response = app.full_dispatch_request()")
+
+
+def _on_first_request(rec, frame):
+    app = frame.f_locals["self"]
+    if app._got_first_request:
+        rec.step(frame, "3.1", "", "dispatch", "before_first_request functions: already ran")
+    else:
+        names = [f.__name__ for f in app.before_first_request_funcs]
+        rec.step(frame, "3.1", "", "dispatch", f"before_first_request functions, once: {names}")
+
+
+def _on_preprocess(rec, frame):
+    rec.step(frame, "3.2", "", "dispatch",
+             "preprocess_request(): before_request functions, in registration order")
+
+
+def _after_preprocess(rec, step, arg):
+    if arg is not None:
+        rec.line("result", f"-> {_short(arg)}: a before_request answered; the view is skipped")
+
+
+def _on_dispatch(rec, frame):
+    req = _request_ctx_stack.top.request
+    if req.routing_exception is not None:
+        error = type(req.routing_exception).__name__
+        text = f"dispatch_request(): no rule matched -> raise {error}"
+    else:
+        text = f"dispatch_request(): view_functions[{req.endpoint!r}](**{req.view_args})"
+    rec.step(frame, "3.3", "3.1", "dispatch", text)
+
+
+def _proxy_name(frame):
+    return _PROXY_NAMES.get(id(frame.f_locals["self"]), "a LocalProxy")
+
+
+def _on_proxy_getattr(rec, frame):
+    if rec.view_frame is not None and not rec.proxy_traced:
+        proxy, name = _proxy_name(frame), frame.f_locals["name"]
+        lookup = "_lookup_req_object" if proxy in ("request", "session") else "_lookup_app_object"
+        rec.note("3.2", f"{proxy} = LocalProxy(partial({lookup}, {proxy!r})), made at import")
+        rec.step(frame, "", "3.3", "dispatch",
+                 f"{proxy}.{name} -> LocalProxy.__getattr__({name!r})")
+
+
+def _after_proxy_getattr(rec, step, arg):
+    rec.line("result", f"-> {arg!r}")
+
+
+def _on_current_object(rec, frame):
+    """Every use of a proxy comes here once: the view's first is traced, later ones counted."""
+    if rec.view_frame is None:
+        return
+    if rec.proxy_traced:
+        rec.proxy_uses.append(_proxy_name(frame))
+        return
+    rec.proxy_traced = True
+    if rec.open and rec.open[-1][1].n002 == "3.3":
+        text = "self._get_current_object() -> calls the partial it was made with"
+    else:
+        text = f"{_proxy_name(frame)} used -> LocalProxy._get_current_object()"
+    rec.step(frame, "", "3.4", "dispatch", text)
+
+
+def _on_lookup_req_object(rec, frame):
+    if rec.open and rec.open[-1][1].n002 == "3.4":
+        rec.step(frame, "", "3.5", "dispatch",
+                 f"_lookup_req_object({frame.f_locals['name']!r}): top = _request_ctx_stack.top")
+
+
+def _on_stack_top(rec, frame):
+    if rec.open and rec.open[-1][1].n002 == "3.5":
+        rec.step(frame, "", "3.6", "dispatch", "LocalStack.top: return self._local.stack[-1]")
+
+
+def _on_local_getattr(rec, frame):
+    if rec.open and rec.open[-1][1].n002 == "3.6":
+        rec.step(frame, "", "3.7", "dispatch",
+                 f"Local.__getattr__({frame.f_locals['name']!r}): __storage__[ident][name]")
+
+
+def _after_local_getattr(rec, step, arg):
+    rec.line("result", f"-> [{', '.join(_short_item(i) for i in arg)}]")
+
+
+def _on_handle_user_exception(rec, frame):
+    rec.step(frame, "", "", "dispatch",
+             f"handle_user_exception({frame.f_locals['e']!r}): an errorhandler, or re-raise")
+
+
+def _on_handle_exception(rec, frame):
+    rec.step(frame, "4", "", "dispatch",
+             f"handle_exception({frame.f_locals['e']!r}): unhandled -> a 500")
+
+
+def _on_finalize(rec, frame):
+    rec.step(frame, "3.4", "", "finalize",
+             f"finalize_request({_short(frame.f_locals['rv'])}) -> make_response(rv)")
+
+
+def _after_finalize(rec, step, arg):
+    rec.line("result", f"-> {arg!r}")
+
+
+def _on_process_response(rec, frame):
+    rec.step(frame, "3.4.1", "", "finalize",
+             "process_response(response): after_request functions, in reverse order")
+
+
+def _on_is_null_session(rec, frame):
+    rec.step(frame, "3.4.1.1", "", "finalize",
+             f"is_null_session(ctx.session): a {type(frame.f_locals['obj']).__name__}?")
+
+
+def _after_is_null_session(rec, step, arg):
+    rec.line("result", f"-> {arg}")
+
+
+def _on_save_session(rec, frame):
+    rec.step(frame, "3.4.1.2", "", "finalize",
+             f"save_session(app, {dict(frame.f_locals['session'])}, response)",
+             subject=frame.f_locals["response"])
+
+
+def _after_save_session(rec, step, arg):
+    cookie = step.subject.headers.get("Set-Cookie")
+    if cookie is None:
+        rec.line("result", "-> the session did not change: no Set-Cookie")
+    else:  # the signature and timestamp change every second; the payload is what to read
+        payload_only = re.sub(r"=([^.;]*)\.[^;]*", r"=\1.…", cookie, count=1)
+        rec.line("result", f"-> Set-Cookie: {payload_only}")
+
+
+def _on_response_call(rec, frame):
+    if not rec.open:  # no step open: wsgi_app itself calls the response
+        rec.step(frame, "", "", "finalize", "return response(environ, start_response)",
+                 subject=frame.f_locals["self"])
+
+
+def _after_response_call(rec, step, arg):
+    rec.line("result", f"-> start_response({step.subject.status!r}, headers)")
+
+
+def _on_auto_pop(rec, frame):
+    exc = frame.f_locals["exc"]
+    rec.step(frame, "5", "4.0 4.1", "pop", f"ctx.auto_pop({exc!r}) -> ctx.pop({exc!r})")
+
+
+def _on_teardown_request(rec, frame):
+    rec.step(frame, "5.1", "", "pop",
+             "do_teardown_request(exc): teardown_request functions, reversed")
+
+
+def _on_stack_pop(rec, frame):
+    name = _stack_name(frame.f_locals["self"])
+    if name == "_request_ctx_stack":
+        rec.step(frame, "", "4.2", "pop", "rv = _request_ctx_stack.pop() -> LocalStack.pop")
+    elif name == "_app_ctx_stack":
+        rec.step(frame, "", "", "pop", "rv = _app_ctx_stack.pop() -> LocalStack.pop")
+
+
+def _on_release_local(rec, frame):
+    if rec.open and rec.open[-1][1].n002 == "4.2":
+        rec.step(frame, "", "4.3", "pop",
+                 "len(stack) == 1 -> release_local(self._local); return stack[-1]")
+
+
+def _on_local_release(rec, frame):
+    if rec.open and rec.open[-1][1].n002 == "4.3":
+        rec.step(frame, "", "4.4", "pop",
+                 "Local.__release_local__(): self.__storage__.pop(self.__ident_func__())")
+
+
+def _on_app_ctx_pop(rec, frame):
+    rec.step(frame, "5.2", "", "pop", f"app_ctx.pop({frame.f_locals['exc']!r})")
+
+
+def _on_teardown_appcontext(rec, frame):
+    rec.step(frame, "5.2.1", "", "pop",
+             "do_teardown_appcontext(exc): teardown_appcontext functions, reversed")
 
 
 def _short(value):
     text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= 50 else text[:47] + "..."
 
 
-def _trace_signals(tracing_app):
+_LocalProxy = _globals.LocalProxy
+_ON_CALL = {
+    Flask.request_context.__code__: _on_request_context,
+    RequestContext.__init__.__code__: _on_request_context_init,
+    _WerkzeugRequest.__init__.__code__: _on_request_init,
+    RequestContext.push.__code__: _on_ctx_push,
+    AppContext.push.__code__: _on_app_ctx_push,
+    _localstack.LocalStack.push.__code__: _on_stack_push,
+    _localstack.Local.__setattr__.__code__: _on_local_setattr,
+    SecureCookieSessionInterface.open_session.__code__: _on_open_session,
+    RequestContext.match_request.__code__: _on_match_request,
+    Flask.full_dispatch_request.__code__: _on_full_dispatch,
+    Flask.try_trigger_before_first_request_functions.__code__: _on_first_request,
+    Flask.preprocess_request.__code__: _on_preprocess,
+    Flask.dispatch_request.__code__: _on_dispatch,
+    _LocalProxy.__getattr__.__code__: _on_proxy_getattr,
+    _LocalProxy._get_current_object.__code__: _on_current_object,
+    _globals._lookup_req_object.__code__: _on_lookup_req_object,
+    _localstack.LocalStack.top.fget.__code__: _on_stack_top,
+    _localstack.Local.__getattr__.__code__: _on_local_getattr,
+    Flask.handle_user_exception.__code__: _on_handle_user_exception,
+    Flask.handle_exception.__code__: _on_handle_exception,
+    Flask.finalize_request.__code__: _on_finalize,
+    Flask.process_response.__code__: _on_process_response,
+    SecureCookieSessionInterface.is_null_session.__code__: _on_is_null_session,
+    SecureCookieSessionInterface.save_session.__code__: _on_save_session,
+    _WerkzeugResponse.__call__.__code__: _on_response_call,
+    RequestContext.auto_pop.__code__: _on_auto_pop,
+    Flask.do_teardown_request.__code__: _on_teardown_request,
+    _localstack.LocalStack.pop.__code__: _on_stack_pop,
+    _localstack.release_local.__code__: _on_release_local,
+    _localstack.Local.__release_local__.__code__: _on_local_release,
+    AppContext.pop.__code__: _on_app_ctx_pop,
+    Flask.do_teardown_appcontext.__code__: _on_teardown_appcontext,
+}
+_ON_RETURN = {
+    _WerkzeugRequest.__init__.__code__: _after_request_init,
+    _localstack.LocalStack.push.__code__: _after_stack_change,
+    _localstack.LocalStack.pop.__code__: _after_stack_change,
+    _localstack.Local.__setattr__.__code__: _after_local_setattr,
+    SecureCookieSessionInterface.open_session.__code__: _after_open_session,
+    RequestContext.match_request.__code__: _after_match_request,
+    Flask.preprocess_request.__code__: _after_preprocess,
+    _LocalProxy.__getattr__.__code__: _after_proxy_getattr,
+    _localstack.Local.__getattr__.__code__: _after_local_getattr,
+    Flask.finalize_request.__code__: _after_finalize,
+    SecureCookieSessionInterface.is_null_session.__code__: _after_is_null_session,
+    SecureCookieSessionInterface.save_session.__code__: _after_save_session,
+    _WerkzeugResponse.__call__.__code__: _after_response_call,
+}
+
+# --- one recording at a time per OS thread -------------------------------------------------
+# Keyed by the thread, not by 03's greenlet-first get_ident: calling greenlet.getcurrent()
+# inside a profile function crashed the interpreter under load (CPython 3.11 and 3.12 here).
+# Under a coroutine server (several greenlets on one thread) only one of them is recorded at
+# a time; the others are served without a recording.
+
+_recorders = {}  # threading.get_ident() -> the Recorder of the request that thread runs
+
+
+def _profile(frame, event, arg):
+    recorder = _recorders.get(threading.get_ident())
+    if recorder is not None and (event == "call" or event == "return"):
+        recorder.on_event(frame, event, arg)
+
+
+def _on_signal(sender, _signal, **kwargs):
+    recorder = _recorders.get(threading.get_ident())
+    if recorder is not None and sender is recorder.app:
+        extra = ", ".join(f"{k}={_short(v)}" for k, v in sorted(kwargs.items()))
+        recorder.line("signal", f"{_signal}({extra})" if extra else _signal)
+
+
+_SIGNAL_RECEIVERS = []
+
+
+def _listen_to_signals():
+    """Connect once, on the first recording (importing this file connects nothing)."""
+    if _SIGNAL_RECEIVERS:
+        return
     for signal in (appcontext_pushed, request_started, request_finished, got_request_exception,
                    request_tearing_down, appcontext_tearing_down, appcontext_popped):
-        def receiver(sender, _name=signal.name, **kwargs):
-            if sender is tracing_app:
-                trace("signal", f"{_name.replace('-', '_')} {kwargs or ''}".rstrip())
-
+        receiver = partial(_on_signal, _signal=signal.name.replace("-", "_"))
         signal.connect(receiver, weak=False)
+        _SIGNAL_RECEIVERS.append(receiver)
+
+
+def record(app, environ, call, sink=None, number=None):
+    """Run call() with this request's lifecycle recorded; returns (result, Recording or None)."""
+    ident = threading.get_ident()
+    if ident in _recorders:  # another greenlet of this thread is being recorded
+        return call(), None
+    _listen_to_signals()
+    query = environ.get("QUERY_STRING")
+    path = environ.get("PATH_INFO", "") + (f"?{query}" if query else "")
+    recording = Recording(number, environ.get("REQUEST_METHOD", ""), path)
+    _recorders[ident] = Recorder(app, recording, sink)
+    sys.setprofile(_profile)
+    try:
+        return call(), recording
+    finally:
+        sys.setprofile(None)
+        del _recorders[ident]
+
+
+class RecordingRing:
+    """The last 20 recordings, newest first, safe to read while other threads add."""
+
+    def __init__(self, size=20):
+        self._items = deque(maxlen=size)
+        self._lock = threading.Lock()
+        self._numbers = itertools.count(1)
+
+    def next_number(self):
+        with self._lock:
+            return next(self._numbers)
+
+    def add(self, recording):
+        with self._lock:
+            self._items.appendleft(recording)
+
+    def snapshot(self):
+        with self._lock:
+            return list(self._items)
+
+
+class RecordingMiddleware:
+    """app.wsgi_app wrapped: every request recorded into app.recordings, except /favicon.ico;
+    /lifecycle itself is not kept, so the page shows the request before it.
+
+    `out`, when set, gets (request number, line) for each line as it happens: --trace prints
+    them with the number in front, the narration prints them as they are.
+    """
+
+    def __init__(self, app, wsgi_app):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.out = None
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/favicon.ico":
+            return self.wsgi_app(environ, start_response)
+        number = self.app.recordings.next_number()
+        out = self.out
+        sink = None if out is None else (lambda line: out(number, line))
+        if sink is not None:
+            sink(f"{'-' * 7} {environ.get('REQUEST_METHOD')} {path}: "
+                 "run_simple -> app.__call__ -> app.wsgi_app(environ, start_response)")
+        result, recording = record(self.app, environ,
+                                   lambda: self.wsgi_app(environ, start_response), sink, number)
+        if recording is not None and path != "/lifecycle":
+            self.app.recordings.add(recording)
+        return result
+
+
+_print_lock = threading.Lock()
+
+
+def print_traced(number, line):
+    """--trace: one request's lines carry its number, so concurrent requests can be told apart."""
+    with _print_lock:
+        print(f"#{number} {line}", flush=True)
+
+
+# ==========================================================================================
+# 7.1 项目启动 and 7.2 有用户请求到来, narrated
+# ==========================================================================================
+
+
+def narrate_startup(app, out=print):
+    out("== 7.1 项目启动, 截止目前: app.config, app.url_map, app.view_functions ==")
+    out(f"app = Flask(__name__): app.name {app.name!r}, static_url_path "
+        f"{app.static_url_path!r}, static_folder {app.static_folder!r}")
+    names = [n for n in dir(DemoConfig) if not n.startswith("__")]
+    taken = [n for n in names if n.isupper()]
+    out(f"app.config.from_object({DemoConfig.__name__}):")
+    out(f"  took the upper-case names {taken}")
+    out(f"  and skipped the lower-case {[n for n in names if not n.isupper()]}")
+    out(f"app.config, a dict of {len(app.config)} keys:")
+    for key in sorted(app.config):
+        source = "  <- from_object" if key in taken else ""
+        out(f"  {key:<30} {app.config[key]!r}{source}")
+    rules = sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
+    out(f"app.url_map, {len(rules)} Rule objects (rule, methods, endpoint):")
+    for rule in rules:
+        out(f"  {rule.rule:<26} {','.join(sorted(rule.methods)):<22} -> {rule.endpoint}")
+    out("app.view_functions (endpoint -> function):")
+    for endpoint, func in sorted(app.view_functions.items()):
+        out(f"  {endpoint:<18} -> {func.__qualname__.replace('create_app.<locals>.', '')}")
+
+
+def narrate_request(app, path="/session", out=print):
+    """7.2: one real request through the app, each step printed as the recorder sees it."""
+    out("")
+    out(f"== 7.2 有用户请求到来: GET {path}, 第1步–第5步 (000's numbers; 002's beside them) ==")
+    out(f"{'000':<8}{'002':<9}what runs (indented: called from the line above)")
+    middleware = app.wsgi_app
+    saved, middleware.out = middleware.out, lambda number, line: out(line)
+    try:
+        response = Client(app).get(path)
+    finally:
+        middleware.out = saved
+    empty = stacks_snapshot() == {"_request_ctx_stack": {}, "_app_ctx_stack": {}}
+    out(f"-> {response.status}, body {response.get_data(as_text=True)!r}; "
+        f"both stacks empty again: {empty}")
+
+
+def narrate_routes(out=print):
+    out("")
+    out("== the demo app's routes ==")
+    for url, what in ROUTES:
+        out(f"  {url:<28} {what}")
+
+
+# ==========================================================================================
+# The pages: / and /lifecycle (plain HTML and CSS; every user-controlled string escaped)
+# ==========================================================================================
+
+PAGE_STYLE = """
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { font-size: 1.6em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; } td, th { padding: .25em .8em; text-align: left; }
+tr:nth-child(even) { background: #f4f4f4; } code { background: #f0f0f0; padding: 0 .2em; }
+.step { border: 1px solid #bbb; border-radius: 6px; margin: .4em 0 .4em .8em;
+        padding: .3em .6em; background: #fff; }
+.step .num { font-weight: bold; display: inline-block; min-width: 4.5em; }
+.step .n002 { color: #666; display: inline-block; min-width: 4em; }
+.step .func { color: #666; font-family: monospace; font-size: 12px; }
+.line { font-family: monospace; font-size: 13px; margin-left: 1em; }
+.line.signal::before { content: "signal "; color: #a37; font-weight: bold; }
+.line.hook::before { content: "calls "; color: #37a; }
+.phase-push { border-left: 6px solid #3a7; } .phase-dispatch { border-left: 6px solid #37a; }
+.phase-finalize { border-left: 6px solid #a73; } .phase-pop { border-left: 6px solid #a37; }
+.legend { padding: 0 .4em; margin-right: .3em; }
+.stacks { display: flex; gap: 1em; margin-top: .3em; flex-wrap: wrap; }
+.storage { border: 2px solid #888; border-radius: 4px; padding: .2em .5em; min-width: 22em;
+           font-family: monospace; font-size: 12px; background: #fafafa; }
+.storage .title { font-weight: bold; } .storage .empty { color: #999; }
+.same { color: #999; font-size: 12px; }
+.ident { border: 1px dashed #888; margin: .2em 0; padding: .2em .4em; }
+.ctx { display: inline-block; border: 1px solid #555; background: #fff7d6; padding: 0 .3em;
+       margin: .1em; }
+nav a { margin-right: 1em; }
+"""
+
+
+def _page(title, body):
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title><style>{PAGE_STYLE}</style></head><body>"
+            '<nav><a href="/">home</a><a href="/lifecycle">lifecycle</a></nav>'
+            f"{body}</body></html>")
+
+
+def render_home_page():
+    rows = "".join(
+        f'<tr><td><a href="{html.escape(url)}"><code>{html.escape(url)}</code></a></td>'
+        f"<td>{html.escape(what)}</td></tr>" for url, what in ROUTES)
+    body = (
+        "<h1>05_lifecycle: Flask 1.1.1's request lifecycle on Werkzeug 3</h1>"
+        "<p>Every request this server answers goes through 第1步–第5步 of the notes: "
+        "the request context and the app context are pushed on their LocalStacks, the view "
+        'runs, and both are popped again. <a href="/lifecycle">/lifecycle</a> draws the steps '
+        "of the last request, with both stacks' <code>__storage__</code> after each step.</p>"
+        f"<table><tr><th>route</th><th>what it shows</th></tr>{rows}</table>")
+    return _page("05_lifecycle", body)
+
+
+PHASES = {"push": "push: 第1步–第2步, the contexts go on the stacks",
+          "dispatch": "dispatch: 第3步 (and 第4步): before_request, the view, then finalize",
+          "finalize": "finalize: 3.4 make_response, after_request, the session saved",
+          "pop": "pop: 第5步, teardown, the contexts come off the stacks"}
+
+
+def render_lifecycle_page(ring, which):
+    recordings = ring.snapshot()
+    if not recordings:
+        return _page("lifecycle", "<h1>No request recorded yet</h1><p>Open "
+                                  '<a href="/session">/session</a>, then come back.</p>')
+    if not (which.isdigit() and 1 <= int(which) <= len(recordings)):
+        abort(400, description=f"n must be a number from 1 to {len(recordings)} "
+                               "(1 is the most recent request)")
+    chosen = recordings[int(which) - 1]
+    links = " ".join(
+        f'<a href="/lifecycle?n={i}">{i}: {html.escape(r.method)} {html.escape(r.path)}</a>'
+        for i, r in enumerate(recordings, 1))
+    sections, phase, shown = [], None, [{}]
+    for item in chosen.items:
+        if isinstance(item, Step) and item.phase != phase:
+            phase = item.phase
+            sections.append(f"<h2>{html.escape(PHASES[phase])}</h2>")
+        sections.append(_render_item(item, shown))
+    body = (f"<h1>Request #{chosen.number}: {html.escape(chosen.method)} "
+            f"<code>{html.escape(chosen.path)}</code></h1>"
+            "<p>Each box is a step, numbered as note 000 numbers it (note 002's number in "
+            "grey), with the function that ran and, in the order they happened, the steps it "
+            "called, the hooks and signals it fired, and what it returned. Under each box: both "
+            "LocalStacks' <code>__storage__</code> right after it (drawn again only when it "
+            "changed). The colour is the phase: "
+            + " ".join(f'<span class="legend phase-{p}">{p}</span>' for p in PHASES)
+            + f"</p><p>Recent requests: {links}</p>{''.join(sections)}")
+    return _page(f"lifecycle of {chosen.method} {chosen.path}", body)
+
+
+def _render_item(item, shown):
+    """A step as a box holding what it called, in order; `shown[0]` is the last storage drawn."""
+    if not isinstance(item, Step):
+        kind, text = item
+        if kind == "storage":  # drawn as boxes under the step instead
+            return ""
+        return f'<div class="line {kind}">{html.escape(text)}</div>'
+    inner = "".join(_render_item(i, shown) for i in item.items)
+    if item.storage == shown[0] and item.depth > 0:
+        stacks = '<div class="same">both stacks: as drawn above</div>'
+    else:
+        shown[0] = item.storage
+        stacks = "".join(_render_storage(name, entries) for name, entries in item.storage.items())
+    return (f'<div class="step phase-{item.phase}" data-n000="{html.escape(item.n000)}" '
+            f'data-n002="{html.escape(item.n002)}" data-func="{html.escape(item.func)}">'
+            f'<div class="head"><span class="num">{html.escape(item.n000) or "&nbsp;"}</span>'
+            f'<span class="n002">{html.escape(item.n002)}</span> {html.escape(item.text)} '
+            f'<span class="func">{html.escape(item.func)}</span></div>{inner}'
+            f'<div class="stacks">{stacks}</div></div>')
+
+
+def _render_storage(name, entries):
+    if entries:
+        inner = "".join(
+            f'<div class="ident">{html.escape(ident)} &rarr; {{"stack": ['
+            + "".join(f'<span class="ctx">{html.escape(item)}</span>' for item in items)
+            + "]}</div>" for ident, items in entries.items())
+    else:
+        inner = '<div class="empty">{} (empty)</div>'
+    return (f'<div class="storage" data-stack="{name}"><div class="title">{name}.__storage__'
+            f"</div>{inner}</div>")
 
 
 # ==========================================================================================
@@ -1167,10 +1901,15 @@ def _port(text):
 
 
 def parse_args(argv):
-    parser = _OneLineErrors(prog="05_lifecycle.py", description="Serve the demo app.")
+    parser = _OneLineErrors(
+        prog="05_lifecycle.py",
+        description="Narrate Flask's startup (7.1) and one request (7.2), then serve the demo app.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=_port, default=5000, help="port to listen on")
-    parser.add_argument("--trace", action="store_true", help="print every lifecycle step")
+    parser.add_argument("--trace", action="store_true",
+                        help="also narrate every request served, step by step")
+    parser.add_argument("--demo", action="store_true",
+                        help="print the narration and exit, without serving")
     return parser.parse_args(argv)
 
 
@@ -1182,24 +1921,32 @@ def check_can_listen(host, port):
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, port))
     except OSError as exc:
-        reason = "port already in use" if exc.errno == 98 else (exc.strerror or str(exc))
+        reason = "port already in use" if exc.errno == errno.EADDRINUSE else (
+            exc.strerror or str(exc))
         return f"05_lifecycle.py: cannot listen on {host}:{port}: {reason} (try another --port)"
     return None
 
 
+app = create_app()
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    problem = check_can_listen(args.host, args.port)
-    if problem:
-        sys.exit(problem)
-    served = app
+    if not args.demo:
+        problem = check_can_listen(args.host, args.port)
+        if problem:
+            sys.exit(problem)
+    narrate_startup(app)
+    narrate_request(app)
+    narrate_routes()
+    if args.demo:
+        return
     if args.trace:
-        served = create_app(TracingFlask)
-        _trace_signals(served)
-    print(f"05_lifecycle: serving http://{args.host}:{args.port}/ "
-          f"({'tracing every request' if args.trace else 'add --trace to see every step'})",
-          flush=True)
-    served.run(args.host, args.port)
+        app.wsgi_app.out = print_traced
+    print(f"\n05_lifecycle: serving on http://{args.host}:{args.port}/ ; "
+          f"{'narrating every request' if args.trace else 'add --trace to narrate every request'}"
+          f", and see http://{args.host}:{args.port}/lifecycle", flush=True)
+    app.run(args.host, args.port)
 
 
 if __name__ == "__main__":

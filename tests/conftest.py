@@ -1,4 +1,4 @@
-"""Shared fixtures: load a numbered script as a module, or run it as a program.
+"""Shared helpers: load a numbered script as a module, run it as a program or a server.
 
 A file name that starts with a digit cannot be imported with `import 03_localstack`, so the
 scripts are loaded with `importlib.import_module("03_localstack")` (the project root is on
@@ -7,14 +7,19 @@ sys.path through pyproject's `pythonpath = ["."]`).
 
 import importlib
 import os
+import queue
+import socket
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from pathlib import Path
 
 import dbserver
 import pymysql
 import pytest
+from dbserver import free_port  # noqa: F401  (re-exported for the tests)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,10 +43,57 @@ def run_script(name, *args, timeout=60, env=None):
     )
 
 
-@pytest.fixture
-def load_script():
-    """The loader as a fixture: `load_script("01_stack").Stack`."""
-    return load
+def wait_for_port(port, process=None, timeout=30):
+    """Until something accepts on 127.0.0.1:port; fails early if `process` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the server exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listened on port {port} within {timeout}s")
+
+
+class ScriptProcess:
+    """`python <script>.py args...` running in the background; its output read line by line."""
+
+    def __init__(self, name, *args, env=None):
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / f"{name}.py"), *args], cwd=ROOT,
+            env=dict(os.environ, PYTHONIOENCODING="utf-8", **(env or {})),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def read_until(self, marker, timeout=30):
+        """The lines printed up to and including the first one containing `marker`."""
+        got, deadline = [], time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            got.append(line)
+            if marker in line:
+                return got
+        raise AssertionError(f"never saw {marker!r}; got {got[-20:]}")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.process.stdout.close()
 
 
 # --- a real MariaDB for the 06 tests ----------------------------------------------------------

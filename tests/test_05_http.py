@@ -1,28 +1,23 @@
 """05_lifecycle over real HTTP on loopback: run_simple's threaded server, and the script itself."""
 
+import html
 import http.client
 import http.cookiejar
 import json
-import queue
 import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
-from conftest import ROOT, load
+from conftest import ROOT, ScriptProcess, free_port, load, wait_for_port
 from werkzeug.serving import make_server
 
 lc = load("05_lifecycle")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +51,31 @@ def test_demo_routes(server, path, status, body):
     assert get(server + path)[:2] == (status, body)
 
 
-def test_home_page_lists_the_routes(server):
+def test_home_page_links_every_route(server):
     status, body, headers = get(server + "/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert "<title>05_lifecycle</title>" in body and "<table>" in body
     for url, _ in lc.ROUTES:
-        assert f'href="{url}"' in body
+        assert f'href="{html.escape(url)}"' in body
+
+
+def test_every_answer_links_to_the_lifecycle_page(server):
+    for path in ("/index", "/g", "/boom", "/missing"):
+        assert get(server + path)[2]["Link"] == '</lifecycle>; rel="help"', path
+
+
+def test_favicon_is_answered_quietly(server):
+    before = lc.app.recordings.snapshot()
+    status, body, _ = get(server + "/favicon.ico")
+    assert (status, body) == (204, "")
+    assert lc.app.recordings.snapshot()[:1] == before[:1]  # not recorded
+
+
+def test_echo_answers_plain_text_so_markup_stays_text(server):
+    value = "<script>alert(1)</script>"
+    status, body, headers = get(f"{server}/echo?" + urllib.parse.urlencode({"value": value}))
+    assert (status, body) == (200, value)
+    assert headers["Content-Type"] == "text/plain; charset=utf-8"
 
 
 @pytest.mark.parametrize("query", ["value=x&delay=abc", "value=x&delay=2", "value=x&delay=-1",
@@ -160,61 +175,141 @@ def test_storage_shows_no_leftover_contexts(server):
     assert len(app_stack) == 1 and app_stack[0].startswith("<AppContext")
 
 
+# --- /lifecycle over HTTP ------------------------------------------------------------------
+
+
+def test_lifecycle_page_draws_the_last_request_other_than_itself(server):
+    get(server + "/g")
+    get(server + "/lifecycle")  # not kept: the page still shows /g
+    status, body, headers = get(server + "/lifecycle")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert "GET <code>/g</code>" in body
+    numbers = [n for n in (s.split('"')[0] for s in body.split('data-n000="')[1:]) if n]
+    assert numbers == ["1", "2", "2.1", "2.2", "2.3", "3", "3.1", "3.2", "3.3", "3.4", "3.4.1",
+                       "3.4.1.1", "3.4.1.2", "5", "5.1", "5.2", "5.2.1"]
+
+
+def test_lifecycle_n_picks_an_earlier_request_and_bad_n_is_400(server):
+    get(server + "/index")
+    get(server + "/g")
+    assert "GET <code>/index</code>" in get(server + "/lifecycle?n=2")[1]
+    for bad in ("0", "21", "x", "-1", "1e3"):
+        status, body, _ = get(f"{server}/lifecycle?n={bad}")
+        assert status == 400 and "n must be a number from 1 to" in body, bad
+
+
+def test_lifecycle_page_escapes_what_the_client_sent(server):
+    get(server + "/nowhere?q=%3Cscript%3Ealert(1)%3C/script%3E")
+    body = get(server + "/lifecycle")[1]
+    assert "<script>" not in body
+    assert "/nowhere?q=&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_the_ring_keeps_the_last_twenty(server):
+    for i in range(25):
+        get(f"{server}/echo?value=r{i}")
+    body = get(server + "/lifecycle")[1]
+    assert "/echo?value=r24" in body and "/echo?value=r5" in body
+    assert "/echo?value=r4<" not in body and "?n=21" not in body
+
+
+def test_concurrent_requests_are_each_recorded_whole(server):
+    clients = 12
+    barrier = threading.Barrier(clients)
+
+    def client(i):
+        barrier.wait()
+        get(f"{server}/echo?value=c{i}&delay=0.05")
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    recent = {r.path: r for r in lc.app.recordings.snapshot()}
+    for i in range(clients):
+        steps = [s.n000 for s in recent[f"/echo?value=c{i}&delay=0.05"].steps if s.n000]
+        assert steps[0] == "1" and steps[-1] == "5.2.1" and steps.count("2.2") == 1
+
+
 # --- the script itself --------------------------------------------------------------------
 
 
-def start_script(*args):
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "05_lifecycle.py"), *args], cwd=ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
-    lines = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout],
-                     daemon=True).start()
-    return process, lines
+def lc_mask(text):
+    """Thread idents and addresses change between runs; nothing else may."""
+    import re
+
+    return re.sub(r"0x[0-9a-f]+", "0x…", text)
 
 
-def wait_for_port(port, process, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the server exited"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("the server did not start")
+def test_demo_prints_7_1_then_one_request_numbered_like_the_notes_and_exits():
+    first = subprocess.run([sys.executable, str(ROOT / "05_lifecycle.py"), "--demo"], cwd=ROOT,
+                           capture_output=True, text=True, encoding="utf-8", timeout=60)
+    assert first.returncode == 0 and first.stderr == ""
+    out = first.stdout
+    for heading in ("== 7.1 项目启动, 截止目前", "== 7.2 有用户请求到来: GET /session",
+                    "== the demo app's routes =="):
+        assert heading in out
+    assert "took the upper-case names ['SECRET_KEY', 'SESSION_COOKIE_SAMESITE']" in out
+    assert "and skipped the lower-case ['greeting']" in out
+    assert "  /static/<path:filename>    GET,HEAD,OPTIONS       -> static" in out
+    assert "  static             -> Flask.send_static_file" in out
+    assert max(len(line) for line in out.splitlines()) <= 100
+    second = subprocess.run([sys.executable, str(ROOT / "05_lifecycle.py"), "--demo"], cwd=ROOT,
+                            capture_output=True, text=True, encoding="utf-8", timeout=60)
+    assert lc_mask(second.stdout) == lc_mask(out)
+    assert lc_mask(out) == (ROOT / "tests" / "snapshots" / "05_demo.txt").read_text("utf-8")
 
 
-def collect_until(lines, marker, timeout=15):
-    got, deadline = [], time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=0.2)
-        except queue.Empty:
-            continue
-        got.append(line.rstrip("\n"))
-        if marker in line:
-            return got
-    raise AssertionError(f"never saw {marker!r} in {got}")
+def narrated_numbers(lines):
+    """(000, 002) of every numbered line of one request's narration."""
+    return [(line[:8].strip(), line[8:17].strip()) for line in lines
+            if line[:17].strip() and not line.startswith(("signal", "-------"))]
 
 
-def test_trace_prints_the_numbered_steps_in_order():
+def test_demo_numbers_every_step_as_000_and_002_do():
+    out = subprocess.run([sys.executable, str(ROOT / "05_lifecycle.py"), "--demo"], cwd=ROOT,
+                         capture_output=True, text=True, encoding="utf-8", timeout=60).stdout
+    request = out.split("== 7.2")[1].split("== the demo app")[0].splitlines()[3:-2]
+    assert narrated_numbers(request) == [
+        ("1", "1.0"), ("", "1.1"), ("", "1.2"), ("2", "2.0 2.1"), ("2.1", ""), ("2.2", "2.2"),
+        ("", "2.3"), ("2.3", ""), ("3", "3.0"), ("3.1", ""), ("3.2", ""), ("3.3", "3.1"),
+        ("", "3.2"), ("", "3.3"), ("", "3.4"), ("", "3.5"), ("", "3.6"), ("", "3.7"),
+        ("3.4", ""), ("3.4.1", ""), ("3.4.1.1", ""), ("3.4.1.2", ""), ("5", "4.0 4.1"),
+        ("5.1", ""), ("", "4.2"), ("", "4.3"), ("", "4.4"), ("5.2", ""), ("5.2.1", "")]
+    text = "\n".join(request)
+    # signals in their true place: appcontext_pushed after 2.1's push put the context on
+    assert text.index("{'stack': [<AppContext of 05_lifecycle>]}") < text.index(
+        "signal               appcontext_pushed")
+    assert "-> Set-Cookie: session=eyJjb3VudGVyIjoxfQ.…; HttpOnly; Path=/; SameSite=Lax" in text
+
+
+@pytest.fixture
+def traced():
     port = free_port()
-    process, lines = start_script("--port", str(port), "--trace")
+    script = ScriptProcess("05_lifecycle", "--port", str(port), "--trace")
     try:
-        wait_for_port(port, process)
-        assert get(f"http://127.0.0.1:{port}/session")[:2] == (200, "1")
-        trace = collect_until(lines, "app_ctx popped")
+        script.read_until("serving on http://127.0.0.1")
+        wait_for_port(port, script.process)
+        yield f"http://127.0.0.1:{port}", script
     finally:
-        process.terminate()
-        process.wait(10)
-    steps = [line.split()[1] for line in trace if line.startswith("#1 ")]
-    assert steps == ["-------", "1", "2", "signal", "2.1", "2.2", "2.3", "2.x", "3", "3.1",
-                     "signal", "3.2", "3.3", "3.4", "3.4.1", "3.4.1.2", "signal", "5", "5.1",
-                     "signal", "5.2", "5.2.1", "signal", "signal", "5.2"]
-    text = "\n".join(trace)
-    assert "3.4.1.2 save_session({'counter': 1}) -> Set-Cookie: session=" in text
-    assert "#1 5.2     app_ctx popped -> _request_ctx_stack={} _app_ctx_stack={}" in text
+        script.stop()
+
+
+def test_trace_numbers_each_served_request_and_drops_the_noise(traced):
+    url, script = traced
+    assert get(url + "/favicon.ico")[0] == 204  # answered, never traced
+    assert get(url + "/index")[:2] == (200, "hello world")
+    index = [line for line in script.read_until("appcontext_popped") if line.startswith("#")]
+    assert get(url + "/nowhere")[0] == 404
+    missing = [line for line in script.read_until("appcontext_popped") if line.startswith("#")]
+    assert index[0].startswith("#2 ------- GET /index") and missing[0].startswith("#3 ")
+    assert all(line.startswith("#2 ") for line in index)
+    text = "\n".join(index + missing)
+    assert "favicon" not in text
+    assert "-> the session did not change: no Set-Cookie" in text and "Set-Cookie: None" not in text
+    assert "dispatch_request(): no rule matched -> raise NotFound" in text
+    assert "view_functions[None]" not in text
 
 
 def test_port_in_use_is_a_one_line_error():
@@ -228,6 +323,7 @@ def test_port_in_use_is_a_one_line_error():
     assert result.stderr.strip().splitlines() == [
         f"05_lifecycle.py: cannot listen on 127.0.0.1:{port}: port already in use "
         "(try another --port)"]
+    assert result.stdout == ""  # no narration before an error
 
 
 @pytest.mark.parametrize("args, message", [
@@ -242,3 +338,30 @@ def test_bad_arguments_are_one_line_errors(args, message):
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_the_recording_server_survives_a_thousand_mixed_requests():
+    """Every request is recorded with sys.setprofile; under load that must never crash the
+    process (keying recordings by greenlet inside the profile function once segfaulted it)."""
+    port = free_port()
+    script = ScriptProcess("05_lifecycle", "--port", str(port))
+    paths = ["/", "/lifecycle", "/session", "/boom", "/echo?value=x", "/nowhere", "/g",
+             "/admin/", "/storage", "/index", "/echo", "/lifecycle?n=3"]
+    answered, barrier = [], threading.Barrier(8)
+
+    def client(n):
+        barrier.wait()
+        for i in range(125):
+            answered.append(get(f"http://127.0.0.1:{port}{paths[(n + i) % len(paths)]}")[0])
+
+    try:
+        wait_for_port(port, script.process)
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert script.process.poll() is None, "the server died"
+    finally:
+        script.stop()
+    assert len(answered) == 1000 and set(answered) <= {200, 400, 404, 500}

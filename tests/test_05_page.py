@@ -1,0 +1,142 @@
+"""05's pages in a real browser: headless Chromium draws / and /lifecycle.
+
+The page replaces the notes' two dead lifecycle diagrams, so the test looks at what a reader
+sees: a screenshot of the expected size that is not blank, and the DOM Chromium built, in which
+the steps come in the notes' order and the storage boxes show the request context go on (after
+2.2) and come off (after 5).
+"""
+
+import os
+import shutil
+import struct
+import subprocess
+import threading
+import zlib
+from html.parser import HTMLParser
+
+import pytest
+from conftest import load
+from werkzeug.serving import make_server
+from werkzeug.test import Client
+
+lc = load("05_lifecycle")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None and os.environ.get("CI", "").lower() != "true",
+    reason="chromium is not installed (apt-get install -y chromium; .ci/run installs it)")
+
+
+@pytest.fixture(scope="module")
+def served():
+    """A fresh demo app on a free port, after one GET /session."""
+    app = lc.create_app()
+    Client(app).get("/session")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(10)
+
+
+def chromium(tmp_path, *args):
+    assert CHROMIUM, "chromium is missing under CI: .ci/run should have installed it"
+    result = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", *args],
+        capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")[-2000:]
+    return result.stdout.decode()
+
+
+class Steps(HTMLParser):
+    """Collects, in document order, the steps' 000 numbers and the storage boxes drawn, each
+    box labelled with the 000 number of the nearest numbered step around it."""
+
+    def __init__(self):
+        super().__init__()
+        self.numbers = []  # every step's data-n000, in document order
+        self.boxes = []  # [nearest numbered step, stack name, text], in document order
+        self.open = []  # (n000, depth) of the step divs now open
+        self.box_depth = None
+        self.depth = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag != "div":
+            return
+        self.depth += 1
+        attrs = dict(attrs)
+        if "data-n000" in attrs:
+            self.numbers.append(attrs["data-n000"])
+            self.open.append((attrs["data-n000"], self.depth))
+        elif "data-stack" in attrs:
+            nearest = next((n for n, _ in reversed(self.open) if n), "")
+            self.boxes.append([nearest, attrs["data-stack"], ""])
+            self.box_depth = self.depth
+
+    def handle_endtag(self, tag):
+        if tag != "div":
+            return
+        if self.box_depth == self.depth:
+            self.box_depth = None
+        if self.open and self.open[-1][1] == self.depth:
+            self.open.pop()
+        self.depth -= 1
+
+    def handle_data(self, data):
+        if self.box_depth is not None:
+            self.boxes[-1][2] += data
+
+
+def png_size_and_colours(path):
+    """(width, height) from the PNG header, and how many distinct bytes its pixels use."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    chunks, pos = [], 8
+    while pos < len(data):
+        length = struct.unpack(">I", data[pos:pos + 4])[0]
+        if data[pos + 4:pos + 8] == b"IDAT":
+            chunks.append(data[pos + 8:pos + 8 + length])
+        pos += 12 + length
+    return (width, height), len(set(zlib.decompress(b"".join(chunks))))
+
+
+def test_lifecycle_page_screenshot_is_drawn(served, tmp_path):
+    shot = tmp_path / "lifecycle.png"
+    chromium(tmp_path, "--window-size=1200,1600", f"--screenshot={shot}", served + "/lifecycle")
+    size, colours = png_size_and_colours(shot)
+    assert size == (1200, 1600)
+    assert colours > 20  # text, boxes and phase colours, not a blank page
+
+
+def test_lifecycle_dom_shows_the_steps_and_the_stacks(served, tmp_path):
+    dom = chromium(tmp_path, "--dump-dom", served + "/lifecycle")
+    assert "Request #1: GET <code>/session</code>" in dom
+    parser = Steps()
+    parser.feed(dom)
+    assert [n for n in parser.numbers if n] == [
+        "1", "2", "2.1", "2.2", "2.3", "3", "3.1", "3.2", "3.3", "3.4", "3.4.1", "3.4.1.1",
+        "3.4.1.2", "5", "5.1", "5.2", "5.2.1"]
+
+    def drawn(step, stack):
+        return [text for near, name, text in parser.boxes if near == step and name == stack]
+
+    # 2.1: the app context is on its stack, the request context not yet
+    assert "<AppContext of 05_lifecycle>" in drawn("2.1", "_app_ctx_stack")[-1]
+    assert "(empty)" in drawn("2.1", "_request_ctx_stack")[-1]
+    # 2.2: the request context goes on
+    assert "<RequestContext GET /session>" in drawn("2.2", "_request_ctx_stack")[-1]
+    # after 5: both gone
+    assert "(empty)" in drawn("5", "_request_ctx_stack")[-1]
+    assert "(empty)" in drawn("5", "_app_ctx_stack")[-1]
+
+
+def test_home_page_in_the_browser(served, tmp_path):
+    dom = chromium(tmp_path, "--dump-dom", served + "/")
+    assert "<title>05_lifecycle</title>" in dom
+    for url, _ in lc.ROUTES:
+        assert url.split("?")[0] in dom
+    assert '<a href="/lifecycle">' in dom
