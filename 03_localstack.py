@@ -71,10 +71,13 @@ class Local:
     def __setattr__(self, name, value):
         ident = self.__ident_func__()
         storage = self.__storage__
-        try:
-            storage[ident][name] = value
-        except KeyError:
+        # The notes write `try: storage[ident][name] = value / except KeyError:`; every first
+        # push takes that except branch, and raising costs ~1 µs on CPython 3.11. Same result:
+        values = storage.get(ident)
+        if values is None:
             storage[ident] = {name: value}
+        else:
+            values[name] = value
 
     def __delattr__(self, name):
         try:

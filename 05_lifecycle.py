@@ -227,11 +227,14 @@ class RequestContext:
             self.match_request()
 
     def match_request(self):
+        request = self.request
         try:
-            self.request.url_rule, self.request.view_args = self.url_adapter.match(
-                return_rule=True)
+            request.url_rule, request.view_args = self.url_adapter.match(return_rule=True)
         except HTTPException as e:
-            self.request.routing_exception = e
+            request.routing_exception = e
+            return
+        if "." in request.url_rule.endpoint:
+            request.blueprint = request.url_rule.endpoint.rsplit(".", 1)[0]
 
     def auto_pop(self, exc):
         # Flask 1.1.1 could keep the context for the debugger here (PRESERVE_CONTEXT_ON_
@@ -280,17 +283,13 @@ class Request(_WerkzeugRequest):
     url_rule = None
     view_args = None
     routing_exception = None
+    # The matched endpoint's blueprint ("admin" for "admin.home"). Flask computes it in a
+    # property on every read (four reads a request); match_request sets it once instead.
+    blueprint = None
 
     @property
     def endpoint(self):
         return self.url_rule.endpoint if self.url_rule is not None else None
-
-    @property
-    def blueprint(self):
-        endpoint = self.endpoint
-        if endpoint is not None and "." in endpoint:
-            return endpoint.rsplit(".", 1)[0]
-        return None
 
 
 class Response(_WerkzeugResponse):
@@ -1278,18 +1277,19 @@ def _stack_name(stack):
             id(_app_ctx_stack): "_app_ctx_stack"}.get(id(stack))
 
 
-def _request_stack_step(rec):
-    return bool(rec.open) and rec.open[-1][1].func == "LocalStack.push" and (
-        rec.open[-1][1].n000 == "2.2")
+def _step(n000, n002, phase, text, inside=None):
+    """A call handler that opens a step. `text` may name the call's arguments ({exc!r});
+    `inside`, if given, is the 002 number the enclosing step must have (a chain of calls)."""
+
+    def on_call(rec, frame):
+        if inside is None or (rec.open and rec.open[-1][1].n002 == inside):
+            rec.step(frame, n000, n002, phase, text.format_map(frame.f_locals))
+
+    return on_call
 
 
-def _on_request_context(rec, frame):
-    rec.step(frame, "1", "1.0", "push", "ctx = app.request_context(environ)")
-
-
-def _on_request_context_init(rec, frame):
-    rec.step(frame, "", "1.1", "push",
-             "RequestContext(app, environ): ctx.request, ctx.session = None")
+def _result(rec, step, arg):
+    rec.line("result", f"-> {arg!r}")
 
 
 def _on_request_init(rec, frame):
@@ -1301,14 +1301,6 @@ def _after_request_init(rec, step, arg):
     rec.line("result", f"-> {step.subject!r}")
 
 
-def _on_ctx_push(rec, frame):
-    rec.step(frame, "2", "2.0 2.1", "push", "ctx.push()")
-
-
-def _on_app_ctx_push(rec, frame):
-    rec.step(frame, "2.1", "", "push", "app_ctx = app.app_context(); app_ctx.push()")
-
-
 def _on_stack_push(rec, frame):
     name = _stack_name(frame.f_locals["self"])
     if name == "_request_ctx_stack":
@@ -1317,24 +1309,20 @@ def _on_stack_push(rec, frame):
         rec.step(frame, "", "", "push", "_app_ctx_stack.push(app_ctx) -> LocalStack.push")
 
 
+def _on_stack_pop(rec, frame):
+    name = _stack_name(frame.f_locals["self"])
+    if name == "_request_ctx_stack":
+        rec.step(frame, "", "4.2", "pop", "rv = _request_ctx_stack.pop() -> LocalStack.pop")
+    elif name == "_app_ctx_stack":
+        rec.step(frame, "", "", "pop", "rv = _app_ctx_stack.pop() -> LocalStack.pop")
+
+
 def _after_stack_change(rec, step, arg):
     rec.storage_lines()
 
 
-def _on_local_setattr(rec, frame):
-    if _request_stack_step(rec):
-        rec.step(frame, "", "2.3", "push",
-                 f"self._local.stack = rv = [] -> Local.__setattr__({frame.f_locals['name']!r}, "
-                 "[])")
-
-
 def _after_local_setattr(rec, step, arg):
     rec.line("result", "-> __storage__[ident] = {'stack': []}; back in push: rv.append(ctx)")
-
-
-def _on_open_session(rec, frame):
-    rec.step(frame, "2.3", "", "push",
-             "ctx.session = app.session_interface.open_session(app, request)")
 
 
 def _after_open_session(rec, step, arg):
@@ -1355,10 +1343,6 @@ def _after_match_request(rec, step, arg):
         rec.line("result", f"-> no rule matched: {type(req.routing_exception).__name__}")
 
 
-def _on_full_dispatch(rec, frame):
-    rec.step(frame, "3", "3.0", "dispatch", "response = app.full_dispatch_request()")
-
-
 def _on_first_request(rec, frame):
     app = frame.f_locals["self"]
     if app._got_first_request:
@@ -1366,11 +1350,6 @@ def _on_first_request(rec, frame):
     else:
         names = [f.__name__ for f in app.before_first_request_funcs]
         rec.step(frame, "3.1", "", "dispatch", f"before_first_request functions, once: {names}")
-
-
-def _on_preprocess(rec, frame):
-    rec.step(frame, "3.2", "", "dispatch",
-             "preprocess_request(): before_request functions, in registration order")
 
 
 def _after_preprocess(rec, step, arg):
@@ -1401,10 +1380,6 @@ def _on_proxy_getattr(rec, frame):
                  f"{proxy}.{name} -> LocalProxy.__getattr__({name!r})")
 
 
-def _after_proxy_getattr(rec, step, arg):
-    rec.line("result", f"-> {arg!r}")
-
-
 def _on_current_object(rec, frame):
     """Every use of a proxy comes here once: the view's first is traced, later ones counted."""
     if rec.view_frame is None:
@@ -1420,58 +1395,8 @@ def _on_current_object(rec, frame):
     rec.step(frame, "", "3.4", "dispatch", text)
 
 
-def _on_lookup_req_object(rec, frame):
-    if rec.open and rec.open[-1][1].n002 == "3.4":
-        rec.step(frame, "", "3.5", "dispatch",
-                 f"_lookup_req_object({frame.f_locals['name']!r}): top = _request_ctx_stack.top")
-
-
-def _on_stack_top(rec, frame):
-    if rec.open and rec.open[-1][1].n002 == "3.5":
-        rec.step(frame, "", "3.6", "dispatch", "LocalStack.top: return self._local.stack[-1]")
-
-
-def _on_local_getattr(rec, frame):
-    if rec.open and rec.open[-1][1].n002 == "3.6":
-        rec.step(frame, "", "3.7", "dispatch",
-                 f"Local.__getattr__({frame.f_locals['name']!r}): __storage__[ident][name]")
-
-
 def _after_local_getattr(rec, step, arg):
     rec.line("result", f"-> [{', '.join(_short_item(i) for i in arg)}]")
-
-
-def _on_handle_user_exception(rec, frame):
-    rec.step(frame, "", "", "dispatch",
-             f"handle_user_exception({frame.f_locals['e']!r}): an errorhandler, or re-raise")
-
-
-def _on_handle_exception(rec, frame):
-    rec.step(frame, "4", "", "dispatch",
-             f"handle_exception({frame.f_locals['e']!r}): unhandled -> a 500")
-
-
-def _on_finalize(rec, frame):
-    rec.step(frame, "3.4", "", "finalize",
-             f"finalize_request({_short(frame.f_locals['rv'])}) -> make_response(rv)")
-
-
-def _after_finalize(rec, step, arg):
-    rec.line("result", f"-> {arg!r}")
-
-
-def _on_process_response(rec, frame):
-    rec.step(frame, "3.4.1", "", "finalize",
-             "process_response(response): after_request functions, in reverse order")
-
-
-def _on_is_null_session(rec, frame):
-    rec.step(frame, "3.4.1.1", "", "finalize",
-             f"is_null_session(ctx.session): a {type(frame.f_locals['obj']).__name__}?")
-
-
-def _after_is_null_session(rec, step, arg):
-    rec.line("result", f"-> {arg}")
 
 
 def _on_save_session(rec, frame):
@@ -1499,97 +1424,87 @@ def _after_response_call(rec, step, arg):
     rec.line("result", f"-> start_response({step.subject.status!r}, headers)")
 
 
-def _on_auto_pop(rec, frame):
-    exc = frame.f_locals["exc"]
-    rec.step(frame, "5", "4.0 4.1", "pop", f"ctx.auto_pop({exc!r}) -> ctx.pop({exc!r})")
-
-
-def _on_teardown_request(rec, frame):
-    rec.step(frame, "5.1", "", "pop",
-             "do_teardown_request(exc): teardown_request functions, reversed")
-
-
-def _on_stack_pop(rec, frame):
-    name = _stack_name(frame.f_locals["self"])
-    if name == "_request_ctx_stack":
-        rec.step(frame, "", "4.2", "pop", "rv = _request_ctx_stack.pop() -> LocalStack.pop")
-    elif name == "_app_ctx_stack":
-        rec.step(frame, "", "", "pop", "rv = _app_ctx_stack.pop() -> LocalStack.pop")
-
-
-def _on_release_local(rec, frame):
-    if rec.open and rec.open[-1][1].n002 == "4.2":
-        rec.step(frame, "", "4.3", "pop",
-                 "len(stack) == 1 -> release_local(self._local); return stack[-1]")
-
-
-def _on_local_release(rec, frame):
-    if rec.open and rec.open[-1][1].n002 == "4.3":
-        rec.step(frame, "", "4.4", "pop",
-                 "Local.__release_local__(): self.__storage__.pop(self.__ident_func__())")
-
-
-def _on_app_ctx_pop(rec, frame):
-    rec.step(frame, "5.2", "", "pop", f"app_ctx.pop({frame.f_locals['exc']!r})")
-
-
-def _on_teardown_appcontext(rec, frame):
-    rec.step(frame, "5.2.1", "", "pop",
-             "do_teardown_appcontext(exc): teardown_appcontext functions, reversed")
-
-
 def _short(value):
     text = repr(value)
     return text if len(text) <= 50 else text[:47] + "..."
 
 
 _LocalProxy = _globals.LocalProxy
+_LocalStack, _Local = _localstack.LocalStack, _localstack.Local
 _ON_CALL = {
-    Flask.request_context.__code__: _on_request_context,
-    RequestContext.__init__.__code__: _on_request_context_init,
+    Flask.request_context.__code__: _step("1", "1.0", "push",
+                                          "ctx = app.request_context(environ)"),
+    RequestContext.__init__.__code__: _step(
+        "", "1.1", "push", "RequestContext(app, environ): ctx.request, ctx.session = None"),
     _WerkzeugRequest.__init__.__code__: _on_request_init,
-    RequestContext.push.__code__: _on_ctx_push,
-    AppContext.push.__code__: _on_app_ctx_push,
-    _localstack.LocalStack.push.__code__: _on_stack_push,
-    _localstack.Local.__setattr__.__code__: _on_local_setattr,
-    SecureCookieSessionInterface.open_session.__code__: _on_open_session,
+    RequestContext.push.__code__: _step("2", "2.0 2.1", "push", "ctx.push()"),
+    AppContext.push.__code__: _step("2.1", "", "push",
+                                    "app_ctx = app.app_context(); app_ctx.push()"),
+    _LocalStack.push.__code__: _on_stack_push,
+    _Local.__setattr__.__code__: _step(
+        "", "2.3", "push", "self._local.stack = rv = [] -> Local.__setattr__({name!r}, [])",
+        inside="2.2"),
+    SecureCookieSessionInterface.open_session.__code__: _step(
+        "2.3", "", "push", "ctx.session = app.session_interface.open_session(app, request)"),
     RequestContext.match_request.__code__: _on_match_request,
-    Flask.full_dispatch_request.__code__: _on_full_dispatch,
+    Flask.full_dispatch_request.__code__: _step("3", "3.0", "dispatch",
+                                                "response = app.full_dispatch_request()"),
     Flask.try_trigger_before_first_request_functions.__code__: _on_first_request,
-    Flask.preprocess_request.__code__: _on_preprocess,
+    Flask.preprocess_request.__code__: _step(
+        "3.2", "", "dispatch",
+        "preprocess_request(): before_request functions, in registration order"),
     Flask.dispatch_request.__code__: _on_dispatch,
     _LocalProxy.__getattr__.__code__: _on_proxy_getattr,
     _LocalProxy._get_current_object.__code__: _on_current_object,
-    _globals._lookup_req_object.__code__: _on_lookup_req_object,
-    _localstack.LocalStack.top.fget.__code__: _on_stack_top,
-    _localstack.Local.__getattr__.__code__: _on_local_getattr,
-    Flask.handle_user_exception.__code__: _on_handle_user_exception,
-    Flask.handle_exception.__code__: _on_handle_exception,
-    Flask.finalize_request.__code__: _on_finalize,
-    Flask.process_response.__code__: _on_process_response,
-    SecureCookieSessionInterface.is_null_session.__code__: _on_is_null_session,
+    _globals._lookup_req_object.__code__: _step(
+        "", "3.5", "dispatch", "_lookup_req_object({name!r}): top = _request_ctx_stack.top",
+        inside="3.4"),
+    _LocalStack.top.fget.__code__: _step(
+        "", "3.6", "dispatch", "LocalStack.top: return self._local.stack[-1]", inside="3.5"),
+    _Local.__getattr__.__code__: _step(
+        "", "3.7", "dispatch", "Local.__getattr__({name!r}): __storage__[ident][name]",
+        inside="3.6"),
+    Flask.handle_user_exception.__code__: _step(
+        "", "", "dispatch", "handle_user_exception({e!r}): an errorhandler, or re-raise"),
+    Flask.handle_exception.__code__: _step("4", "", "dispatch",
+                                           "handle_exception({e!r}): unhandled -> a 500"),
+    Flask.finalize_request.__code__: _step("3.4", "", "finalize",
+                                           "finalize_request({rv!r:.50}) -> make_response(rv)"),
+    Flask.process_response.__code__: _step(
+        "3.4.1", "", "finalize",
+        "process_response(response): after_request functions, in reverse order"),
+    SecureCookieSessionInterface.is_null_session.__code__: _step(
+        "3.4.1.1", "", "finalize", "is_null_session(ctx.session): a {obj.__class__.__name__}?"),
     SecureCookieSessionInterface.save_session.__code__: _on_save_session,
     _WerkzeugResponse.__call__.__code__: _on_response_call,
-    RequestContext.auto_pop.__code__: _on_auto_pop,
-    Flask.do_teardown_request.__code__: _on_teardown_request,
-    _localstack.LocalStack.pop.__code__: _on_stack_pop,
-    _localstack.release_local.__code__: _on_release_local,
-    _localstack.Local.__release_local__.__code__: _on_local_release,
-    AppContext.pop.__code__: _on_app_ctx_pop,
-    Flask.do_teardown_appcontext.__code__: _on_teardown_appcontext,
+    RequestContext.auto_pop.__code__: _step("5", "4.0 4.1", "pop",
+                                            "ctx.auto_pop({exc!r}) -> ctx.pop({exc!r})"),
+    Flask.do_teardown_request.__code__: _step(
+        "5.1", "", "pop", "do_teardown_request(exc): teardown_request functions, reversed"),
+    _LocalStack.pop.__code__: _on_stack_pop,
+    _localstack.release_local.__code__: _step(
+        "", "4.3", "pop", "len(stack) == 1 -> release_local(self._local); return stack[-1]",
+        inside="4.2"),
+    _Local.__release_local__.__code__: _step(
+        "", "4.4", "pop",
+        "Local.__release_local__(): self.__storage__.pop(self.__ident_func__())", inside="4.3"),
+    AppContext.pop.__code__: _step("5.2", "", "pop", "app_ctx.pop({exc!r})"),
+    Flask.do_teardown_appcontext.__code__: _step(
+        "5.2.1", "", "pop",
+        "do_teardown_appcontext(exc): teardown_appcontext functions, reversed"),
 }
 _ON_RETURN = {
     _WerkzeugRequest.__init__.__code__: _after_request_init,
-    _localstack.LocalStack.push.__code__: _after_stack_change,
-    _localstack.LocalStack.pop.__code__: _after_stack_change,
-    _localstack.Local.__setattr__.__code__: _after_local_setattr,
+    _LocalStack.push.__code__: _after_stack_change,
+    _LocalStack.pop.__code__: _after_stack_change,
+    _Local.__setattr__.__code__: _after_local_setattr,
     SecureCookieSessionInterface.open_session.__code__: _after_open_session,
     RequestContext.match_request.__code__: _after_match_request,
     Flask.preprocess_request.__code__: _after_preprocess,
-    _LocalProxy.__getattr__.__code__: _after_proxy_getattr,
-    _localstack.Local.__getattr__.__code__: _after_local_getattr,
-    Flask.finalize_request.__code__: _after_finalize,
-    SecureCookieSessionInterface.is_null_session.__code__: _after_is_null_session,
+    _LocalProxy.__getattr__.__code__: _result,
+    _Local.__getattr__.__code__: _after_local_getattr,
+    Flask.finalize_request.__code__: _result,
+    SecureCookieSessionInterface.is_null_session.__code__: _result,
     SecureCookieSessionInterface.save_session.__code__: _after_save_session,
     _WerkzeugResponse.__call__.__code__: _after_response_call,
 }

@@ -4,20 +4,25 @@ One app on three stacks: a before_request that sets g, an after_request that add
 and a route with a URL argument that reads request.args. "floor" does the same work in bare
 Werkzeug (Request + Map.match + Response) with no contexts, hooks, session or signals.
 
-1. In process: each app is called as a WSGI app on a fresh copy of one environ; rounds are
-   interleaved (floor, ours, flask, floor, ...) and the median per-request time is kept.
-2. Over HTTP: each app under run_simple(threaded=True) in its own process, 8 client threads.
+1. In process, on every CPython >= 3.11 that pyenv has (each in its own venv under .cache/,
+   made on first use): each app is called as a WSGI app on a fresh copy of one environ; rounds
+   are interleaved (floor, ours, flask, floor, ...) and the median per-request time is kept.
+2. Where the time goes in ours: each piece of the lifecycle timed alone, times its uses.
+3. Over HTTP (this interpreter only): each app under run_simple(threaded=True) in its own
+   process, 8 client threads.
 
-Run: python bench/bench_lifecycle.py [--json PATH] [--rounds 9] [--seconds 3] [--profile]
-Targets: Flask takes >= 1.5x ours per request; ours <= 1.35x the floor.
+Run: python bench/bench_lifecycle.py [--json PATH] [--rounds 11] [--seconds 3] [--profile]
+Targets: Flask 3's time / ours >= 1.10 on Python 3.12 and 3.13, >= 1.00 on 3.11.
 """
 
 import http.client
+import json
 import socket
 import subprocess
 import sys
 import threading
 import time
+import timeit
 import types
 
 import common
@@ -157,6 +162,100 @@ def _wait_for(port, timeout=15):
     raise RuntimeError(f"the server on port {port} did not start")
 
 
+TARGETS = {"3.11": 1.00, "3.12": 1.10, "3.13": 1.10}  # Flask 3's time / ours, at least
+
+
+def target_for(version):
+    return TARGETS.get(".".join(version.split(".")[:2]), 1.10)
+
+
+def in_process(rounds):
+    """This interpreter's medians, as a dict (also what a child process prints as JSON)."""
+    medians = per_request_us({name: make() for name, make in APPS.items()}, rounds)
+    return {"environment": common.environment(), "per_request_us": medians}
+
+
+def other_pythons():
+    """(version, python) for every CPython >= 3.11 pyenv lists, other than this one."""
+    try:
+        bare = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True,
+                              timeout=30).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return []
+    found = []
+    for version in bare:
+        parts = version.split(".")
+        if len(parts) == 3 and parts[0] == "3" and parts[1].isdigit() and int(parts[1]) >= 11:
+            if version != ".".join(map(str, sys.version_info[:3])):
+                prefix = subprocess.run(["pyenv", "prefix", version], capture_output=True,
+                                        text=True, timeout=30).stdout.strip()
+                found.append((version, f"{prefix}/bin/python"))
+    return found
+
+
+def venv_python(version, python):
+    """.cache/venv-<version>, made and filled from requirements.txt on first use."""
+    venv = common.ROOT / ".cache" / f"venv-{version}"
+    if not (venv / "bin" / "python").exists():
+        print(f"  (making {venv} for Python {version}: once)", flush=True)
+        subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=300)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
+                        "--disable-pip-version-check", "-r",
+                        str(common.ROOT / "requirements.txt")], check=True, timeout=900)
+    return str(venv / "bin" / "python")
+
+
+def run_elsewhere(version, python, rounds):
+    result = subprocess.run([venv_python(version, python), __file__, "--child",
+                             "--rounds", str(rounds)], capture_output=True, text=True,
+                            timeout=1800)
+    if result.returncode != 0:
+        raise RuntimeError(f"Python {version}: {result.stderr.strip()[-500:]}")
+    return json.loads(result.stdout)
+
+
+# --- 2. where the time goes -------------------------------------------------------------
+
+
+def cost_table(number=20000):
+    """Each piece of ours timed alone: (piece, uses per request, ns per use)."""
+    from werkzeug.wrappers import Request as WzRequest
+    from werkzeug.wrappers import Response as WzResponse
+
+    app = build(lc)
+    environ = EnvironBuilder(PATH).get_environ()
+    ctx = app.request_context(dict(environ))
+    stack = lc._request_ctx_stack
+    pieces = {}
+
+    def ns(func, n=number):
+        return min(timeit.repeat(func, number=n, repeat=5)) / n * 1e9
+
+    pieces["RequestContext push + pop (both stacks, session, URL match)"] = (1, ns(
+        lambda: (ctx.push(), ctx.pop()), n=number // 4))
+    ctx.push()
+    try:
+        pieces["_request_ctx_stack.top (Local.__getattr__)"] = (8, ns(lambda: stack.top))
+        pieces["proxy read: request.args (04's LocalProxy chain)"] = (1, ns(
+            lambda: lc.request.args))
+        pieces["proxy read: g.user"] = (2, ns(lambda: lc.g.user if "user" in lc.g else None))
+        pieces["signal with no receiver: `if sig.receivers:`"] = (7, ns(
+            lambda: lc.request_started.receivers and None))
+        pieces["signal with no receiver: blinker send() (not done)"] = (0, ns(
+            lambda: lc.request_started.send(app)))
+        si = app.session_interface
+        pieces["session: open (no secret key -> NullSession) + is_null_session"] = (1, ns(
+            lambda: si.is_null_session(si.make_null_session(app))))
+    finally:
+        ctx.pop()
+    pieces["Request(environ) + Response(text) + call it"] = (1, ns(
+        lambda: b"".join(WzResponse("x")(WzRequest(dict(environ)).environ, lambda *a: None)),
+        n=number // 4))
+    pieces["routing: bind_to_environ + match"] = (1, ns(
+        lambda: app.url_map.bind_to_environ(environ).match(), n=number // 4))
+    return pieces
+
+
 def profile_ours(top=15):
     import cProfile
     import pstats
@@ -170,28 +269,58 @@ def profile_ours(top=15):
     pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
 
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise common.argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not value > 0:
+            raise common.argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+        return value
+
+    return parse
+
+
 def main():
     p = common.parser(__doc__.splitlines()[0])
-    p.add_argument("--rounds", type=int, default=9)
-    p.add_argument("--seconds", type=float, default=3.0, help="per HTTP measurement")
+    p.add_argument("--rounds", type=_positive(int), default=11,
+                   help="interleaved rounds per interpreter (the median is kept)")
+    p.add_argument("--seconds", type=_positive(float), default=3.0,
+                   help="length of each HTTP measurement")
     p.add_argument("--profile", action="store_true", help="also cProfile ours")
-    p.add_argument("--serve", choices=["ours", "flask"], help=argparse_hidden())
-    p.add_argument("--port", type=int, help=argparse_hidden())
+    p.add_argument("--child", action="store_true", help=common.argparse.SUPPRESS)
+    p.add_argument("--serve", choices=["ours", "flask"], help=common.argparse.SUPPRESS)
+    p.add_argument("--port", type=int, help=common.argparse.SUPPRESS)
     args = p.parse_args()
     if args.serve:
         return serve(args.serve, args.port)
+    if args.child:
+        print(json.dumps(in_process(args.rounds)))
+        return None
     print("bench_lifecycle:", common.environment())
-    print(f"1. per request, in process (median of {args.rounds} interleaved rounds):")
-    medians = per_request_us({name: make() for name, make in APPS.items()}, args.rounds)
-    floor, ours, real = medians.values()
-    table = common.Table([("app", 22), ("us/request", 10), ("x floor", 8), ("x ours", 7)])
-    for name, value in medians.items():
-        table.add(name, value, value / floor, value / ours)
-    flask_ratio, floor_ratio = real / ours, ours / floor
-    print(f"target: Flask >= 1.5x ours: {flask_ratio:.2f}x -> {common.verdict(flask_ratio >= 1.5)}")
-    print(f"target: ours <= 1.35x floor: {floor_ratio:.2f}x -> "
-          f"{common.verdict(floor_ratio <= 1.35)}")
-    print(f"2. over HTTP, run_simple(threaded=True), 8 clients, {args.seconds:.0f}s each, "
+    print(f"1. per request, in process (median of {args.rounds} interleaved rounds), on each "
+          "CPython >= 3.11 present:")
+    runs = {common.environment()["python"]: in_process(args.rounds)}
+    for version, python in other_pythons():
+        runs[version] = run_elsewhere(version, python, args.rounds)
+    table = common.Table([("python", 7), ("floor us", 9), ("ours us", 8), ("Flask 3 us", 10),
+                          ("ours/floor", 10), ("Flask/ours", 10), ("target", 7), ("", 4)])
+    verdicts = {}
+    for version in sorted(runs, key=lambda v: tuple(map(int, v.split(".")))):
+        floor, ours, real = runs[version]["per_request_us"].values()
+        target = target_for(version)
+        verdicts[version] = real / ours >= target
+        table.add(version, floor, ours, real, ours / floor, real / ours, f">={target:.2f}",
+                  common.verdict(verdicts[version]))
+    print("MISS means Flask 3 is not that much slower than ours on that Python: a cut that "
+          "keeps the notes' steps is still to be found (see the README).")
+    print("2. where the time goes in ours (this interpreter; ns per use x uses per request):")
+    cost = common.Table([("piece", 62), ("ns/use", 7), ("uses", 5), ("us/request", 10)])
+    pieces = cost_table()
+    for piece, (uses, ns) in pieces.items():
+        cost.add(piece, ns, uses, ns * uses / 1000)
+    print(f"3. over HTTP, run_simple(threaded=True), 8 clients, {args.seconds:.0f}s each, "
           "alternating:")
     http_table = common.Table([("app", 22), ("requests/s", 10), ("errors", 7)])
     rates = {"ours": [], "flask": []}
@@ -205,17 +334,10 @@ def main():
     if args.profile:
         profile_ours()
     common.write_json(args.json, {
-        "environment": common.environment(), "per_request_us": medians,
-        "flask_over_ours": flask_ratio, "ours_over_floor": floor_ratio,
-        "targets_met": {"flask_over_ours>=1.5": flask_ratio >= 1.5,
-                        "ours_over_floor<=1.35": floor_ratio <= 1.35},
+        "runs": runs, "targets_met": verdicts,
+        "cost_ns": {piece: {"uses": uses, "ns": ns} for piece, (uses, ns) in pieces.items()},
         "http_requests_per_second": rates, "http_ours_over_flask": http_ratio})
-
-
-def argparse_hidden():
-    import argparse
-
-    return argparse.SUPPRESS
+    return None
 
 
 if __name__ == "__main__":
