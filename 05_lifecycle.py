@@ -48,11 +48,13 @@ import errno
 import hashlib
 import html
 import importlib
+import ipaddress
 import itertools
 import json
 import logging
 import os
 import re
+import secrets
 import socket
 import sys
 import threading
@@ -61,7 +63,7 @@ from collections import deque
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import partial, update_wrapper
 from itertools import chain
 
 from blinker import Namespace
@@ -203,8 +205,21 @@ class RequestContext:
         self.session = session
         # One entry per push: the implicit AppContext we pushed, or None. Doubles as refcount.
         self._implicit_app_ctx_stack = []
+        # Kept on the stack after the request (the test client's `with`, or an error in
+        # debug mode), so the context can still be looked at; the next push pops it.
+        self.preserved = False
+        self._preserved_exc = None
+        self._after_request_functions = []  # filled by after_this_request (Part B)
+
+    def copy(self):
+        """A new context for the same request and session, e.g. for another thread."""
+        return self.__class__(self.app, environ=self.request.environ, request=self.request,
+                              session=self.session)
 
     def push(self):
+        top = _request_ctx_stack.top
+        if top is not None and top.preserved:
+            top.pop(top._preserved_exc)
         # 2.1: an app context first, unless this app's is already on top (e.g. `with
         # app.app_context():` around a test request).
         app_ctx = _app_ctx_stack.top
@@ -237,9 +252,14 @@ class RequestContext:
             request.blueprint = request.url_rule.endpoint.rsplit(".", 1)[0]
 
     def auto_pop(self, exc):
-        # Flask 1.1.1 could keep the context for the debugger here (PRESERVE_CONTEXT_ON_
-        # EXCEPTION); like Flask >= 2.2 we always pop, so teardown always runs.
-        self.pop(exc)
+        """Step 5, unless the context is to be kept (then the next push, or the end of the
+        test client's `with`, pops it). Flask >= 2.2 always pops here."""
+        if self.request.environ.get("flask._preserve_context") or (
+                exc is not None and self.app.preserve_context_on_exception):
+            self.preserved = True
+            self._preserved_exc = exc
+        else:
+            self.pop(exc)
 
     def pop(self, exc=_sentinel):
         """Step 5: teardown_request (5.1), pop the request stack, then the app context (5.2)."""
@@ -247,6 +267,8 @@ class RequestContext:
         clear_request = False
         try:
             if not self._implicit_app_ctx_stack:
+                self.preserved = False
+                self._preserved_exc = None
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
                 self.app.do_teardown_request(exc)  # 5.1
@@ -303,6 +325,20 @@ class Response(_WerkzeugResponse):
 # ==========================================================================================
 
 
+class ConfigAttribute:
+    """An app attribute that reads and writes one config key: app.secret_key is
+    app.config["SECRET_KEY"]."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def __get__(self, app, owner=None):
+        return self if app is None else app.config[self.key]
+
+    def __set__(self, app, value):
+        app.config[self.key] = value
+
+
 class Flask:
     request_class = Request
     response_class = Response
@@ -311,7 +347,13 @@ class Flask:
     app_ctx_globals_class = _AppCtxGlobals
     app_context_class = AppContext
     request_context_class = RequestContext
-    session_interface = None  # SecureCookieSessionInterface(), set in Part B where it is defined
+    config_class = None  # Config, set in Part B where it is defined
+    session_interface = None  # SecureCookieSessionInterface(), set in Part B
+    test_client_class = None  # FlaskClient, set in Part B
+    debug = ConfigAttribute("DEBUG")
+    testing = ConfigAttribute("TESTING")
+    secret_key = ConfigAttribute("SECRET_KEY")
+    session_cookie_name = ConfigAttribute("SESSION_COOKIE_NAME")
 
     def __call__(self, environ, start_response):
         """run_simple calls app(environ, start_response) for every request."""
@@ -442,10 +484,11 @@ class Flask:
         return rv
 
     def process_response(self, response):
-        """3.4.1: after_request hooks in reverse order (blueprint's first), then the session."""
+        """3.4.1: after_this_request functions, then after_request hooks in reverse order
+        (the blueprint's first), then the session."""
         ctx = _request_ctx_stack.top
         bp = ctx.request.blueprint
-        funcs = ()
+        funcs = ctx._after_request_functions  # after_this_request, in registration order
         if bp is not None and bp in self.after_request_funcs:
             funcs = reversed(self.after_request_funcs[bp])
         if None in self.after_request_funcs:
@@ -526,18 +569,27 @@ class Flask:
     # 7.1 项目启动 — what `app = Flask(__name__)` and the decorators build before any request
     # ======================================================================================
 
-    def __init__(self, import_name, static_url_path=None, static_folder="static"):
+    def __init__(self, import_name, static_url_path=None, static_folder="static",
+                 static_host=None, host_matching=False, subdomain_matching=False,
+                 template_folder="templates", instance_path=None,
+                 instance_relative_config=False, root_path=None):
         # 1. initial values; 3. url_map and view_functions ("截止目前: config, url_map,
-        # view_functions" is what a request later reads)
+        # view_functions" is what a request later reads). Templates and the instance folder
+        # are not taught here: their arguments are accepted and kept, and nothing reads them.
         self.import_name = import_name
-        self.root_path = _root_path(import_name)
+        self.root_path = root_path if root_path is not None else _root_path(import_name)
         self.static_folder = static_folder
         if static_url_path is None and static_folder is not None:
             static_url_path = "/" + os.path.basename(static_folder.rstrip("/\\"))
         self.static_url_path = static_url_path
-        self.config = Config(DEFAULT_CONFIG)
+        self.template_folder = template_folder
+        self.instance_path = instance_path
+        self.instance_relative_config = instance_relative_config
+        self.subdomain_matching = subdomain_matching
+        self.config = self.config_class(DEFAULT_CONFIG)
         self.view_functions = {}
         self.url_map = self.url_map_class()
+        self.url_map.host_matching = host_matching
         self.before_first_request_funcs = []
         self.before_request_funcs = {}
         self.after_request_funcs = {}
@@ -550,7 +602,7 @@ class Flask:
         self._before_request_lock = threading.Lock()
         if static_folder is not None:  # 2. the static route
             self.add_url_rule(self.static_url_path + "/<path:filename>", endpoint="static",
-                              view_func=self.send_static_file)
+                              host=static_host, view_func=self.send_static_file)
 
     @property
     def name(self):
@@ -558,13 +610,6 @@ class Flask:
             main_file = getattr(sys.modules["__main__"], "__file__", None)
             return os.path.splitext(os.path.basename(main_file))[0] if main_file else "__main__"
         return self.import_name
-
-    secret_key = property(lambda self: self.config["SECRET_KEY"],
-                          lambda self, value: self.config.__setitem__("SECRET_KEY", value))
-    debug = property(lambda self: self.config["DEBUG"],
-                     lambda self, value: self.config.__setitem__("DEBUG", value))
-    testing = property(lambda self: self.config["TESTING"],
-                       lambda self, value: self.config.__setitem__("TESTING", value))
 
     @property
     def permanent_session_lifetime(self):
@@ -575,6 +620,11 @@ class Flask:
     def propagate_exceptions(self):
         rv = self.config["PROPAGATE_EXCEPTIONS"]
         return rv if rv is not None else self.testing or self.debug
+
+    @property
+    def preserve_context_on_exception(self):
+        rv = self.config["PRESERVE_CONTEXT_ON_EXCEPTION"]
+        return rv if rv is not None else self.debug
 
     # --- 添加路由映射: url -> Rule in url_map, endpoint -> function in view_functions ------
     def route(self, rule, **options):
@@ -653,16 +703,34 @@ class Flask:
         return self.app_context_class(self)
 
     def test_request_context(self, *args, **kwargs):
+        """A RequestContext from Werkzeug's EnvironBuilder arguments (path, method, data, ...);
+        the URL defaults to SERVER_NAME, APPLICATION_ROOT and PREFERRED_URL_SCHEME."""
+        if len(args) < 2:
+            kwargs.setdefault("base_url", self._default_base_url())
         builder = EnvironBuilder(*args, **kwargs)
         try:
             return self.request_context(builder.get_environ())
         finally:
             builder.close()
 
+    def _default_base_url(self):
+        host = self.config["SERVER_NAME"] or "localhost"
+        root = (self.config["APPLICATION_ROOT"] or "/").rstrip("/")
+        return f"{self.config['PREFERRED_URL_SCHEME']}://{host}{root}/"
+
+    def test_client(self, use_cookies=True, **kwargs):
+        """Werkzeug's Client with our response class; `with app.test_client() as c:` keeps the
+        last request's context until the block ends."""
+        return self.test_client_class(self, self.response_class, use_cookies=use_cookies,
+                                      **kwargs)
+
     def create_url_adapter(self, request):
         if request is not None:
+            # Without subdomain_matching, every request counts as the default subdomain.
+            subdomain = None if self.subdomain_matching else (
+                self.url_map.default_subdomain or None)
             return self.url_map.bind_to_environ(
-                request.environ, server_name=self.config["SERVER_NAME"])
+                request.environ, server_name=self.config["SERVER_NAME"], subdomain=subdomain)
         if self.config["SERVER_NAME"] is not None:
             return self.url_map.bind(
                 self.config["SERVER_NAME"], script_name=self.config["APPLICATION_ROOT"],
@@ -757,19 +825,82 @@ class CompactJSON:
         return json.loads(text)
 
 
-class SecureCookieSessionInterface:
-    salt = "cookie-session"
-    digest_method = staticmethod(hashlib.sha1)
-    key_derivation = "hmac"
-    serializer = CompactJSON
-    session_class = SecureCookieSession
+class SessionInterface:
+    """What Flask asks of a session backend: open_session (2.3) and save_session (3.4.1.2).
+    Subclass it and set `app.session_interface = YourInterface()` to keep sessions elsewhere
+    (000's 补充：自定义session; the demo's ServerSideSessionInterface keeps them in memory)."""
+
     null_session_class = NullSession
+    pickle_based = False
 
     def make_null_session(self, app):
         return self.null_session_class()
 
     def is_null_session(self, obj):
+        """3.4.1.1: 000 notes that this is looked up on the base class, SessionInterface."""
         return isinstance(obj, self.null_session_class)
+
+    def get_cookie_domain(self, app):
+        rv = app.config["SESSION_COOKIE_DOMAIN"]
+        if rv is not None:
+            return rv if rv else None
+        rv = app.config["SERVER_NAME"]
+        if not rv:  # remembered, so SERVER_NAME is looked at once
+            app.config["SESSION_COOKIE_DOMAIN"] = False
+            return None
+        rv = rv.rsplit(":", 1)[0].lstrip(".")
+        if "." not in rv:  # browsers refuse a cookie for a dotless domain such as localhost
+            app.config["SESSION_COOKIE_DOMAIN"] = False
+            return None
+        if self.get_cookie_path(app) == "/" and not _is_ip(rv):
+            rv = "." + rv  # the domain and its subdomains
+        app.config["SESSION_COOKIE_DOMAIN"] = rv
+        return rv
+
+    def get_cookie_path(self, app):
+        return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]
+
+    def get_cookie_httponly(self, app):
+        return app.config["SESSION_COOKIE_HTTPONLY"]
+
+    def get_cookie_secure(self, app):
+        return app.config["SESSION_COOKIE_SECURE"]
+
+    def get_cookie_samesite(self, app):
+        return app.config["SESSION_COOKIE_SAMESITE"]
+
+    def get_expiration_time(self, app, session):
+        if session.permanent:
+            return datetime.now(UTC) + app.permanent_session_lifetime
+        return None
+
+    def should_set_cookie(self, app, session):
+        return session.modified or (
+            session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"])
+
+    def open_session(self, app, request):
+        raise NotImplementedError()
+
+    def save_session(self, app, session, response):
+        raise NotImplementedError()
+
+
+def _is_ip(value):
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+class SecureCookieSessionInterface(SessionInterface):
+    """The default: the whole session, signed (not encrypted), in a cookie."""
+
+    salt = "cookie-session"
+    digest_method = staticmethod(hashlib.sha1)
+    key_derivation = "hmac"
+    serializer = CompactJSON
+    session_class = SecureCookieSession
 
     def get_signing_serializer(self, app):
         if not app.secret_key:
@@ -786,7 +917,7 @@ class SecureCookieSessionInterface:
         """Step 2.3: the signed cookie back into a dict; anything bad gives an empty session."""
         if not app.secret_key:
             return None
-        val = request.cookies.get(app.config["SESSION_COOKIE_NAME"])
+        val = request.cookies.get(app.session_cookie_name)
         if not val:
             return self.session_class()
         max_age = int(app.permanent_session_lifetime.total_seconds())
@@ -798,28 +929,21 @@ class SecureCookieSessionInterface:
 
     def save_session(self, app, session, response):
         """Step 3.4.1.2: sign the session into the cookie, only if it changed."""
-        name = app.config["SESSION_COOKIE_NAME"]
-        domain = app.config["SESSION_COOKIE_DOMAIN"]
-        path = app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]
-        secure = app.config["SESSION_COOKIE_SECURE"]
-        samesite = app.config["SESSION_COOKIE_SAMESITE"]
-        httponly = app.config["SESSION_COOKIE_HTTPONLY"]
+        name, domain, path = (app.session_cookie_name, self.get_cookie_domain(app),
+                              self.get_cookie_path(app))
         if not session:
             if session.modified:
-                response.delete_cookie(name, domain=domain, path=path, secure=secure,
-                                       samesite=samesite, httponly=httponly)
+                response.delete_cookie(name, domain=domain, path=path)
             return
         if session.accessed:
             response.vary.add("Cookie")
-        refresh = session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]
-        if not (session.modified or refresh):
+        if not self.should_set_cookie(app, session):
             return
-        expires = None
-        if session.permanent:
-            expires = datetime.now(UTC) + app.permanent_session_lifetime
         val = self.get_signing_serializer(app).dumps(dict(session))
-        response.set_cookie(name, val, expires=expires, httponly=httponly, domain=domain,
-                            path=path, secure=secure, samesite=samesite)
+        response.set_cookie(name, val, expires=self.get_expiration_time(app, session),
+                            httponly=self.get_cookie_httponly(app), domain=domain, path=path,
+                            secure=self.get_cookie_secure(app),
+                            samesite=self.get_cookie_samesite(app))
 
 
 Flask.session_interface = SecureCookieSessionInterface()
@@ -902,10 +1026,13 @@ class Config(dict):
                 self[key] = getattr(obj, key)
 
 
+Flask.config_class = Config
+
 DEFAULT_CONFIG = {
     "DEBUG": False,
     "TESTING": False,
     "PROPAGATE_EXCEPTIONS": None,
+    "PRESERVE_CONTEXT_ON_EXCEPTION": None,
     "SECRET_KEY": None,
     "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
     "SERVER_NAME": None,
@@ -966,9 +1093,95 @@ def url_for(endpoint, **values):
             raise RuntimeError(_globals._app_ctx_err_msg)
         adapter, external = _app_ctx_stack.top.url_adapter, values.pop("_external", True)
         if adapter is None:
-            raise RuntimeError("url_for outside a request needs the SERVER_NAME config value.")
+            raise RuntimeError("Application was not able to create a URL adapter for request "
+                               "independent URL generation. You might be able to fix this by "
+                               "setting the SERVER_NAME config variable.")
     return adapter.build(endpoint, values, force_external=external)
 
+
+# ==========================================================================================
+# Beyond the notes — flask/ctx.py's helpers, stream_with_context, and the test client
+# ==========================================================================================
+# The context is kept per ident (03): a thread or a greenlet started in a view has no
+# request, and a streamed body is sent after 第5步 popped the context. These put it back.
+
+
+def after_this_request(f):
+    """Run f(response) after this request's view, before the after_request hooks."""
+    _request_ctx_stack.top._after_request_functions.append(f)  # no request: AttributeError
+    return f
+
+
+def copy_current_request_context(f):
+    """Wrap f so that, wherever it runs (another thread, a greenlet), a copy of the
+    current request context is pushed around it: request and session work there too."""
+    top = _request_ctx_stack.top
+    if top is None:
+        raise RuntimeError("This decorator can only be used at local scopes when a request "
+                           "context is on the stack.  For instance within view functions.")
+    reqctx = top.copy()
+
+    def wrapper(*args, **kwargs):
+        with reqctx:
+            return f(*args, **kwargs)
+
+    return update_wrapper(wrapper, f)
+
+
+def stream_with_context(generator_or_function):
+    """Keep the request context pushed while a streamed body is produced."""
+    try:
+        gen = iter(generator_or_function)
+    except TypeError:  # a generator function, used as a decorator
+
+        def decorator(*args, **kwargs):
+            return stream_with_context(generator_or_function(*args, **kwargs))
+
+        return update_wrapper(decorator, generator_or_function)
+
+    def generator():
+        ctx = _request_ctx_stack.top
+        if ctx is None:
+            raise RuntimeError("Attempted to stream with context but there was no context in "
+                               "the first place to keep around.")
+        with ctx:
+            yield None  # the first next() below runs up to here, inside the view
+            try:
+                yield from gen
+            finally:
+                if hasattr(gen, "close"):
+                    gen.close()
+
+    wrapped = generator()
+    next(wrapped)
+    return wrapped
+
+
+class FlaskClient(Client):
+    """Werkzeug's test Client; inside `with client:` the last request's context stays on the
+    stack (auto_pop sees flask._preserve_context) until the block ends."""
+
+    preserve_context = False
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("environ_overrides", {})["flask._preserve_context"] = (
+            self.preserve_context)
+        return super().open(*args, **kwargs)
+
+    def __enter__(self):
+        if self.preserve_context:
+            raise RuntimeError("Cannot nest client invocations")
+        self.preserve_context = True
+        return self
+
+    def __exit__(self, exc_type, exc_value, tb):
+        self.preserve_context = False
+        top = _request_ctx_stack.top
+        if top is not None and top.preserved:
+            top.pop()
+
+
+Flask.test_client_class = FlaskClient
 
 # ##########################################################################################
 # Part C — watch it: the demo app, the recorder, the narration, /lifecycle, the command line
@@ -996,6 +1209,9 @@ ROUTES = [
     ("/echo?value=hi&delay=0.1", "the value, read through `request` after sleeping"),
     ("/boom", "a 500; its teardown still runs and sees the exception"),
     ("/storage", "both LocalStacks' storage, right now"),
+    ("/thread?value=hi", "request in a thread and a greenlet: plain, and copied"),
+    ("/stream?value=hi", "a streamed body reads request after 第5步: an error"),
+    ("/stream?value=hi&with_context=1", "the same with stream_with_context: it works"),
     ("/admin/", "a blueprint (url_prefix /admin) with its own before_request"),
 ]
 
@@ -1071,8 +1287,22 @@ def create_app(app_class=Flask):
         return {"_request_ctx_stack": _stack_json(_request_ctx_stack),
                 "_app_ctx_stack": _stack_json(_app_ctx_stack)}
 
+    @app.route("/thread")
+    def in_other_threads():
+        return "\n".join(read_request_elsewhere()) + "\n", _PLAIN_TEXT
+
+    @app.route("/stream")
+    def stream():
+        body = streamed_body()
+        if request.args.get("with_context"):
+            body = stream_with_context(body)
+        return Response(body, headers=_PLAIN_TEXT)
+
     app.register_blueprint(admin, url_prefix="/admin")
     return app
+
+
+_PLAIN_TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 
 
 admin = Blueprint("admin", __name__)
@@ -1101,6 +1331,106 @@ def _parse_delay(text):
 def _stack_json(stack):
     return {str(ident): [repr(item) for item in data.get("stack", [])]
             for ident, data in storage_view(stack).items()}
+
+
+# --- the next lesson after the notes: the context belongs to one ident ---------------------
+
+
+def _read_value():
+    """What a function running elsewhere sees of this request."""
+    try:
+        return f"request.args['value'] = {request.args.get('value')!r}"
+    except RuntimeError as exc:
+        return f"RuntimeError: {str(exc).splitlines()[0]}"
+
+
+def read_request_elsewhere():
+    """From a view: read `request` in a new thread and in a greenlet, plain and wrapped in
+    copy_current_request_context; each line is also noted in this request's recording."""
+    from greenlet import greenlet
+
+    view_ident = _ident_label(_localstack.get_ident())
+    lines = [f"in the view (ident {view_ident}): {_read_value()}"]
+
+    def copied_and_storage():
+        here = _ident_label(_localstack.get_ident())
+        entries = stacks_snapshot()["_request_ctx_stack"]
+        return "\n".join([_read_value(), "  _request_ctx_stack.__storage__ now holds:"] + [
+            f"    {ident}: {{'stack': [{', '.join(items)}]}}"
+            f"{'  <- the copy, here' if ident == here else '  <- the view'}"
+            for ident, items in entries.items()])
+
+    for label, func in (("a new thread", _read_value),
+                        ("a new thread, copy_current_request_context",
+                         copy_current_request_context(copied_and_storage)),
+                        ("a greenlet", _read_value),
+                        ("a greenlet, copy_current_request_context",
+                         copy_current_request_context(copied_and_storage))):
+        lines += f"{label}: {_run_elsewhere(func, greenlet if 'greenlet' in label else None)}" \
+            .splitlines()
+    for line in lines:
+        note(line)
+    return lines
+
+
+def _run_elsewhere(func, greenlet_class):
+    if greenlet_class is not None:
+        return greenlet_class(func).switch()
+    result = []
+    thread = threading.Thread(target=lambda: result.append(func()))
+    thread.start()
+    thread.join()
+    return result[0]
+
+
+# --- 补充：自定义session — a SessionInterface of our own ------------------------------------
+
+
+class ServerSideSession(SecureCookieSession):
+    def __init__(self, initial=None, sid=None):
+        super().__init__(initial)
+        self.sid = sid
+
+
+class ServerSideSessionInterface(SessionInterface):
+    """000's 补充：自定义session: the data stays on the server (here, in this process's memory);
+    the cookie holds only a random id. Swap it in with app.session_interface = ..."""
+
+    def __init__(self):
+        self.store = {}  # session id -> the session's data
+        self.lock = threading.Lock()
+
+    def open_session(self, app, request):
+        sid = request.cookies.get(app.session_cookie_name)
+        with self.lock:
+            data = self.store.get(sid) if sid else None
+        if data is None:  # no cookie, an unknown id, or a forged one: a new session
+            return ServerSideSession(sid=secrets.token_urlsafe(16))
+        return ServerSideSession(data, sid=sid)
+
+    def save_session(self, app, session, response):
+        name, domain, path = (app.session_cookie_name, self.get_cookie_domain(app),
+                              self.get_cookie_path(app))
+        if not session:
+            if session.modified:
+                with self.lock:
+                    self.store.pop(session.sid, None)
+                response.delete_cookie(name, domain=domain, path=path)
+            return
+        if not self.should_set_cookie(app, session):
+            return
+        with self.lock:
+            self.store[session.sid] = dict(session)
+        response.set_cookie(name, session.sid, expires=self.get_expiration_time(app, session),
+                            httponly=self.get_cookie_httponly(app), domain=domain, path=path,
+                            secure=self.get_cookie_secure(app),
+                            samesite=self.get_cookie_samesite(app))
+
+
+def streamed_body():
+    """A body produced after the view returned: by then 第5步 may have popped the context."""
+    yield "after the view returned: "
+    yield _read_value() + "\n"
 
 
 # ==========================================================================================
@@ -1172,6 +1502,11 @@ class Recorder:
         self.sink = sink
         self.open = []  # (frame, step) for steps whose function has not returned yet
         self.hooks = _hook_names(app)
+        interface = type(app.session_interface)  # 自定义session: whichever the app uses
+        self.session_calls = {interface.open_session.__code__: _ON_OPEN_SESSION,
+                              interface.save_session.__code__: _on_save_session}
+        self.session_returns = {interface.open_session.__code__: _after_open_session,
+                                interface.save_session.__code__: _after_save_session}
         self.view_frame = None
         self.proxy_traced = False  # the view's first proxy use is traced through 3.3-3.7
         self.proxy_uses = []  # the names of the proxies the view used after that one
@@ -1217,7 +1552,7 @@ class Recorder:
     # --- sys.setprofile events -----------------------------------------------------------
     def on_event(self, frame, event, arg):
         if event == "call":
-            handler = _ON_CALL.get(frame.f_code)
+            handler = _ON_CALL.get(frame.f_code) or self.session_calls.get(frame.f_code)
             if handler is not None:
                 handler(self, frame)
             elif frame.f_code in self.hooks:
@@ -1226,7 +1561,7 @@ class Recorder:
             if self.open and self.open[-1][0] is frame:
                 step = self.open[-1][1]
                 step.storage = stacks_snapshot()
-                handler = _ON_RETURN.get(frame.f_code)
+                handler = _ON_RETURN.get(frame.f_code) or self.session_returns.get(frame.f_code)
                 if handler is not None:  # lines of the result still belong to the step
                     handler(self, step, arg)
                 step.subject = None
@@ -1431,6 +1766,8 @@ def _short(value):
 
 _LocalProxy = _globals.LocalProxy
 _LocalStack, _Local = _localstack.LocalStack, _localstack.Local
+_ON_OPEN_SESSION = _step("2.3", "", "push",
+                         "ctx.session = app.session_interface.open_session(app, request)")
 _ON_CALL = {
     Flask.request_context.__code__: _step("1", "1.0", "push",
                                           "ctx = app.request_context(environ)"),
@@ -1444,8 +1781,6 @@ _ON_CALL = {
     _Local.__setattr__.__code__: _step(
         "", "2.3", "push", "self._local.stack = rv = [] -> Local.__setattr__({name!r}, [])",
         inside="2.2"),
-    SecureCookieSessionInterface.open_session.__code__: _step(
-        "2.3", "", "push", "ctx.session = app.session_interface.open_session(app, request)"),
     RequestContext.match_request.__code__: _on_match_request,
     Flask.full_dispatch_request.__code__: _step("3", "3.0", "dispatch",
                                                 "response = app.full_dispatch_request()"),
@@ -1473,9 +1808,8 @@ _ON_CALL = {
     Flask.process_response.__code__: _step(
         "3.4.1", "", "finalize",
         "process_response(response): after_request functions, in reverse order"),
-    SecureCookieSessionInterface.is_null_session.__code__: _step(
+    SessionInterface.is_null_session.__code__: _step(
         "3.4.1.1", "", "finalize", "is_null_session(ctx.session): a {obj.__class__.__name__}?"),
-    SecureCookieSessionInterface.save_session.__code__: _on_save_session,
     _WerkzeugResponse.__call__.__code__: _on_response_call,
     RequestContext.auto_pop.__code__: _step("5", "4.0 4.1", "pop",
                                             "ctx.auto_pop({exc!r}) -> ctx.pop({exc!r})"),
@@ -1498,14 +1832,12 @@ _ON_RETURN = {
     _LocalStack.push.__code__: _after_stack_change,
     _LocalStack.pop.__code__: _after_stack_change,
     _Local.__setattr__.__code__: _after_local_setattr,
-    SecureCookieSessionInterface.open_session.__code__: _after_open_session,
     RequestContext.match_request.__code__: _after_match_request,
     Flask.preprocess_request.__code__: _after_preprocess,
     _LocalProxy.__getattr__.__code__: _result,
     _Local.__getattr__.__code__: _after_local_getattr,
     Flask.finalize_request.__code__: _result,
-    SecureCookieSessionInterface.is_null_session.__code__: _result,
-    SecureCookieSessionInterface.save_session.__code__: _after_save_session,
+    SessionInterface.is_null_session.__code__: _result,
     _WerkzeugResponse.__call__.__code__: _after_response_call,
 }
 
@@ -1515,7 +1847,7 @@ _ON_RETURN = {
 # Under a coroutine server (several greenlets on one thread) only one of them is recorded at
 # a time; the others are served without a recording.
 
-_recorders = {}  # threading.get_ident() -> the Recorder of the request that thread runs
+_recorders = {}  # threading.get_ident() -> the Recorder watching that thread right now
 
 
 def _profile(frame, event, arg):
@@ -1545,22 +1877,52 @@ def _listen_to_signals():
         _SIGNAL_RECEIVERS.append(receiver)
 
 
-def record(app, environ, call, sink=None, number=None):
-    """Run call() with this request's lifecycle recorded; returns (result, Recording or None)."""
-    ident = threading.get_ident()
-    if ident in _recorders:  # another greenlet of this thread is being recorded
-        return call(), None
-    _listen_to_signals()
-    query = environ.get("QUERY_STRING")
-    path = environ.get("PATH_INFO", "") + (f"?{query}" if query else "")
-    recording = Recording(number, environ.get("REQUEST_METHOD", ""), path)
-    _recorders[ident] = Recorder(app, recording, sink)
-    sys.setprofile(_profile)
-    try:
-        return call(), recording
-    finally:
+class _Watching:
+    """`with _Watching(recorder):` — this thread's calls go to the recorder meanwhile."""
+
+    def __init__(self, recorder):
+        self.recorder = recorder
+
+    def __enter__(self):
+        _recorders[threading.get_ident()] = self.recorder
+        sys.setprofile(_profile)
+
+    def __exit__(self, *exc_info):
         sys.setprofile(None)
-        del _recorders[ident]
+        del _recorders[threading.get_ident()]
+
+
+class RecordedBody:
+    """The response body, produced with the recorder still watching (stream_with_context
+    pushes the context again here); the recording is finished when the server closes it."""
+
+    def __init__(self, body, recorder, finish):
+        self.body, self.recorder, self.finish = body, recorder, finish
+
+    def __iter__(self):
+        chunks = iter(self.body)
+        while True:
+            with _Watching(self.recorder):
+                chunk = next(chunks, None)
+            if chunk is None:
+                return
+            yield chunk
+
+    def close(self):
+        try:
+            if hasattr(self.body, "close"):
+                with _Watching(self.recorder):
+                    self.body.close()
+        finally:
+            self.finish()
+
+
+def note(text):
+    """Add a line to the recording of the request this thread runs, if it is being recorded
+    (the demo's views use it to report what happened in other threads)."""
+    recorder = _recorders.get(threading.get_ident())
+    if recorder is not None:
+        recorder.line("note", text)
 
 
 class RecordingRing:
@@ -1601,17 +1963,31 @@ class RecordingMiddleware:
         path = environ.get("PATH_INFO", "")
         if path == "/favicon.ico":
             return self.wsgi_app(environ, start_response)
+        if threading.get_ident() in _recorders:  # another greenlet of this thread is recorded
+            return self.wsgi_app(environ, start_response)
+        _listen_to_signals()
         number = self.app.recordings.next_number()
         out = self.out
         sink = None if out is None else (lambda line: out(number, line))
         if sink is not None:
             sink(f"{'-' * 7} {environ.get('REQUEST_METHOD')} {path}: "
                  "run_simple -> app.__call__ -> app.wsgi_app(environ, start_response)")
-        result, recording = record(self.app, environ,
-                                   lambda: self.wsgi_app(environ, start_response), sink, number)
-        if recording is not None and path != "/lifecycle":
-            self.app.recordings.add(recording)
-        return result
+        query = environ.get("QUERY_STRING")
+        recording = Recording(number, environ.get("REQUEST_METHOD", ""),
+                              path + (f"?{query}" if query else ""))
+        recorder = Recorder(self.app, recording, sink)
+
+        def finish():
+            if path != "/lifecycle":
+                self.app.recordings.add(recording)
+
+        try:
+            with _Watching(recorder):
+                body = self.wsgi_app(environ, start_response)
+        except BaseException:
+            finish()
+            raise
+        return RecordedBody(body, recorder, finish)
 
 
 _print_lock = threading.Lock()
@@ -1658,19 +2034,58 @@ def narrate_request(app, path="/session", out=print):
     middleware = app.wsgi_app
     saved, middleware.out = middleware.out, lambda number, line: out(line)
     try:
-        response = Client(app).get(path)
+        with Client(app).get(path) as response:
+            body = response.get_data(as_text=True)
     finally:
         middleware.out = saved
     empty = stacks_snapshot() == {"_request_ctx_stack": {}, "_app_ctx_stack": {}}
-    out(f"-> {response.status}, body {response.get_data(as_text=True)!r}; "
+    out(f"-> {response.status}, body {body!r}; "
         f"both stacks empty again: {empty}")
+
+
+def narrate_custom_session(out=print):
+    out("")
+    out("== 补充：自定义session: app.session_interface = ServerSideSessionInterface() ==")
+    custom = create_app()
+    custom.session_interface = interface = ServerSideSessionInterface()
+    client = custom.test_client()
+    bodies = [client.get("/session").get_data(as_text=True) for _ in range(3)]
+    cookie = client.get_cookie("session").value
+    out(f"GET /session three times, one client -> {bodies}")
+    out(f"the cookie holds only a random id: session=<{len(cookie)} random characters>")
+    stored = {"<that id>" if sid == cookie else sid: data for sid, data in interface.store.items()}
+    out(f"the data stays on the server, in interface.store = {stored}")
+    out(f"a forged id is a new, empty session: "
+        f"{custom.test_client().get('/session', headers={'Cookie': 'session=forged'}).text!r}")
+
+
+def narrate_elsewhere(app, out=print):
+    out("")
+    out("== beyond the notes: the context belongs to one ident (GET /thread?value=hi) ==")
+    for line in read_request_elsewhere_of(app):
+        out(line)
+    out("-> 03's Local keys the stacks by get_ident(): a new thread or greenlet has its own,")
+    out("   empty, entry; copy_current_request_context pushes a copy of ctx under the new ident")
+    out("")
+    out("== beyond the notes: a streamed body outlives its context (GET /stream?value=hi) ==")
+    client = app.test_client()
+    for query in ("value=hi", "value=hi&with_context=1"):
+        with client.get(f"/stream?{query}") as response:
+            out(f"/stream?{query} -> {response.get_data(as_text=True).strip()!r}")
+    out("-> the body is sent after 第5步 popped the context; stream_with_context(gen) pushes it")
+    out("   again while the body is produced")
+
+
+def read_request_elsewhere_of(app):
+    with app.test_client().get("/thread?value=hi") as response:
+        return response.get_data(as_text=True).splitlines()
 
 
 def narrate_routes(out=print):
     out("")
     out("== the demo app's routes ==")
     for url, what in ROUTES:
-        out(f"  {url:<28} {what}")
+        out(f"  {url:<32} {what}")
 
 
 # ==========================================================================================
@@ -1853,6 +2268,8 @@ def main(argv=None):
             sys.exit(problem)
     narrate_startup(app)
     narrate_request(app)
+    narrate_custom_session()
+    narrate_elsewhere(app)
     narrate_routes()
     if args.demo:
         return

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.skipif(
 def served():
     """A fresh demo app on a free port, after one GET /session."""
     app = lc.create_app()
-    Client(app).get("/session")
+    Client(app).get("/session").close()  # the recording is kept once the body is closed
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

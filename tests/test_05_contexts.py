@@ -1,0 +1,336 @@
+"""05's other context tools, as Flask 1.1.1 has them: SessionInterface, the test client that
+keeps a context, after_this_request, copy_current_request_context, stream_with_context, the
+Flask constructor and class attributes, url_for with SERVER_NAME, and the demo's routes that
+show a context staying with its ident. tests/test_05_flask111.py runs the same on Flask 1.1.1."""
+
+import threading
+
+import pytest
+from conftest import load
+from greenlet import greenlet
+
+lc = load("05_lifecycle")
+
+OUTSIDE_REQUEST = (
+    "Working outside of request context.\n\nThis typically means that you attempted to use "
+    "functionality that needed\nan active HTTP request.  Consult the documentation on testing "
+    "for\ninformation about how to avoid this problem.")
+
+
+def both_stacks_empty():
+    return (lc._request_ctx_stack._local.__storage__ == {}
+            and lc._app_ctx_stack._local.__storage__ == {})
+
+
+def make_app(**kwargs):
+    app = lc.Flask("contexts", **kwargs)
+    app.secret_key = "k"
+    return app
+
+
+# --- SessionInterface ---------------------------------------------------------------------
+
+
+def test_session_interface_base_class():
+    base = lc.SessionInterface()
+    app = make_app()
+    with pytest.raises(NotImplementedError):
+        base.open_session(app, None)
+    with pytest.raises(NotImplementedError):
+        base.save_session(app, None, None)
+    assert base.is_null_session(base.make_null_session(app))
+    assert not base.is_null_session(lc.SecureCookieSession())
+    assert issubclass(lc.SecureCookieSessionInterface, lc.SessionInterface)
+    assert "is_null_session" not in vars(lc.SecureCookieSessionInterface)  # 000's 3.4.1.1
+    assert (base.get_cookie_path(app), base.get_cookie_httponly(app),
+            base.get_cookie_secure(app), base.get_cookie_samesite(app)) == ("/", True, False, None)
+    session = lc.SecureCookieSession({"a": 1})
+    assert not base.should_set_cookie(app, session) and base.get_expiration_time(app, session) is None
+    session.permanent = True
+    assert base.should_set_cookie(app, session) and base.get_expiration_time(app, session)
+
+
+@pytest.mark.parametrize("server_name, domain", [
+    (None, None), ("example.com", ".example.com"), ("example.com:5000", ".example.com"),
+    ("localhost:5000", None), ("127.0.0.1:5000", "127.0.0.1")])
+def test_cookie_domain_follows_server_name(server_name, domain):
+    app = make_app()
+    app.config["SERVER_NAME"] = server_name
+    assert lc.SessionInterface().get_cookie_domain(app) == domain
+
+
+def test_server_side_session_interface_keeps_data_on_the_server():
+    app = lc.create_app()
+    app.session_interface = interface = lc.ServerSideSessionInterface()
+    client = app.test_client()
+    assert [client.get("/session").text for _ in range(3)] == ["1", "2", "3"]
+    sid = client.get_cookie("session").value
+    assert interface.store == {sid: {"counter": 3}} and "counter" not in sid
+    assert client.post("/session").text == "reset" and interface.store == {}
+    forged = app.test_client()
+    forged.set_cookie("session", "forged")
+    assert forged.get("/session").text == "1"
+
+
+def test_a_session_error_during_push_still_pops_the_context():
+    class Broken(lc.SessionInterface):
+        def open_session(self, app, request):
+            raise RuntimeError("the session store is down")
+
+    app = make_app()
+    app.session_interface = Broken()
+    app.route("/")(lambda: "never")
+    assert app.test_client().get("/").status_code == 500
+    assert both_stacks_empty()
+
+
+# --- the test client, test_request_context ------------------------------------------------
+
+
+def test_client_with_block_keeps_the_last_context_until_it_ends():
+    app = make_app()
+    torn_down = []
+    app.teardown_request(lambda exc: torn_down.append(lc.request.path))
+    app.route("/a")(lambda: "a")
+    with app.test_client() as client:
+        client.get("/a?x=1")
+        assert lc.request.args["x"] == "1" and lc.request.path == "/a"
+        assert torn_down == []
+        client.get("/a?x=2")  # the next push pops the kept context first (its teardown runs)
+        assert torn_down == ["/a"] and lc.request.args["x"] == "2"
+    assert torn_down == ["/a", "/a"] and both_stacks_empty()
+    with pytest.raises(RuntimeError, match="Cannot nest"), app.test_client() as c, c:
+        pass
+
+
+def test_debug_keeps_the_context_of_a_failed_request():
+    app = make_app()
+    app.debug = True
+    app.add_url_rule("/fail", "fail", lambda: 1 / 0)
+    app.add_url_rule("/ok", "ok", lambda: "ok")
+    seen = []
+    app.teardown_request(lambda exc: seen.append(repr(exc)))
+    client = app.test_client()
+    with pytest.raises(ZeroDivisionError):
+        client.get("/fail")
+    assert lc.request.path == "/fail" and seen == []  # kept for the debugger
+    client.get("/ok")
+    assert seen == ["ZeroDivisionError('division by zero')", "None"] and both_stacks_empty()
+
+
+def test_propagate_exceptions_through_the_test_client():
+    app = make_app()
+    app.route("/")(lambda: 1 / 0)
+    assert app.test_client().get("/").status_code == 500
+    app.testing = True
+    assert app.config["TESTING"] is True
+    with pytest.raises(ZeroDivisionError):
+        app.test_client().get("/")
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert app.test_client().get("/").status_code == 500
+
+
+def test_test_request_context_takes_environ_builder_arguments():
+    app = make_app()
+    app.config["SERVER_NAME"] = "example.com"
+    with app.test_request_context("/x", method="POST", data={"a": "1"}, query_string="q=2",
+                                  headers={"X-Y": "z"}):
+        assert (lc.request.method, lc.request.form["a"], lc.request.args["q"]) == ("POST", "1", "2")
+        assert lc.request.headers["X-Y"] == "z"
+        assert lc.request.url == "http://example.com/x?q=2"
+    with make_app().test_request_context("/y", "https://other.test/"):
+        assert lc.request.url == "https://other.test/y"
+
+
+# --- after_this_request, copy_current_request_context, stream_with_context -----------------
+
+
+def test_after_this_request_runs_first_in_registration_order():
+    app = make_app()
+    order = []
+
+    @app.after_request
+    def after(response):
+        order.append("after_request")
+        return response
+
+    @app.route("/")
+    def view():
+        for name in ("first", "second"):
+            lc.after_this_request(lambda r, name=name: order.append(name) or r)
+        return "ok"
+
+    app.test_client().get("/")
+    assert order == ["first", "second", "after_request"]
+    with pytest.raises(AttributeError):  # as in 1.1.1: no context, no _after_request_functions
+        lc.after_this_request(lambda r: r)
+
+
+def test_copy_current_request_context_in_a_thread_and_a_greenlet():
+    with pytest.raises(RuntimeError) as info:
+        lc.copy_current_request_context(lambda: None)
+    assert str(info.value) == ("This decorator can only be used at local scopes when a request "
+                               "context is on the stack.  For instance within view functions.")
+    app = make_app()
+    results = {}
+
+    @app.route("/")
+    def view():
+        lc.session["who"] = "view"
+
+        def read():
+            return lc.request.args["v"], lc.session["who"]
+
+        copied = lc.copy_current_request_context(read)
+        thread = threading.Thread(target=lambda: results.update(thread=copied()))
+        thread.start()
+        thread.join()
+        results["greenlet"] = greenlet(copied).switch()
+        try:
+            greenlet(read).switch()
+        except RuntimeError as exc:
+            results["plain greenlet"] = str(exc)
+        return "ok"
+
+    app.test_client().get("/?v=7")
+    assert results == {"thread": ("7", "view"), "greenlet": ("7", "view"),
+                       "plain greenlet": OUTSIDE_REQUEST}
+    assert both_stacks_empty()
+
+
+def test_request_context_copy_shares_request_and_session():
+    app = make_app()
+    with app.test_request_context("/") as ctx:
+        copy = ctx.copy()
+        assert copy is not ctx and copy.request is ctx.request and copy.session is ctx.session
+
+
+def test_stream_with_context():
+    with pytest.raises(RuntimeError) as info:
+        lc.stream_with_context(iter(["x"]))
+    assert str(info.value) == ("Attempted to stream with context but there was no context in "
+                               "the first place to keep around.")
+    app = make_app()
+
+    @app.route("/plain")
+    def plain():
+        def gen():
+            yield lc.request.args["v"]
+        return lc.Response(gen())
+
+    @app.route("/kept")
+    def kept():
+        def gen():
+            yield lc.request.args["v"]
+        return lc.Response(lc.stream_with_context(gen()))
+
+    @app.route("/decorated")
+    def decorated():
+        @lc.stream_with_context
+        def gen():
+            yield "decorated " + lc.request.args["v"]
+        return lc.Response(gen())
+
+    client = app.test_client()
+    with pytest.raises(RuntimeError, match="Working outside of request context"):
+        client.get("/plain?v=1").get_data()
+    assert client.get("/kept?v=2").text == "2"
+    assert client.get("/decorated?v=3").text == "decorated 3"
+    assert both_stacks_empty()
+
+
+# --- the Flask object ---------------------------------------------------------------------
+
+
+def test_constructor_arguments_and_class_attributes(tmp_path):
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "a.txt").write_text("asset")
+
+    class MyGlobals(lc._AppCtxGlobals):
+        pass
+
+    class MyConfig(lc.Config):
+        pass
+
+    class MyResponse(lc.Response):
+        default_mimetype = "text/plain"
+
+    class MyFlask(lc.Flask):
+        app_ctx_globals_class = MyGlobals
+        config_class = MyConfig
+        response_class = MyResponse
+        testing = True  # a class attribute of 1.1.1 that writes the TESTING config key
+
+    app = MyFlask("ctor", static_folder="assets", static_url_path="/files",
+                  root_path=str(tmp_path))
+    assert app.root_path == str(tmp_path) and isinstance(app.config, MyConfig)
+    assert app.test_client().get("/files/a.txt").text == "asset"
+    app.route("/")(lambda: "x")
+    assert app.test_client().get("/").headers["Content-Type"].startswith("text/plain")
+    with app.app_context():
+        assert isinstance(lc.g._get_current_object(), MyGlobals)
+        assert repr(lc.g) == "<flask.g of 'ctor'>"
+    app.secret_key, app.session_cookie_name = "s", "sid"
+    assert (app.config["SECRET_KEY"], app.config["SESSION_COOKIE_NAME"]) == ("s", "sid")
+    assert lc.Flask.request_class is lc.Request and lc.Flask.response_class is lc.Response
+
+
+def test_url_for_in_an_app_context_needs_server_name():
+    app = make_app()
+    app.route("/item/<int:n>")(lambda n: str(n))
+    with app.app_context(), pytest.raises(RuntimeError) as info:
+        lc.url_for("<lambda>", n=1)
+    assert str(info.value) == (
+        "Application was not able to create a URL adapter for request independent URL "
+        "generation. You might be able to fix this by setting the SERVER_NAME config variable.")
+    app.config["SERVER_NAME"] = "example.com"
+    with app.app_context():
+        assert lc.url_for("<lambda>", n=1) == "http://example.com/item/1"
+
+
+def test_request_carries_what_url_matching_found():
+    app = make_app()
+    app.route("/item/<int:n>")(lambda n: str(n))
+    with app.test_request_context("/item/5"):
+        assert (lc.request.url_rule.rule, lc.request.view_args) == ("/item/<int:n>", {"n": 5})
+        assert lc.request.routing_exception is None
+    with app.test_request_context("/nowhere"):
+        assert lc.request.url_rule is None and lc.request.routing_exception.code == 404
+
+
+def test_preprocess_and_process_response_on_their_own():
+    app = make_app()
+    app.before_request(lambda: "from before")
+    app.after_request(lambda r: r.headers.__setitem__("X-After", "1") or r)
+    with app.test_request_context("/"):
+        assert app.preprocess_request() == "from before"
+        response = app.process_response(lc.Response("x"))
+        assert response.headers["X-After"] == "1"
+
+
+# --- the demo's routes for the next lesson ----------------------------------------------
+
+
+def test_thread_route_shows_the_copy_under_another_ident():
+    client = lc.create_app().test_client()
+    lines = client.get("/thread?value=hi").text.splitlines()
+    assert lines[1] == "a new thread: RuntimeError: Working outside of request context."
+    assert lines[2] == "a new thread, copy_current_request_context: request.args['value'] = 'hi'"
+    assert lines[4].endswith("<- the view") and lines[5].endswith("<- the copy, here")
+    assert lines[6] == "a greenlet: RuntimeError: Working outside of request context."
+    assert lines[-1].startswith("    <greenlet 0x") and lines[-1].endswith("<- the copy, here")
+
+
+def test_stream_route_without_and_with_context_and_its_recording():
+    app = lc.create_app()
+    client = app.test_client()
+    with client.get("/stream?value=hi") as response:
+        assert "RuntimeError: Working outside of request context." in response.text
+    with client.get("/stream?value=hi&with_context=1") as response:
+        assert response.text == "after the view returned: request.args['value'] = 'hi'\n"
+    recording = app.recordings.snapshot()[0]
+    numbers = [s.n000 for s in recording.steps if s.n000]
+    # stream_with_context pushed the context twice: the 5 of wsgi_app only dropped the refcount,
+    # and the teardown (5.1) ran while the body was produced, after the response was returned
+    assert numbers.count("2") == 2 and numbers.index("5.1") > numbers.index("5")
+    assert both_stacks_empty()
