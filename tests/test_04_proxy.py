@@ -289,7 +289,8 @@ def test_unbound_proxy(Proxy):
 
 
 def test_unbound_proxy_comparison_raises_as_in_werkzeug_101():
-    # Werkzeug 3 answers False here; 1.0.1, which the notes read, raised like every other use.
+    # Werkzeug >= 2.x differs from 1.0.1 here: Werkzeug 3 answers False; 1.0.1, which the
+    # notes read, raised like every other use (tests/test_05_flask111.py checks it there).
     p = px.LocalProxy(px._find_app)
     with pytest.raises(RuntimeError):
         assert p == 1
