@@ -9,7 +9,10 @@ LocalStack does.
 
 The application the notes name is throttling (DRF's SimpleRateThrottle): per client, a history
 list of request times, newest first; old entries fall off the end, and a full window means
-"wait N seconds".
+"wait N seconds". Said honestly, that history is a queue, not a stack: DRF inserts each new
+time at the front (`history.insert(0, now)`) and expires the oldest at the back
+(`history.pop()`), first in, first out. What it shares with the stack is the list and its
+`pop()`; nothing in DRF's throttle is last-in-first-out.
 
 Run:  python 01_stack.py
 Test: python -m pytest tests/test_01_stack.py
@@ -81,7 +84,8 @@ class RateThrottle:
     """Allow `num` requests per `duration` seconds per client, keeping a history per client.
 
     history[client] is a list of request times, newest first: new requests are inserted at the
-    front, and entries older than the window are popped off the end — the stack's `pop` at work.
+    front, and entries older than the window are popped off the end. That is a queue (first in,
+    first out), as in DRF's SimpleRateThrottle; the notes file it under 栈 for the list.pop().
     """
 
     def __init__(self, rate, clock=time.time):
@@ -151,6 +155,8 @@ def demo_throttle():
         times = [round(t - 1000) for t in throttle.history["alice"]]
         print(f"t={clock.now - 1000:>3.0f}s  alice: {verdict:<17} history (newest first) = {times}")
     print(f"bob has his own history: {throttle.allow_request('bob')}")
+    print("the history is a queue, not a stack: times go in at the front (insert(0, now)) and")
+    print("the oldest leave at the back (pop()) — first in, first out, as in DRF's throttle")
     try:
         RateThrottle("three per minute")
     except ValueError as exc:

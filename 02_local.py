@@ -7,7 +7,9 @@ Over 01 this adds the second ingredient of Werkzeug's Local: a dict keyed by the
 thread's ident, reached through `__setattr__`/`__getattr__`, so that `local.x1 = 1` in one
 thread is invisible in another. Every hand-built local is run side by side with the standard
 library's `threading.local`. Threads are joined before anything is printed, so the output
-order is the same on every run (only the thread idents differ).
+order is the same on every run (only the thread idents differ). 003's versions are run as
+written and each flaw shown: ten threads on threading.local beside a plain object, a storage
+dict shared by every instance, the `balue` typo, and `greenlet` (the class) used as get_ident.
 
 Run:  python 02_local.py
 Test: python -m pytest tests/test_02_local.py
@@ -188,13 +190,114 @@ class StackLocal:
 
 
 # ==========================================================================================
+# 003 五、threading.local — the same ten threads on threading.local and on a plain object
+# ==========================================================================================
+
+
+class Plain:
+    """A plain object: one attribute shared by every thread."""
+
+
+def ten_threads(obj, count=10):
+    """003's demo: each thread sets obj.xxx = i, waits, then reads obj.xxx back.
+
+    The notes sleep one second so that every thread has written before any reads; here each
+    thread writes in turn (thread i after thread i-1) and all read after the last write, so the
+    output is the same on every run. Returns [(value read, i)] in thread order.
+    """
+    turns = [threading.Event() for _ in range(count + 1)]
+    turns[0].set()
+    read = [None] * count
+
+    def task(i):
+        turns[i].wait()
+        obj.xxx = i
+        turns[i + 1].set()
+        turns[count].wait()  # time.sleep(1) in the notes
+        read[i] = (obj.xxx, i)
+
+    threads = [threading.Thread(target=task, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return read
+
+
+# ==========================================================================================
+# 003 自定义类似local的函数 / 自定义线程(协程)的Local类 — the notes' versions, each flagged
+# ==========================================================================================
+
+
+class ClassDictLocal:
+    """003's first Local: the storage is a class attribute, DIC = {}, shared by every instance
+    (and `balue` in __setattr__ is fixed here, or nothing could be stored at all)."""
+
+    DIC = {}
+
+    def __getattr__(self, item):
+        ident = get_ident()
+        if ident in self.DIC:
+            return self.DIC[ident].get(item)
+        return None
+
+    def __setattr__(self, key, value):
+        ident = get_ident()
+        if ident in self.DIC:
+            self.DIC[ident][key] = value
+        else:
+            self.DIC[ident] = {key: value}
+
+
+class TypoLocal:
+    """003's first Local exactly: `def __setattr__(self, key, balue)` then uses `value`."""
+
+    DIC = {}
+
+    def __setattr__(self, key, balue):
+        ident = get_ident()
+        if ident in self.DIC:
+            self.DIC[ident][key] = value  # noqa: F821 - the notes' typo, kept to show it fail
+        else:
+            self.DIC[ident] = {key: value}  # noqa: F821
+
+
+class GreenletClassLocal:
+    """003's second Local: `from greenlet import greenlet as get_ident` takes the greenlet
+    *class*, so get_ident() makes a new greenlet object on every call: every key is new, every
+    read misses; and a miss prints 'None' instead of returning or raising."""
+
+    def __init__(self):
+        from greenlet import greenlet as get_ident  # the notes' line (should be getcurrent)
+
+        object.__setattr__(self, "get_ident", get_ident)
+        object.__setattr__(self, "storage", {})
+
+    def __setattr__(self, key, value):
+        ident = self.get_ident()
+        try:
+            self.storage[ident][key] = value
+        except KeyError:
+            self.storage[ident] = {key: value}
+
+    def __getattr__(self, item):
+        ident = self.get_ident()
+        try:
+            return self.storage[ident][item]
+        except KeyError:
+            print("None")  # the notes' print('None'): the caller gets None, and no error
+
+
+# ==========================================================================================
 # Demo
 # ==========================================================================================
 
 
 def demo_attribute_hooks():
     print("== §2 面向对象: __setattr__ / __getattr__ ==")
+    print("obj = Foo()   (the notes' comment says #触发__setattr__; creating it calls neither:)")
     obj = Foo()
+    print("  (nothing ran)")
     print("obj.x = 123")
     obj.x = 123
     print("obj.x")
@@ -271,9 +374,40 @@ def demo_stack_local():
               f"this thread's storage = {entry}")
 
 
+def demo_ten_threads():
+    print()
+    print("== 003 五、threading.local: ten threads set obj.xxx = i, wait, then read it ==")
+    for name, obj in (("threading.local()", threading.local()), ("a plain object", Plain())):
+        read = ten_threads(obj)
+        print(f"{name:<18} each thread reads: {[value for value, _ in read]}")
+    print("-> threading.local gives each thread its own xxx; the plain object has one xxx,")
+    print("   and every thread reads the last value written")
+
+
+def demo_notes_locals():
+    print()
+    print("== 003 自定义类似local的函数 / 自定义线程(协程)的Local类, as written ==")
+    try:
+        TypoLocal().x = 1
+    except NameError as exc:
+        print(f"__setattr__(self, key, balue) -> local.x = 1 raises NameError: {exc}")
+    first, second = ClassDictLocal(), ClassDictLocal()
+    first.x = "set on the first instance"
+    print(f"DIC = {{}} is a class attribute: second.x -> {second.x!r} (every instance shares it)")
+    ClassDictLocal.DIC.clear()
+    local = GreenletClassLocal()
+    local.x = 1
+    print("greenlet as get_ident: local.x = 1; reading local.x prints:")
+    value = local.x
+    print(f"  and returns {value!r}: get_ident() made a new greenlet for the read, a key the")
+    print("  write never used (greenlet is the class; greenlet.getcurrent is the function)")
+
+
 def main():
     demo_attribute_hooks()
     demo_thread_ident()
+    demo_ten_threads()
+    demo_notes_locals()
     demo_ident_local()
     demo_stack_local()
 

@@ -75,3 +75,15 @@ def test_refused_requests_are_not_recorded():
         clock.advance(1)
         assert throttle.allow_request("a") is False
     assert throttle.history["a"] == [0.0]
+
+
+def test_the_throttle_history_is_first_in_first_out():
+    """The notes file the throttle under 栈, but its history is a queue: the oldest leaves first."""
+    clock = stack_mod.FakeClock(0)
+    throttle = stack_mod.RateThrottle("3/m", clock=clock)
+    for t in (0, 10, 20):
+        clock.now = t
+        throttle.allow_request("c")
+    assert throttle.history["c"] == [20, 10, 0]  # newest at the front
+    clock.now = 61  # the first one in (0) is the first one out, not the last one in (20)
+    assert throttle.allow_request("c") and throttle.history["c"] == [61, 20, 10]

@@ -121,3 +121,42 @@ def test_stack_local_reads_the_newest_value_like_threading_local():
     for i, (mine, theirs, history) in enumerate(local_mod.run_in_threads(task, 5)):
         assert mine == theirs == i * 100
         assert history == [i, i * 10, i * 100]
+
+
+def test_creating_foo_calls_neither_hook(capsys):
+    local_mod.Foo()  # the notes' comment says this triggers __setattr__: it does not
+    assert capsys.readouterr().out == ""
+
+
+def test_ten_threads_on_threading_local_and_on_a_plain_object():
+    assert [v for v, _ in local_mod.ten_threads(threading.local())] == list(range(10))
+    assert [v for v, _ in local_mod.ten_threads(local_mod.Plain())] == [9] * 10
+
+
+def test_the_notes_typo_balue_fails_on_the_first_assignment():
+    with pytest.raises(NameError, match="'value' is not defined"):
+        local_mod.TypoLocal().x = 1
+
+
+def test_a_class_level_dict_is_shared_by_every_instance():
+    try:
+        local_mod.ClassDictLocal().x = 1
+        assert local_mod.ClassDictLocal().x == 1  # another instance sees it
+    finally:
+        local_mod.ClassDictLocal.DIC.clear()
+
+
+def test_greenlet_class_as_get_ident_misses_every_read(capsys):
+    local = local_mod.GreenletClassLocal()
+    local.x = 1
+    assert local.x is None and capsys.readouterr().out == "None\n"
+    local.x = 2
+    assert len(local.storage) == 2  # a new key per call
+
+
+def test_demo_shows_isolation_and_the_notes_locals():
+    out = run_script("02_local").stdout
+    assert "threading.local()  each thread reads: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]" in out
+    assert "a plain object     each thread reads: [9, 9, 9, 9, 9, 9, 9, 9, 9, 9]" in out
+    assert "raises NameError: name 'value' is not defined" in out
+    assert "obj = Foo()   (the notes' comment says #触发__setattr__" in out

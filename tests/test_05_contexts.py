@@ -45,7 +45,8 @@ def test_session_interface_base_class():
     assert (base.get_cookie_path(app), base.get_cookie_httponly(app),
             base.get_cookie_secure(app), base.get_cookie_samesite(app)) == ("/", True, False, None)
     session = lc.SecureCookieSession({"a": 1})
-    assert not base.should_set_cookie(app, session) and base.get_expiration_time(app, session) is None
+    assert not base.should_set_cookie(app, session)
+    assert base.get_expiration_time(app, session) is None
     session.permanent = True
     assert base.should_set_cookie(app, session) and base.get_expiration_time(app, session)
 
