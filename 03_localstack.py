@@ -9,14 +9,17 @@ Over 02 this adds: the ident function chosen at import (greenlet first, then the
 the notes); missing names raise AttributeError, never KeyError, because LocalStack relies on
 `getattr(local, "stack", None)`; a stack kept per ident; and the last pop *releasing* the
 ident's whole entry so a reused ident never sees a dead thread's data. The API and behaviour
-are Werkzeug 1.0.1's `werkzeug.local` (which Werkzeug 3 no longer has).
+are Werkzeug 1.0.1's `werkzeug.local`. Werkzeug 3.1 still ships `Local`, `LocalStack`,
+`LocalProxy`, `release_local` and `LocalManager`, rebuilt on ContextVars: no `get_ident`, no
+`__storage__`, no `ident_func`, and a `LocalStack.pop` with nothing to release (see the end).
+`local("name")` and `stack()` return 04's LocalProxy: 04 adds those two `__call__` methods, so
+this file never imports a later one.
 
 Run:  python 03_localstack.py
 Test: python -m pytest tests/test_03_localstack.py
 """
 
 import asyncio
-import importlib
 import threading
 from contextvars import ContextVar
 
@@ -25,11 +28,6 @@ try:
     from greenlet import getcurrent as get_ident
 except ImportError:  # pragma: no cover - greenlet is in requirements.txt
     from threading import get_ident  # the notes' `thread` / `_thread` get_ident
-
-
-def _local_proxy_class():
-    # LocalProxy is taught in 04, which imports this file; import it only when first needed.
-    return importlib.import_module("04_proxy").LocalProxy
 
 
 # ==========================================================================================
@@ -53,10 +51,6 @@ class Local:
     def __iter__(self):
         """(ident, {name: value}) for every context — not just the current one."""
         return iter(self.__storage__.items())
-
-    def __call__(self, name):
-        """A proxy that reads `name` from this Local for whichever context is current."""
-        return _local_proxy_class()(self, name)
 
     def __release_local__(self):
         self.__storage__.pop(self.__ident_func__(), None)
@@ -102,17 +96,6 @@ class LocalStack:
     @__ident_func__.setter
     def __ident_func__(self, value):
         object.__setattr__(self._local, "__ident_func__", value)
-
-    def __call__(self):
-        """A proxy to whatever is on top of this stack, looked up on every use."""
-
-        def _lookup():
-            rv = self.top
-            if rv is None:
-                raise RuntimeError("object unbound")
-            return rv
-
-        return _local_proxy_class()(_lookup)
 
     def push(self, obj):
         """Push an item; returns the (live) stack list."""

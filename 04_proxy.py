@@ -1,8 +1,11 @@
 """04 — partial, private names, LocalProxy, and Flask 1.1.1's globals (request, session, g, ...).
 
 Notes: 000/001 §8 了解源码流程之后，使用：session、request、app、g (偏函数, 私有成员, setattr,
-setitem), 000 扩展 (__call__/__setitem__/__getitem__), 002's 01 偏函数 / 02 __add__ / 03 chain
-and its 3 找到视图函数并且使用导入request对象 (steps 3.0–3.7).
+setitem, and its four mappings session['x'] -> ctx.session ... g.x1 -> app_ctx.g.x1), 000 扩展
+(__call__/__setitem__/__getitem__), 002's 01 偏函数 (its three forms) / 02 __add__ / 03 chain
+(实例1, 实例2) and its 3 找到视图函数并且使用导入request对象 (steps 3.0–3.7, printed from the real
+calls by sys.setprofile), 003's bare `request()` partial, and 001's remark that Flask 3 differs
+(the notes' names mapped to today's, checked against the installed Flask).
 
 Over 03 this adds the last piece of `from flask import request`: a LocalProxy that looks up the
 real object on *every* use, through `functools.partial(_lookup_req_object, "request")`, which
@@ -20,8 +23,10 @@ Test: python -m pytest tests/test_04_proxy.py
 
 import copy
 import importlib
+import importlib.metadata
 import math
 import operator
+import sys
 from functools import partial
 from itertools import chain
 
@@ -290,6 +295,31 @@ def _read_local(local, name):
         raise RuntimeError(f"no object bound to {name}") from None
 
 
+# Werkzeug keeps Local, LocalStack and LocalProxy in one file. Here the proxy is this file's
+# lesson, so this is where 03's Local and LocalStack get the __call__ that hands one out.
+
+
+def _local_call(self, name):
+    """local("name"): a proxy reading `name` from this Local for whichever context is current."""
+    return LocalProxy(self, name)
+
+
+def _stack_call(self):
+    """stack(): a proxy to whatever is on top of this stack, looked up on every use."""
+
+    def _lookup():
+        rv = self.top
+        if rv is None:
+            raise RuntimeError("object unbound")
+        return rv
+
+    return LocalProxy(_lookup)
+
+
+_localstack.Local.__call__ = _local_call
+LocalStack.__call__ = _stack_call
+
+
 # ==========================================================================================
 # flask/globals.py (1.1.1) — two LocalStacks and four proxies
 # ==========================================================================================
@@ -362,13 +392,44 @@ class StandInRequestContext:
         return "<StandInRequestContext GET /index>"
 
 
+class StandInApp:
+    name = "standin"
+
+    def __init__(self):
+        self.config = {"DEBUG": False}
+
+
+class StandInAppContext:
+    """Just enough of an AppContext: the app and its g."""
+
+    def __init__(self):
+        self.app = StandInApp()
+        self.g = type("g", (), {})()
+
+    def __repr__(self):
+        return "<StandInAppContext of standin>"
+
+
 def demo_helpers():
-    print("== §8 偏函数 / 002 __add__ / chain / 私有成员 / 扩展 ==")
-    print(f"partial(func, 1, 2)(3) -> {partial(func, 1, 2)(3)}; "
-          f"partial(func, a1=1)(a2=2, a3=3) -> {partial(func, a1=1)(a2=2, a3=3)}")
+    print("== 002 01 偏函数: the three partial forms, as written ==")
+
+    def show(a1, a2, a3):
+        print(f"  func(a1={a1}, a2={a2}, a3={a3})")
+
+    print("new_func1 = partial(func, a1=1, a2=2); new_func1(a3=3)")
+    partial(show, a1=1, a2=2)(a3=3)
+    print("new_func2 = partial(func, 1, 2); new_func2(3)")
+    partial(show, 1, 2)(3)
+    print("new_func3 = partial(func, a1=1); new_func3(a2=2, a3=3)")
+    partial(show, a1=1)(a2=2, a3=3)
+    print()
+    print("== 002 02 __add__ / 03 chain / §8 私有成员 / 扩展 ==")
     fo1, fo2 = Foo(), Foo()
     print(f"fo1 + fo2 -> {fo1 + fo2}; fo1 + 4 -> {fo1 + 4}")
-    print(f"chain([1, 2, 3], [4, 5]) -> {list(chain([1, 2, 3], [4, 5]))}")
+    new_iter = chain([1, 2, 3], [4, 5])
+    print(f"实例1 print(chain(l1, l2)) -> {type(new_iter).__name__} object: lazy, nothing joined "
+          f"yet; for i in it -> {list(new_iter)}")
+
     def f1(x):
         return x + 1
 
@@ -378,7 +439,7 @@ def demo_helpers():
     def f3(x):
         return x + 3
 
-    print(f"chain([f3], [f1, f2]) -> {[f.__name__ for f in chain([f3], [f1, f2])]} "
+    print(f"实例2 chain([f3], [f1, f2]) -> {[f.__name__ for f in chain([f3], [f1, f2])]} "
           "(05 chains the app's hooks with the blueprint's this way)")
     obj = Person()
     print(f"obj.name -> {obj.name!r}; obj._Person__age -> {obj._Person__age}; "
@@ -396,28 +457,108 @@ def demo_helpers():
     print(f"obj(1); obj['x1'] = 123; obj['x2']; obj.x1 = 123; obj.x2 -> {m.log}")
 
 
+# --- 002 §3: request.method, watched while it runs -------------------------------------------
+
+_CHAIN = {
+    LocalProxy.__getattr__.__code__: "3.3 LocalProxy.__getattr__({name!r})",
+    LocalProxy._get_current_object.__code__: "3.4 LocalProxy._get_current_object()",
+    _lookup_req_object.__code__: "3.5 _lookup_req_object({name!r}): top = _request_ctx_stack.top",
+    LocalStack.top.fget.__code__: "3.6 LocalStack.top: return self._local.stack[-1]",
+    _localstack.Local.__getattr__.__code__: "3.7 Local.__getattr__({name!r}): "
+                                             "self.__storage__[self.__ident_func__()][name]",
+}
+
+
+def watch_calls(expression):
+    """Evaluate expression() while sys.setprofile reports the calls of 002's 3.3-3.7 as they
+    happen; returns (value, the lines, indented by call depth)."""
+    lines, depth = [], [0]
+
+    def profile(frame, event, arg):
+        text = _CHAIN.get(frame.f_code)
+        if text is None:
+            return
+        if event == "call":
+            lines.append("  " * depth[0] + text.format_map(frame.f_locals))
+            depth[0] += 1
+        elif event == "return":
+            depth[0] -= 1
+            lines.append("  " * depth[0] + f"  -> {arg!r}")
+
+    sys.setprofile(profile)
+    try:
+        value = expression()
+    finally:
+        sys.setprofile(None)
+    return value, lines
+
+
 def demo_request_method():
     print()
-    print("== 002 §3: request.method, steps 3.3 -> 3.7, with a stand-in context pushed ==")
+    print("== 002 §3: request.method with a stand-in context pushed, steps 3.3-3.7 as they run ==")
     ctx = StandInRequestContext()
     _request_ctx_stack.push(ctx)
     try:
         print(f"pushed: _request_ctx_stack.__storage__ = {storage_view(_request_ctx_stack)}")
-        print("3.3 request.method -> LocalProxy.__getattr__('method')")
-        print(f"3.4 -> self._get_current_object() calls __wrapped__ = {request.__wrapped__}")
-        print("3.5 -> _lookup_req_object('request'): top = _request_ctx_stack.top")
-        print("3.6 -> LocalStack.top: return self._local.stack[-1]")
-        ident = _localstack.get_ident()
-        print(f"3.7 -> Local.__getattr__('stack'): __storage__[get_ident()]['stack'] = "
-              f"{_request_ctx_stack._local.__storage__[ident]['stack']}")
-        print(f"    top = {_request_ctx_stack.top!r}; getattr(top, 'request').method = "
-              f"{getattr(_request_ctx_stack.top, 'request').method!r}")
-        print(f"request.method -> {request.method!r}")
-        session["x"] = 123
-        print(f"session['x'] = 123 -> ctx.session = {ctx.session}")
+        print("3.2 request = LocalProxy(partial(_lookup_req_object, 'request')), made at import")
+        value, lines = watch_calls(lambda: request.method)
+        print("request.method:")
+        for line in lines:
+            print(f"  {line}")
+        print(f"request.method -> {value!r}")
+        print(f"003's bare call: partial(_lookup_req_object, 'request')() -> "
+              f"{partial(_lookup_req_object, 'request')().__class__.__name__} object")
     finally:
         _request_ctx_stack.pop()
     print(f"popped: _request_ctx_stack.__storage__ = {storage_view(_request_ctx_stack)}")
+
+
+def demo_four_mappings():
+    print()
+    print("== §8 session, request, current_app, g: each a LocalProxy onto a context ==")
+    ctx, app_ctx = StandInRequestContext(), StandInAppContext()
+    _app_ctx_stack.push(app_ctx)
+    _request_ctx_stack.push(ctx)
+    try:
+        session["x"] = 123
+        print(f"session['x'] = 123     -> ctx.session['x'] = 123:  ctx.session = {ctx.session}")
+        print(f"request.method         -> ctx.request.method:      {request.method!r}")
+        print(f"current_app.config     -> app_ctx.app.config:      "
+              f"{current_app.config is app_ctx.app.config}")
+        g.x1 = 1
+        print(f"g.x1 = 1               -> app_ctx.g.x1 = 1:        app_ctx.g.x1 = {app_ctx.g.x1}")
+    finally:
+        _request_ctx_stack.pop()
+        _app_ctx_stack.pop()
+
+
+def demo_flask_today():
+    print()
+    print("== 001: 在最新的flask 3.0.3版本中这个部分不同 — the notes' names today ==")
+    try:
+        import flask
+        import flask.globals as flask_globals
+        import werkzeug.local as wz_local
+    except ImportError:
+        print("Flask is not installed: pip install -r requirements.txt")
+        return
+    rows = [
+        ("_request_ctx_stack, _app_ctx_stack", "removed in Flask 2.3",
+         not hasattr(flask_globals, "_request_ctx_stack")),
+        ("LocalStack in flask.globals", "_cv_request, _cv_app (ContextVar)",
+         type(flask_globals._cv_request).__name__ == "ContextVar"),
+        ("_request_ctx_stack.top", "flask.globals.request_ctx (a LocalProxy)",
+         isinstance(flask_globals.__dict__["request_ctx"], wz_local.LocalProxy)),
+        ("werkzeug.local Local, LocalStack, LocalProxy, release_local, LocalManager",
+         "still there, on ContextVars", all(hasattr(wz_local, n) for n in (
+             "Local", "LocalStack", "LocalProxy", "release_local", "LocalManager"))),
+        ("werkzeug.local.get_ident, __storage__, ident_func", "removed in Werkzeug 2.1",
+         not hasattr(wz_local, "get_ident")),
+    ]
+    print(f"installed: Flask {importlib.metadata.version('flask')}, "
+          f"Werkzeug {importlib.metadata.version('werkzeug')} ({flask.__name__} imported)")
+    for notes, today, checked in rows:
+        print(f"  {notes}\n    -> {today}: {'checked' if checked else 'NOT so here'}")
 
 
 def demo_outside_context():
@@ -437,7 +578,9 @@ def demo_outside_context():
 def main():
     demo_helpers()
     demo_request_method()
+    demo_four_mappings()
     demo_outside_context()
+    demo_flask_today()
 
 
 if __name__ == "__main__":

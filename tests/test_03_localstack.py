@@ -14,6 +14,7 @@ import werkzeug.local as wz
 from conftest import load, run_script
 
 ls = load("03_localstack")
+load("04_proxy")  # gives Local and LocalStack their __call__ (03 never imports 04)
 
 
 def test_demo_runs_and_answers_the_todo():

@@ -3,11 +3,13 @@
 import asyncio
 import copy
 import math
+import subprocess
+import sys
 import threading
 
 import pytest
 import werkzeug.local as wz
-from conftest import load, run_script
+from conftest import ROOT, load, run_script
 
 px = load("04_proxy")
 ls = load("03_localstack")
@@ -30,11 +32,10 @@ def test_demo_runs_and_follows_request_method():
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for line in (
-        "3.3 request.method -> LocalProxy.__getattr__('method')",
-        "3.7 -> Local.__getattr__('stack'): __storage__[get_ident()]['stack'] = "
-        "[<StandInRequestContext GET /index>]",
+        "  3.3 LocalProxy.__getattr__('method')",
+        "          3.7 Local.__getattr__('stack'): self.__storage__[self.__ident_func__()][name]",
+        "            -> [<StandInRequestContext GET /index>]",
         "request.method -> 'GET'",
-        "session['x'] = 123 -> ctx.session = {'x': 123}",
         "popped: _request_ctx_stack.__storage__ = {}",
         "request.method -> RuntimeError: Working outside of request context.",
         "g.x1 -> RuntimeError: Working outside of application context.",
@@ -410,3 +411,43 @@ def test_globals_in_threads_each_see_their_own_context():
         t.join()
     assert results == [(f"M{i}", i) for i in range(count)]
     assert px._request_ctx_stack._local.__storage__ == {}
+
+
+# --- issue 10: the notes' blocks of §8 and 002 §3, run -----------------------------------
+
+
+def test_request_method_chain_is_watched_from_the_real_calls():
+    ctx = px.StandInRequestContext()
+    px._request_ctx_stack.push(ctx)
+    try:
+        value, lines = px.watch_calls(lambda: px.request.method)
+    finally:
+        px._request_ctx_stack.pop()
+    steps = [line.strip().split()[0] for line in lines if not line.strip().startswith("->")]
+    assert value == "GET" and steps == ["3.3", "3.4", "3.5", "3.6", "3.7"]
+    assert lines[0] == "3.3 LocalProxy.__getattr__('method')"
+    assert lines[-1].strip() == "-> 'GET'"
+
+
+def test_demo_runs_every_block_of_the_notes():
+    out = run_script("04_proxy").stdout
+    for line in ("new_func1 = partial(func, a1=1, a2=2); new_func1(a3=3)",
+                 "new_func2 = partial(func, 1, 2); new_func2(3)",
+                 "new_func3 = partial(func, a1=1); new_func3(a2=2, a3=3)",
+                 "实例1 print(chain(l1, l2)) -> chain object: lazy",
+                 "003's bare call: partial(_lookup_req_object, 'request')() -> StandInRequest",
+                 "session['x'] = 123     -> ctx.session['x'] = 123:  ctx.session = {'x': 123}",
+                 "current_app.config     -> app_ctx.app.config:      True",
+                 "g.x1 = 1               -> app_ctx.g.x1 = 1:        app_ctx.g.x1 = 1"):
+        assert line in out, line
+    assert out.count("  func(a1=1, a2=2, a3=3)") == 3
+    today = out.split("the notes' names today ==")[1]
+    assert today.count(": checked") == 5 and "NOT so here" not in today
+
+
+def test_03_does_not_import_04():
+    code = ("import importlib, sys; importlib.import_module('03_localstack'); "
+            "print('04_proxy' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr
