@@ -229,7 +229,8 @@ class RequestContext:
             self._implicit_app_ctx_stack.append(app_ctx)
         else:
             self._implicit_app_ctx_stack.append(None)
-        # 2.2: ourselves on the request stack.
+        # 2.2: ourselves on the request stack — whether or not 2.1 pushed an app context (the
+        # notes indent this under the `if`, so inside `with app.app_context()` it never ran).
         _request_ctx_stack.push(self)
         # 2.3: open the session once, so a context pushed again keeps its session.
         if self.session is None:
@@ -361,7 +362,7 @@ class Flask:
 
     def wsgi_app(self, environ, start_response):
         ctx = self.request_context(environ)  # 第1步
-        error = None
+        error = None  # the notes' wsgi_app lacks this line: `error` unbound after a success
         try:
             try:
                 ctx.push()  # 第2步
@@ -401,7 +402,7 @@ class Flask:
                 return
             for func in self.before_first_request_funcs:
                 func()
-            self._got_first_request = True
+            self._got_first_request = True  # the notes' 3.1 has no flag: it ran every time
 
     def preprocess_request(self):
         """3.2: the app's before_request hooks, then the blueprint's; first non-None wins."""
@@ -490,8 +491,8 @@ class Flask:
         bp = ctx.request.blueprint
         funcs = ctx._after_request_functions  # after_this_request, in registration order
         if bp is not None and bp in self.after_request_funcs:
-            funcs = reversed(self.after_request_funcs[bp])
-        if None in self.after_request_funcs:
+            funcs = chain(funcs, reversed(self.after_request_funcs[bp]))
+        if None in self.after_request_funcs:  # the notes' 3.4.1 forgets these (the app's own)
             funcs = chain(funcs, reversed(self.after_request_funcs[None]))
         for handler in funcs:
             response = handler(response)
@@ -634,19 +635,24 @@ class Flask:
 
         return decorator
 
-    def add_url_rule(self, rule, endpoint=None, view_func=None, **options):
+    def add_url_rule(self, rule, endpoint=None, view_func=None, provide_automatic_options=None,
+                     **options):
         if endpoint is None:
             endpoint = view_func.__name__
-        methods = options.pop("methods", None) or ("GET",)
+        # A class-based view (View.as_view) carries its methods on the function.
+        methods = options.pop("methods", None) or getattr(view_func, "methods", None) or ("GET",)
         if isinstance(methods, str):
             raise TypeError('Allowed methods must be a list of strings, for example: '
                             '@app.route(..., methods=["POST"])')
         methods = {m.upper() for m in methods}
-        automatic_options = "OPTIONS" not in methods
-        if automatic_options:
-            methods.add("OPTIONS")
+        if provide_automatic_options is None:
+            provide_automatic_options = getattr(view_func, "provide_automatic_options", None)
+        if provide_automatic_options is None:  # answer OPTIONS for the view, unless it does
+            provide_automatic_options = "OPTIONS" not in methods
+            if provide_automatic_options:
+                methods.add("OPTIONS")
         url_rule = self.url_rule_class(rule, methods=methods, endpoint=endpoint, **options)
-        url_rule.provide_automatic_options = automatic_options
+        url_rule.provide_automatic_options = provide_automatic_options
         self.url_map.add(url_rule)
         if view_func is not None:
             old_func = self.view_functions.get(endpoint)
@@ -954,21 +960,37 @@ Flask.session_interface = SecureCookieSessionInterface()
 
 
 class Blueprint:
-    def __init__(self, name, import_name, url_prefix=None):
+    """Records what to register; app.register_blueprint(bp, url_prefix=..., subdomain=...)
+    replays it on the app. Its own static folder is served at url_prefix + static_url_path."""
+
+    def __init__(self, name, import_name, static_folder=None, static_url_path=None,
+                 template_folder=None, url_prefix=None, subdomain=None, root_path=None):
         if "." in name:
             raise ValueError(f"Blueprint name {name!r} may not contain a dot '.'")
         self.name = name
         self.import_name = import_name
+        self.root_path = root_path if root_path is not None else _root_path(import_name)
+        self.static_folder = static_folder
+        self.static_url_path = static_url_path
+        self.template_folder = template_folder  # templates are not taught here
         self.url_prefix = url_prefix
+        self.subdomain = subdomain
         self.deferred_functions = []
 
     def record(self, func):
         self.deferred_functions.append(func)
 
     def register(self, app, options):
-        url_prefix = options.get("url_prefix", self.url_prefix)
+        state = BlueprintSetupState(self, app, options)
+        if self.static_folder is not None:
+            state.add_url_rule(f"{self.static_url_path or '/static'}/<path:filename>",
+                               "static", self.send_static_file)
         for deferred in self.deferred_functions:
-            deferred(app, url_prefix)
+            deferred(state)
+
+    def send_static_file(self, filename):
+        return send_from_directory(os.path.join(self.root_path, self.static_folder), filename,
+                                   request.environ)
 
     def route(self, rule, **options):
         def decorator(f):
@@ -979,19 +1001,10 @@ class Blueprint:
 
     def add_url_rule(self, rule, endpoint=None, view_func=None, **options):
         endpoint = endpoint or view_func.__name__
-
-        def register_rule(app, url_prefix):
-            full_rule = rule
-            if url_prefix is not None and rule:
-                full_rule = "/".join((url_prefix.rstrip("/"), rule.lstrip("/")))
-            elif url_prefix is not None:
-                full_rule = url_prefix
-            app.add_url_rule(full_rule, f"{self.name}.{endpoint}", view_func, **options)
-
-        self.record(register_rule)
+        self.record(lambda state: state.add_url_rule(rule, endpoint, view_func, **options))
 
     def _hook(self, attribute, f):
-        self.record(lambda app, _: getattr(app, attribute).setdefault(self.name, []).append(f))
+        self.record(lambda state: getattr(state.app, attribute).setdefault(self.name, []).append(f))
         return f
 
     def before_request(self, f):
@@ -1005,10 +1018,94 @@ class Blueprint:
 
     def errorhandler(self, code_or_exception):
         def decorator(f):
-            self.record(lambda app, _: app._register_error_handler(self.name, code_or_exception, f))
+            self.record(lambda state: state.app._register_error_handler(
+                self.name, code_or_exception, f))
             return f
 
         return decorator
+
+
+class BlueprintSetupState:
+    """What one registration of a blueprint adds its rules with: the app, the URL prefix and
+    the subdomain (from register_blueprint, else from the Blueprint)."""
+
+    def __init__(self, blueprint, app, options):
+        self.blueprint, self.app = blueprint, app
+        self.url_prefix = options.get("url_prefix", blueprint.url_prefix)
+        self.subdomain = options.get("subdomain", blueprint.subdomain)
+
+    def add_url_rule(self, rule, endpoint, view_func, **options):
+        if self.url_prefix is not None:
+            rule = "/".join((self.url_prefix.rstrip("/"), rule.lstrip("/"))) if rule else (
+                self.url_prefix)
+        options.setdefault("subdomain", self.subdomain)
+        self.app.add_url_rule(rule, f"{self.blueprint.name}.{endpoint}", view_func, **options)
+
+
+# ==========================================================================================
+# CBV — View and MethodView (内容回顾 8: as_view returns a view function, a closure)
+# ==========================================================================================
+
+HTTP_METHOD_FUNCS = frozenset(["get", "post", "head", "options", "delete", "put", "trace",
+                               "patch"])
+
+
+class View:
+    """A class-based view: subclass it, write dispatch_request, register View.as_view(name)."""
+
+    methods = None
+    provide_automatic_options = None
+    decorators = ()
+
+    def dispatch_request(self, *args, **kwargs):
+        raise NotImplementedError()
+
+    @classmethod
+    def as_view(cls, name, *class_args, **class_kwargs):
+        """A plain view function: each call makes a new instance and dispatches to it. The
+        function closes over cls and the arguments (the notes: 闭包的应用场景)."""
+
+        def view(*args, **kwargs):
+            self = view.view_class(*class_args, **class_kwargs)
+            return self.dispatch_request(*args, **kwargs)
+
+        if cls.decorators:
+            view.__name__ = name
+            view.__module__ = cls.__module__
+            for decorator in cls.decorators:
+                view = decorator(view)
+        view.view_class = cls
+        view.__name__ = name
+        view.__doc__ = cls.__doc__
+        view.__module__ = cls.__module__
+        view.methods = cls.methods
+        view.provide_automatic_options = cls.provide_automatic_options
+        return view
+
+
+class MethodViewType(type):
+    """Fills in `methods` from the handler methods a MethodView defines (get, post, ...)."""
+
+    def __init__(cls, name, bases, namespace):
+        super().__init__(name, bases, namespace)
+        if "methods" not in namespace:
+            methods = set()
+            for base in bases:
+                methods.update(getattr(base, "methods", None) or ())
+            methods.update(key.upper() for key in HTTP_METHOD_FUNCS if hasattr(cls, key))
+            if methods:
+                cls.methods = methods
+
+
+class MethodView(View, metaclass=MethodViewType):
+    """GET goes to self.get, POST to self.post, ..."""
+
+    def dispatch_request(self, *args, **kwargs):
+        meth = getattr(self, request.method.lower(), None)
+        if meth is None and request.method == "HEAD":
+            meth = getattr(self, "get", None)
+        assert meth is not None, f"Unimplemented method {request.method!r}"
+        return meth(*args, **kwargs)
 
 
 # ==========================================================================================

@@ -152,6 +152,7 @@ def make_app(events):
     @bp.route("/item/<int:n>")
     def item(n):
         record("view")
+        api.after_this_request(lambda r: record("after_this_request in a blueprint") or r)
         return f"item {n} of {api.request.blueprint}"
 
     app.register_blueprint(bp, url_prefix="/shop")
