@@ -1,0 +1,203 @@
+"""The notes' other 05 blocks, run: 内容回顾 2 (wsgi), 003 一 (config), 二 (routes), 三/四
+(blueprints, subdomains), and the bugs in the notes' copies of Flask's source, each shown
+failing the way the notes' text would mislead, next to the fixed version that works."""
+
+import pytest
+from conftest import load
+from werkzeug.serving import make_server
+from werkzeug.test import EnvironBuilder
+
+lc = load("05_lifecycle")
+
+
+def both_stacks_empty():
+    return (lc._request_ctx_stack._local.__storage__ == {}
+            and lc._app_ctx_stack._local.__storage__ == {})
+
+
+# --- 内容回顾 2, 003 一 -------------------------------------------------------------------
+
+
+def test_the_two_wsgi_apps_answer_over_http():
+    from wsgiref.simple_server import make_server as wsgiref_make_server
+
+    assert lc._serve_once(lambda a: wsgiref_make_server("127.0.0.1", 0, a),
+                          lc.wsgiref_app) == (200, "<h1>Hello, web!</h1>")
+    assert lc._serve_once(lambda a: make_server("127.0.0.1", 0, a),
+                          lc.werkzeug_app) == (200, "你好")
+    with pytest.raises(ImportError):
+        exec("from werkzeug.wrappers import BaseResponse", {})
+
+
+def test_config_principle_equals_from_object(capsys):
+    lc.narrate_config_principle()
+    out = capsys.readouterr().out
+    assert "takes the same: True" in out and "'SECRET_KEY': '05-lifecycle-demo-secret'" in out
+
+
+# --- 003 二 routes ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path, status, body", [
+    ("/", 200, "index"), ("/index", 200, "index"),
+    ("/user/alex", 200, "username='alex' (str)"), ("/post/7", 200, "post_id=7 (int)"),
+    ("/post/x", 404, None), ("/price/9.5", 200, "value=9.5 (float)"),
+    ("/file/a/b.txt", 200, "subpath='a/b.txt' (str)"),
+    ("/uuid/12345678-1234-5678-1234-567812345678", 200,
+     "uid=UUID('12345678-1234-5678-1234-567812345678') (UUID)"),
+    ("/lang/en", 200, "lang='en' (str)"), ("/lang/fr", 404, None),
+    ("/phone/13812345678", 200, "number='13812345678' (str)"), ("/phone/12345678901", 404, None),
+    ("/loose", 200, "loose"), ("/loose/", 200, "loose"), ("/strict/", 200, "strict"),
+    ("/users", 200, "GET users"),
+])
+def test_routing_app(path, status, body):
+    response = lc.routing_app().test_client().get(path)
+    assert response.status_code == status
+    if body is not None:
+        assert response.text == body
+
+
+@pytest.mark.parametrize("path, location", [
+    ("/strict", "http://localhost/strict/"), ("/old/5", "http://localhost/home/5"),
+    ("/older/5", "http://localhost/home/1005")])
+def test_strict_slashes_and_redirect_to(path, location):
+    response = lc.routing_app().test_client().get(path)
+    assert (response.status_code, response.headers["Location"]) == (308, location)
+
+
+def test_class_based_views_and_automatic_options():
+    app = lc.routing_app()
+    client = app.test_client()
+    assert client.post("/users").text == "POST users"
+    assert client.delete("/users").status_code == 405
+    assert set(client.open("/users", method="OPTIONS").headers["Allow"].split(", ")) == {
+        "GET", "HEAD", "OPTIONS", "POST"}
+    assert client.open("/no-options", method="OPTIONS").status_code == 405
+    view = app.view_functions["users"]
+    assert view.view_class.__name__ == "UserAPI" and view.methods == {"GET", "POST"}
+    assert "class_args" in view.__code__.co_freevars  # as_view returns a closure
+
+
+def test_a_decorator_without_wraps_makes_views_collide():
+    app = lc.Flask("decorated")
+    app.route("/a")(lc.login_required(lambda: "a", keep_name=False))
+    with pytest.raises(AssertionError, match="overwriting an existing endpoint function: inner"):
+        app.route("/b")(lc.login_required(lambda: "b", keep_name=False))
+
+    def page_b():
+        return "b"
+
+    fixed = lc.Flask("decorated")
+    fixed.route("/a")(lc.login_required(lambda: "a"))
+    fixed.route("/b")(lc.login_required(page_b))  # with wraps: the endpoint is page_b
+    assert fixed.test_client().get("/b").text == "b" and "page_b" in fixed.view_functions
+
+
+def test_options_is_not_a_keyword_methods_is():
+    with pytest.raises(TypeError, match="options"):
+        lc.Flask("x").add_url_rule("/x", "x", lambda: "x", options=["GET", "POST"])
+    app = lc.Flask("x")
+    app.add_url_rule("/x", "x", lambda: "x", methods=["GET", "POST"])
+    assert app.test_client().post("/x").text == "x"
+
+
+# --- 003 三/四 blueprints and subdomains --------------------------------------------------
+
+
+def test_blueprint_static_folder_and_url_prefix(tmp_path):
+    for folder, files in (("static", {"a.txt": "app"}), ("bp", {"a.txt": "bp", "b.txt": "bp b"})):
+        (tmp_path / folder).mkdir()
+        for name, text in files.items():
+            (tmp_path / folder / name).write_text(text)
+    app = lc.Flask("crm", root_path=str(tmp_path))
+    ac = lc.Blueprint("ac", "crm", static_folder="bp", root_path=str(tmp_path))
+    app.register_blueprint(ac, url_prefix="/xxxx")
+    same = lc.Blueprint("same", "crm", static_folder="bp", static_url_path="/static",
+                        root_path=str(tmp_path))
+    app.register_blueprint(same)
+    client = app.test_client()
+    assert client.get("/xxxx/static/b.txt").text == "bp b"
+    assert client.get("/static/a.txt").text == "app"  # the app's rule comes first
+    assert client.get("/static/b.txt").status_code == 404  # and there is no fallback
+    with pytest.raises(AttributeError):
+        app.register_blurprint(ac)  # 003's typo
+
+
+def test_subdomains_fixed_and_wildcard_with_server_name():
+    app = lc.Flask("subdomains")
+    app.config["SERVER_NAME"] = "example.com"
+    public, member = lc.Blueprint("public", "s"), lc.Blueprint("member", "s")
+    public.route("/")(lambda: "hello flask")
+    member.route("/")(lambda subdomain: f"member {subdomain}")
+    app.register_blueprint(public, subdomain="public")
+    app.register_blueprint(member, subdomain="<subdomain>")
+    client = app.test_client()
+    assert client.get("/", base_url="http://public.example.com").text == "hello flask"
+    assert client.get("/", base_url="http://alice.example.com").text == "member alice"
+    assert client.get("/", base_url="http://example.com").status_code == 404
+
+
+def test_two_views_named_login_on_one_blueprint_collide():
+    bp = lc.Blueprint("ac", "crm")
+    for text in ("first", "second"):
+        bp.route("/login")(lc._named("login", lambda text=text: text))
+    with pytest.raises(AssertionError, match="ac.login"):
+        lc.Flask("crm").register_blueprint(bp)
+
+
+# --- the notes' copies of Flask's source ------------------------------------------------
+
+
+def test_the_notes_wsgi_app_leaves_error_unbound_and_the_context_pushed():
+    app = lc.Flask("bugs")
+    app.route("/")(lambda: "ok")
+    with pytest.raises(UnboundLocalError):
+        lc._notes_wsgi_app(app, EnvironBuilder("/").get_environ(), lambda *a: None)
+    leftover = lc._request_ctx_stack.top
+    assert leftover is not None  # never popped
+    leftover.pop()
+    assert both_stacks_empty()
+    assert b"".join(app(EnvironBuilder("/").get_environ(), lambda *a: None)) == b"ok"
+
+
+def test_no_secret_key_fails_on_write_not_at_push():
+    app = lc.Flask("nokey")
+    app.testing = True
+    app.add_url_rule("/read", "read", lambda: repr(lc.session.get("x")))
+    app.add_url_rule("/write", "write", lambda: lc.session.__setitem__("x", 1) or "w")
+    client = app.test_client()
+    assert client.get("/read").text == "None"
+    with pytest.raises(RuntimeError, match="no secret key was set"):
+        client.get("/write")
+
+
+def test_the_notes_push_indentation_loses_the_request_inside_an_app_context():
+    app = lc.Flask("indent")
+    app.request_context_class = lc.NotesPushRequestContext
+    with app.app_context():
+        ctx = app.test_request_context("/x")
+        ctx.push()
+        assert not lc.has_request_context()
+        ctx._implicit_app_ctx_stack.pop()
+    fixed = lc.Flask("indent")
+    with fixed.app_context(), fixed.test_request_context("/x"):
+        assert lc.request.path == "/x"
+
+
+@pytest.mark.parametrize("cls, first_runs, after_ran", [
+    (lc.NotesFlask, 3, False), (lc.Flask, 1, True)], ids=["notes", "fixed"])
+def test_before_first_request_flag_and_the_apps_after_request(cls, first_runs, after_ran):
+    app = cls("first")
+    calls = []
+    app.before_first_request(lambda: calls.append(1))
+    app.after_request(lambda r: r.headers.__setitem__("X-After", "ran") or r)
+    app.route("/")(lambda: "ok")
+    answers = [app.test_client().get("/") for _ in range(3)]
+    assert len(calls) == first_runs
+    assert (answers[0].headers.get("X-After") == "ran") is after_ran
+
+
+def test_removed_apis_are_absent():
+    app = lc.Flask("apis")
+    assert not hasattr(app, "open_session") and not hasattr(app, "save_session")
+    assert app.session_cookie_name == "session"  # 1.1.1 has it (Flask 2.3 removed it)
