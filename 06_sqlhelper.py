@@ -28,6 +28,8 @@ import uuid
 from collections import Counter
 
 import pymysql
+
+# The notes import DBUtils.PooledDB / DBUtils.PersistentDB: DBUtils 2.0 renamed the modules.
 from dbutils.persistent_db import PersistentDB
 from dbutils.pooled_db import PooledDB, TooManyConnectionsError
 
@@ -129,7 +131,9 @@ def pool_status(pool):
 
 
 class SqlHelper:
-    """`with db as cur:` — one instance for the whole program, safe in every thread.
+    """扩展 SQLhelper 方式一 (notes 000/001): one shared `db`, a per-thread stack of connections.
+
+    `with db as cur:` — one instance for the whole program, safe in every thread.
 
     storage = {thread: {"stack": [(conn, cursor), ...]}}: each `with` pushes its own pair, so a
     nested `with db as c2:` gets a second connection and each __exit__ returns its own.
@@ -140,6 +144,12 @@ class SqlHelper:
         self._pool_options = pool_options  # for create_pool, when no pool is given
         self._pool_lock = threading.Lock()
         self.local = threading.local()
+
+    def configure(self, **pool_options):
+        """Set the pool's options (settings=..., maxconnections=...) before its first use."""
+        if self._pool is not None:
+            raise RuntimeError("the pool exists already; configure the helper before using it")
+        self._pool_options = pool_options
 
     @property
     def pool(self):
@@ -226,13 +236,39 @@ class SharedInstanceSqlHelper(SqlHelper):
         self.close(self.conn, self.cursor)
 
 
+class NotesSqlHelper(SqlHelper):
+    """方式一's __enter__/__exit__ exactly as in the notes: no commit. PyMySQL starts every
+    connection with autocommit off, and PooledDB(reset=True) rolls back what a borrower left
+    open when the connection goes back: a write made here is gone."""
+
+    def __enter__(self):
+        conn, cursor = self.open()
+        rv = getattr(self.local, "stack", None)
+        if not rv:
+            self.local.stack = [(conn, cursor)]
+        else:
+            rv.append((conn, cursor))
+            self.local.stack = rv
+        return cursor
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        rv = getattr(self.local, "stack", None)
+        if not rv:
+            return
+        conn, cursor = self.local.stack.pop()
+        cursor.close()
+        conn.close()
+
+
 # ==========================================================================================
 # 扩展 SQLhelper 方式二 — each instance holds its own connection
 # ==========================================================================================
 
 
 class SqlHelper2:
-    """`with SqlHelper2() as cur:` — a new object per use, so no stack is needed."""
+    """扩展 SQLhelper 方式二 (notes 000/001): each instance holds its own connection.
+
+    `with SqlHelper2() as cur:` — a new object per use, so no stack is needed."""
 
     def __init__(self, pool=None):
         self.pool = pool or db.pool
@@ -260,6 +296,8 @@ class SqlHelper2:
 
 
 class SQLHelper:
+    """Note 002's 2.3 db_helper.SQLHelper: static fetch_one / fetch_all on the one pool (db's)."""
+
     @staticmethod
     def fetch_one(sql, args=()):
         return SQLHelper._fetch(sql, args, "fetchone")
@@ -269,8 +307,12 @@ class SQLHelper:
         return SQLHelper._fetch(sql, args, "fetchall")
 
     @staticmethod
+    def pool():
+        return db.pool
+
+    @staticmethod
     def _fetch(sql, args, method):
-        conn = db.pool.connection()
+        conn = SQLHelper.pool().connection()
         try:
             with conn.cursor() as cursor:
                 cursor.execute(sql, args)
@@ -485,6 +527,13 @@ def create_serve_app(helper=None):
     def show_pool():
         return pool_status(helper.pool)
 
+    @bp.route("/case")
+    def hello():
+        """002's 2.3 app.py, whose view reads `select * from t1` (our table is tb1)."""
+        result = SQLHelper.fetch_one("select * from tb1", [])
+        return {"SQLHelper.fetch_one('select * from tb1', [])": list(result) if result else None,
+                "same pool as /users": SQLHelper.pool() is helper.pool}
+
     @app.errorhandler(pymysql.err.Error)
     @app.errorhandler(TooManyConnectionsError)
     def database_unavailable(exc):
@@ -539,8 +588,10 @@ def serve(argv):
                         help="answer 503 when the pool is exhausted instead of waiting")
     args = parser.parse_args(argv)
     settings = _settings_or_exit()
-    helper = SqlHelper(settings=settings, maxconnections=args.maxconnections,
-                       blocking=not args.nonblocking)
+    # One pool for the process: `db` serves the routes, and SQLHelper (002's 2.3) reads db.pool.
+    helper = db
+    helper.configure(settings=settings, maxconnections=args.maxconnections,
+                     blocking=not args.nonblocking)
     check_database(settings, helper)
     problem = lifecycle.check_can_listen(args.host, args.port)
     if problem:
@@ -593,6 +644,53 @@ def demo_sqlhelper_way_one(helper):
     print(f"001's warning, self.conn on the shared instance: after the nested with the pool says "
           f"{lost} while c1 (connection {outer_id}) is still in use; the next checkout got "
           f"connection {other_id}{' — the same one' if other_id == outer_id else ''}")
+
+
+def demo_commit_semantics(helper):
+    print()
+    print("== the notes' helpers never commit: with DBUtils' reset=True a write is rolled back ==")
+    for label, who in (("the notes' 方式一", NotesSqlHelper(helper.pool)), ("ours", helper)):
+        marker = f"commit-{uuid.uuid4().hex[:8]}"
+        with who as cur:
+            cur.execute("INSERT INTO tb1 (name) VALUES (%s)", (marker,))
+        kept = helper.fetchone("SELECT COUNT(*) FROM tb1 WHERE name = %s", marker)[0]
+        print(f"{label:<17} INSERT inside `with`, then look from another connection: "
+              f"{kept} row{'' if kept == 1 else 's'}")
+
+
+def demo_two_users_one_instance(helper):
+    print()
+    print("== 001: why 方式一 keeps a stack — two users on one shared instance with self.conn ==")
+    shared, pool = SharedInstanceSqlHelper(helper.pool), helper.pool
+    user1_in, user2_done = threading.Event(), threading.Event()
+    seen = {}
+
+    def user1():
+        with shared as c1:
+            seen["user 1"] = connection_id(c1)
+            user1_in.set()
+            user2_done.wait()  # a long query: user 2 comes and goes meanwhile
+            with helper as c3:  # a third user takes a connection from the pool now
+                seen["user 3"] = connection_id(c3)
+            seen["user 1 again"] = connection_id(c1)
+
+    def user2():
+        user1_in.wait()
+        with shared as c2:  # overwrites self.conn: user 1's connection has no owner now
+            seen["user 2"] = connection_id(c2)
+        user2_done.set()
+
+    threads = [threading.Thread(target=user1), threading.Thread(target=user2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    names = _letters(seen.values())
+    print("connections (A, B: two different ones): " + ", ".join(
+        f"{who} {name}" for who, name in zip(seen, names, strict=True)))
+    same = seen["user 3"] == seen["user 1"]
+    print(f"user 3 got user 1's connection while user 1 was still using it: {same}; pool now "
+          f"{pool_status(pool)}")
 
 
 def demo_sqlhelper_way_two(helper):
@@ -664,6 +762,134 @@ def _ids_from_threads(strategy, threads, calls):
     return ids
 
 
+def _server_connections(admin, database):
+    with admin.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = %s",
+                    (database,))
+        return cur.fetchone()[0]
+
+
+def _session_counter(conn, name):
+    with conn.cursor() as cur:
+        cur.execute("SHOW SESSION STATUS LIKE %s", (name,))
+        return int(cur.fetchone()[1])
+
+
+def demo_pool_parameters(settings):
+    print()
+    print("== 模式二 PooledDB's parameters, each measured on the server ==")
+    database = settings["database"]
+    admin = pymysql.connect(**connect_kwargs(settings, with_database=False), autocommit=True)
+    try:
+        for line in pool_parameter_lines(settings, admin, database):
+            print(line)
+    finally:
+        admin.close()
+
+
+def pool_parameter_lines(settings, admin, database):
+    """Each PooledDB/PersistentDB parameter the notes comment on, doing what it does."""
+    baseline = _server_connections(admin, database)  # the demo's own `db` pool has some open
+    pool = create_pool(settings, mincached=3, maxconnections=6)
+    yield (f"mincached=3: right after PooledDB(...) the server shows "
+           f"{_server_connections(admin, database) - baseline} more connections")
+    pool.close()
+    pool = create_pool(settings, mincached=0, maxcached=1, maxconnections=6)
+    ids = set()
+    for _ in range(3):
+        held = [pool.connection() for _ in range(4)]
+        ids.update(connection_id(c.cursor()) for c in held)
+        for conn in held:
+            conn.close()
+    yield (f"maxcached=1: 3 rounds of 4 borrowers -> {len(ids)} connections opened in all, "
+           f"{_server_connections(admin, database) - baseline} kept open (the rest closed)")
+    pool.close()
+    pool = create_pool(settings, mincached=0, maxshared=3, maxconnections=6)
+    shared = [pool.connection(shareable=True) for _ in range(4)]
+    ids = {connection_id(c.cursor()) for c in shared}
+    for conn in shared:
+        conn.close()
+    yield (f"maxshared=3: pymysql.threadsafety = {pymysql.threadsafety}, so 4 shareable "
+           f"connections are {len(ids)} different ones:")
+    yield "  nothing is ever shared (the notes' comment says '所有链接都共享': wrong)"
+    pool.close()
+    raised = create_pool(settings, mincached=0, maxshared=10, maxconnections=6)
+    yield (f"  and maxshared still counts: PooledDB(maxshared=10, maxconnections=6) allows "
+           f"{raised._maxconnections} connections")
+    raised.close()
+    pool = create_pool(settings, mincached=0, maxcached=1, maxusage=3)
+    ids = []
+    conn = pool.connection()
+    cursor = conn.cursor()
+    for _ in range(7):
+        cursor.execute("SELECT CONNECTION_ID()")
+        ids.append(cursor.fetchone()[0])
+    conn.close()
+    yield (f"maxusage=3: the connection behind 7 executes -> {_letters(ids)} (a new one after "
+           "every 3 uses)")
+    pool.close()
+    pool = create_pool(settings, mincached=0, maxcached=1, setsession=["SET @greeting = 'hi'"])
+    with pool.connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT @greeting")
+        greeting = cur.fetchone()[0]
+    yield f"setsession=[\"SET @greeting = 'hi'\"]: a new connection says @greeting = {greeting!r}"
+    pool.close()
+    for ping in (0, 1, 7):
+        pool = create_pool(settings, mincached=1, maxcached=1, ping=ping)
+        pings = []
+        for _ in range(3):
+            with pool.connection() as conn:
+                pings.append(_session_counter(conn, "Com_admin_commands"))
+        pool.close()
+        yield (f"ping={ping}: COM_PING counted by the connection over 3 checkouts -> {pings}")
+    pool = create_pool(settings, mincached=0, maxconnections=1, blocking=False)
+    held = pool.connection()
+    try:
+        pool.connection()
+    except TooManyConnectionsError:
+        yield "blocking=False, maxconnections=1: a second checkout -> TooManyConnectionsError"
+    finally:
+        held.close()
+    pool.close()
+    pool = create_pool(settings, mincached=0, maxconnections=1, blocking=True)
+    held, got = pool.connection(), threading.Event()
+    waiter = threading.Thread(target=lambda: (pool.connection().close(), got.set()))
+    waiter.start()
+    waited = not got.wait(0.3)
+    held.close()
+    waiter.join(10)
+    yield (f"blocking=True: the second checkout waited while the first was held: {waited}; "
+           f"it went on when it was returned: {got.is_set()}")
+    pool.close()
+    for closeable in (False, True):
+        persist = PersistentDB(creator=pymysql, closeable=closeable, threadlocal=threading.local,
+                               **connect_kwargs(settings))
+        conn = persist.connection()
+        before = connection_id(conn.cursor())
+        conn.close()
+        after = connection_id(persist.connection().cursor())
+        yield (f"PersistentDB(closeable={closeable}): conn.close(), then the next connection() "
+               f"is {'the same' if before == after else 'a new'} connection")
+        persist.connection()._close()
+    persist = PersistentDB(creator=pymysql, threadlocal=threading.local,
+                           **connect_kwargs(settings))
+    ids = []
+    threads = [threading.Thread(target=lambda: ids.append(connection_id(
+        persist.connection().cursor()))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    yield (f"PersistentDB(threadlocal=threading.local): 3 threads -> {len(set(ids))} "
+           "connections, one per thread, closed when each thread ends")
+
+
+def _letters(ids):
+    """Connection ids as A, B, C... in the order they first appear (ids differ per run)."""
+    names = {}
+    return "".join(names.setdefault(i, "ABCDEFGHIJ"[len(names)]) for i in ids)
+
+
 def demo_small_app():
     print()
     print("== 2.3 实际开发小应用案例: SQLHelper.fetch_one / fetch_all ==")
@@ -671,7 +897,8 @@ def demo_small_app():
           f"{SQLHelper.fetch_one('SELECT %s, %s', [1, 'a'])}")
     print(f"SQLHelper.fetch_all('SELECT 1 UNION SELECT 2', []) -> "
           f"{SQLHelper.fetch_all('SELECT 1 UNION SELECT 2', [])}")
-    print("the same pool serves 05's app: python 06_sqlhelper.py serve, then GET /users, /pool")
+    print("served on the same pool as the other routes: python 06_sqlhelper.py serve, then "
+          "GET /case")
 
 
 def main(argv=None):
@@ -687,9 +914,12 @@ def main(argv=None):
           "table tb1 ready")
     print()
     demo_sqlhelper_way_one(db)
+    demo_commit_semantics(db)
+    demo_two_users_one_instance(db)
     demo_sqlhelper_way_two(db)
     demo_three_ways(settings)
     demo_two_pools(settings)
+    demo_pool_parameters(settings)
     demo_small_app()
 
 

@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import threading
+import uuid
 
 import pymysql
 import pytest
@@ -248,3 +249,72 @@ def _closed_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# --- issue 10: the notes' database blocks, each shown ------------------------------------
+
+
+def test_the_notes_helper_never_commits_so_the_write_is_rolled_back(helper):
+    for who, expected in ((sh.NotesSqlHelper(helper.pool), 0), (helper, 1)):
+        marker = f"commit-{uuid.uuid4().hex[:8]}"
+        with who as cur:
+            cur.execute("INSERT INTO tb1 (name) VALUES (%s)", (marker,))
+        assert helper.fetchone("SELECT COUNT(*) FROM tb1 WHERE name = %s", marker) == (expected,)
+
+
+def test_two_users_overlapping_on_one_shared_instance(helper, capsys):
+    sh.demo_two_users_one_instance(helper)
+    out = capsys.readouterr().out
+    assert "user 1 A, user 2 B, user 3 A, user 1 again A" in out
+    assert "while user 1 was still using it: True" in out
+
+
+def test_pool_parameters_each_do_what_they_say(settings):
+    admin = pymysql.connect(ssl_disabled=True, autocommit=True,
+                            **{k: v for k, v in settings.items() if k != "database"})
+    try:
+        lines = list(sh.pool_parameter_lines(settings, admin, settings["database"]))
+    finally:
+        admin.close()
+    text = "\n".join(lines)
+    for expected in ("mincached=3: right after PooledDB(...) the server shows 3 more connections",
+                     "maxcached=1: 3 rounds of 4 borrowers -> 10 connections opened in all, "
+                     "1 kept open",
+                     "so 4 shareable connections are 4 different ones",
+                     "PooledDB(maxshared=10, maxconnections=6) allows 10 connections",
+                     "the connection behind 7 executes -> AAABBBC",
+                     "a new connection says @greeting = 'hi'",
+                     "ping=0: COM_PING counted by the connection over 3 checkouts -> [0, 0, 0]",
+                     "ping=1: COM_PING counted by the connection over 3 checkouts -> [1, 2, 3]",
+                     "a second checkout -> TooManyConnectionsError",
+                     "waited while the first was held: True; it went on when it was returned: True",
+                     "PersistentDB(closeable=False): conn.close(), then the next connection() is "
+                     "the same connection",
+                     "PersistentDB(closeable=True): conn.close(), then the next connection() is "
+                     "a new connection",
+                     "3 threads -> 3 connections"):
+        assert expected in text, expected
+
+
+def test_the_2_3_case_route_uses_sqlhelper_on_the_same_pool(settings, monkeypatch):
+    helper = sh.SqlHelper(sh.create_pool(settings, mincached=0))
+    monkeypatch.setattr(sh, "db", helper)
+    helper.execute("INSERT INTO tb1 (name) VALUES (%s)", "case")
+    answer = Client(sh.create_serve_app(helper)).get("/case").json
+    assert answer["same pool as /users"] is True
+    assert answer["SQLHelper.fetch_one('select * from tb1', [])"][1]
+    helper.pool.close()
+
+
+def test_configure_before_first_use_only():
+    helper = sh.SqlHelper()
+    helper.configure(maxconnections=3)
+    helper._pool = object()  # as if it had been used
+    with pytest.raises(RuntimeError, match="configure the helper before using it"):
+        helper.configure(maxconnections=4)
+
+
+def test_docstrings_say_which_note_and_which_way():
+    assert sh.SqlHelper.__doc__.startswith("扩展 SQLhelper 方式一")
+    assert sh.SqlHelper2.__doc__.startswith("扩展 SQLhelper 方式二")
+    assert sh.SQLHelper.__doc__.startswith("Note 002's 2.3")
