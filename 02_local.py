@@ -391,9 +391,11 @@ def demo_notes_locals():
         TypoLocal().x = 1
     except NameError as exc:
         print(f"__setattr__(self, key, balue) -> local.x = 1 raises NameError: {exc}")
+        print("  (fixed: call the parameter value, as IdentLocal above does)")
     first, second = ClassDictLocal(), ClassDictLocal()
     first.x = "set on the first instance"
     print(f"DIC = {{}} is a class attribute: second.x -> {second.x!r} (every instance shares it)")
+    print("  (fixed: object.__setattr__(self, 'storage', {}) in __init__, one dict per instance)")
     ClassDictLocal.DIC.clear()
     local = GreenletClassLocal()
     local.x = 1
@@ -401,6 +403,8 @@ def demo_notes_locals():
     value = local.x
     print(f"  and returns {value!r}: get_ident() made a new greenlet for the read, a key the")
     print("  write never used (greenlet is the class; greenlet.getcurrent is the function)")
+    print("  (fixed in 03: `from greenlet import getcurrent as get_ident`, and a miss raises")
+    print("   AttributeError instead of printing 'None')")
 
 
 def main():

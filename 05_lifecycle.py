@@ -2274,11 +2274,11 @@ def routing_app():
     app = Flask("routing")
     app.url_map.converters["regex"] = RegexConverter
 
-    @app.route("/index", endpoint="idx")  # 方式一: the decorator, with an endpoint name
+    @app.route("/index", endpoint="index")  # 方式一: the decorator (endpoint= names the rule)
     def index():
         return "index"
 
-    app.add_url_rule("/", "idx", index)  # 方式二: add_url_rule; the same function may repeat
+    app.add_url_rule("/", "index", index)  # 方式二, as 003 writes it; one function, two rules
     for rule in ("/user/<username>", "/post/<int:post_id>", "/price/<float:value>",
                  "/file/<path:subpath>", "/uuid/<uuid:uid>", "/lang/<any(zh, en):lang>",
                  r'/phone/<regex("1[3-9]\d{9}"):number>'):
