@@ -312,8 +312,10 @@ def demo_attribute_hooks():
         print(f"self.storage = {{}} in __init__ -> RecursionError: {exc}")
     local = DictLocal()
     local.x1 = 123
-    print(f"object.__setattr__(self, 'storage', {{}}) -> local.x1 = {local.x1}, "
-          f"storage = {local.storage}")
+    print(
+        f"object.__setattr__(self, 'storage', {{}}) -> local.x1 = {local.x1}, "
+        f"storage = {local.storage}"
+    )
     request = DRFRequest(WSGIRequest(GET={"page": "1"}, POST={"name": "alex"}))
     print(f"DRF: request.query_params = {request.query_params}, request.data = {request.data}")
     print(f"DRF: request.POST -> __getattr__ -> request._request.POST = {request.POST}")
@@ -347,8 +349,7 @@ def demo_ident_local():
         print(f"thread {i}: IdentLocal.x1 = {mine}, threading.local.x1 = {theirs}")
     in_thread_order = {ident: ours.storage[ident] for _, _, ident in results}
     print(f"IdentLocal.storage (in thread order) = {in_thread_order}")
-    print(f"main thread: IdentLocal.x1 = {ours.x1}, "
-          f"threading.local has x1: {hasattr(real, 'x1')}")
+    print(f"main thread: IdentLocal.x1 = {ours.x1}, threading.local has x1: {hasattr(real, 'x1')}")
 
 
 def demo_stack_local():
@@ -370,8 +371,10 @@ def demo_stack_local():
         return ours.x1, real.x1, ours.storage[get_ident()]
 
     for i, (mine, theirs, entry) in enumerate(run_in_threads(task, 3)):
-        print(f"thread {i}: StackLocal.x1 = {mine}, threading.local.x1 = {theirs}, "
-              f"this thread's storage = {entry}")
+        print(
+            f"thread {i}: StackLocal.x1 = {mine}, threading.local.x1 = {theirs}, "
+            f"this thread's storage = {entry}"
+        )
 
 
 def demo_ten_threads():

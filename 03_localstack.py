@@ -283,8 +283,10 @@ def demo_localstack_todo():
     notes = NotesLocalStack()
     notes.push("汪洋")
     popped = [notes.pop() for _ in range(3)]
-    print(f"the notes' pop (release commented out): pop() x3 -> {popped}, "
-          f"__storage__ = {storage_view(notes)} (never empties)")
+    print(
+        f"the notes' pop (release commented out): pop() x3 -> {popped}, "
+        f"__storage__ = {storage_view(notes)} (never empties)"
+    )
 
 
 def demo_two_stacks():
@@ -316,8 +318,10 @@ def demo_two_stacks():
     print("two threads, each with one request in flight (shown in thread order):")
     print(f"_request_ctx_stack.__storage__ = {{{', '.join(f'{k!r}: {req[k]}' for k in order)}}}")
     print(f"_app_ctx_stack.__storage__     = {{{', '.join(f'{k!r}: {app[k]}' for k in order)}}}")
-    print(f"both requests ended (last pop released): {storage_view(_request_ctx_stack)}, "
-          f"{storage_view(_app_ctx_stack)}")
+    print(
+        f"both requests ended (last pop released): {storage_view(_request_ctx_stack)}, "
+        f"{storage_view(_app_ctx_stack)}"
+    )
 
     print("why a stack at all? two contexts pushed in one thread (e.g. a test context inside a")
     print("request, or one app calling another):")
@@ -348,11 +352,15 @@ def demo_contextvar_successor():
     print("== what replaced it: ContextVar LocalStack (Werkzeug >= 2.0), two asyncio tasks ==")
     ident_stack, var_stack = LocalStack(), ContextVarLocalStack()
     seen = asyncio.run(_two_tasks(ident_stack))
-    print(f"ident-keyed LocalStack: task-A sees top {seen[0]!r}, task-B sees top {seen[1]!r}"
-          "  (one thread, one ident: they share a stack)")
+    print(
+        f"ident-keyed LocalStack: task-A sees top {seen[0]!r}, task-B sees top {seen[1]!r}"
+        "  (one thread, one ident: they share a stack)"
+    )
     seen = asyncio.run(_two_tasks(var_stack))
-    print(f"ContextVarLocalStack:   task-A sees top {seen[0]!r}, task-B sees top {seen[1]!r}"
-          "  (each task has its own context)")
+    print(
+        f"ContextVarLocalStack:   task-A sees top {seen[0]!r}, task-B sees top {seen[1]!r}"
+        "  (each task has its own context)"
+    )
 
 
 def demo_greenlets():
@@ -380,8 +388,10 @@ def demo_greenlets():
     keys = len(by_greenlet._local.__storage__), len(by_thread._local.__storage__)
     first.switch()  # g1 reads, g2 reads
     for name in ("g1", "g2"):
-        print(f"{name}: greenlet-ident stack top = {seen[name][0]!r}, "
-              f"thread-ident stack top = {seen[name][1]!r}")
+        print(
+            f"{name}: greenlet-ident stack top = {seen[name][0]!r}, "
+            f"thread-ident stack top = {seen[name][1]!r}"
+        )
     print(f"storage entries: greenlet-ident {keys[0]}, thread-ident {keys[1]}")
 
 

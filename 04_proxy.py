@@ -427,8 +427,10 @@ def demo_helpers():
     fo1, fo2 = Foo(), Foo()
     print(f"fo1 + fo2 -> {fo1 + fo2}; fo1 + 4 -> {fo1 + 4}")
     new_iter = chain([1, 2, 3], [4, 5])
-    print(f"实例1 print(chain(l1, l2)) -> {type(new_iter).__name__} object: lazy, nothing joined "
-          f"yet; for i in it -> {list(new_iter)}")
+    print(
+        f"实例1 print(chain(l1, l2)) -> {type(new_iter).__name__} object: lazy, nothing joined "
+        f"yet; for i in it -> {list(new_iter)}"
+    )
 
     def f1(x):
         return x + 1
@@ -439,15 +441,20 @@ def demo_helpers():
     def f3(x):
         return x + 3
 
-    print(f"实例2 chain([f3], [f1, f2]) -> {[f.__name__ for f in chain([f3], [f1, f2])]} "
-          "(05 chains the app's hooks with the blueprint's this way)")
+    print(
+        f"实例2 chain([f3], [f1, f2]) -> {[f.__name__ for f in chain([f3], [f1, f2])]} "
+        "(05 chains the app's hooks with the blueprint's this way)"
+    )
     obj = Person()
-    print(f"obj.name -> {obj.name!r}; obj._Person__age -> {obj._Person__age}; "
-          f"vars(obj) = {vars(obj)}")
+    print(
+        f"obj.name -> {obj.name!r}; obj._Person__age -> {obj._Person__age}; vars(obj) = {vars(obj)}"
+    )
     lookup = partial(func, 1, 2, 3)
     proxy = LocalProxy(lookup)
-    print("LocalProxy.__init__ stores its target as self.__local, which Python renames: "
-          f"proxy._LocalProxy__local is lookup -> {proxy._LocalProxy__local is lookup}")
+    print(
+        "LocalProxy.__init__ stores its target as self.__local, which Python renames: "
+        f"proxy._LocalProxy__local is lookup -> {proxy._LocalProxy__local is lookup}"
+    )
     m = Magic()
     m(1)
     m["x1"] = 123
@@ -465,7 +472,7 @@ _CHAIN = {
     _lookup_req_object.__code__: "3.5 _lookup_req_object({name!r}): top = _request_ctx_stack.top",
     LocalStack.top.fget.__code__: "3.6 LocalStack.top: return self._local.stack[-1]",
     _localstack.Local.__getattr__.__code__: "3.7 Local.__getattr__({name!r}): "
-                                             "self.__storage__[self.__ident_func__()][name]",
+    "self.__storage__[self.__ident_func__()][name]",
 }
 
 
@@ -506,8 +513,10 @@ def demo_request_method():
         for line in lines:
             print(f"  {line}")
         print(f"request.method -> {value!r}")
-        print(f"003's bare call: partial(_lookup_req_object, 'request')() -> "
-              f"{partial(_lookup_req_object, 'request')().__class__.__name__} object")
+        print(
+            f"003's bare call: partial(_lookup_req_object, 'request')() -> "
+            f"{partial(_lookup_req_object, 'request')().__class__.__name__} object"
+        )
     finally:
         _request_ctx_stack.pop()
     print(f"popped: _request_ctx_stack.__storage__ = {storage_view(_request_ctx_stack)}")
@@ -523,8 +532,10 @@ def demo_four_mappings():
         session["x"] = 123
         print(f"session['x'] = 123     -> ctx.session['x'] = 123:  ctx.session = {ctx.session}")
         print(f"request.method         -> ctx.request.method:      {request.method!r}")
-        print(f"current_app.config     -> app_ctx.app.config:      "
-              f"{current_app.config is app_ctx.app.config}")
+        print(
+            f"current_app.config     -> app_ctx.app.config:      "
+            f"{current_app.config is app_ctx.app.config}"
+        )
         g.x1 = 1
         print(f"g.x1 = 1               -> app_ctx.g.x1 = 1:        app_ctx.g.x1 = {app_ctx.g.x1}")
     finally:
@@ -543,20 +554,39 @@ def demo_flask_today():
         print("Flask is not installed: pip install -r requirements.txt")
         return
     rows = [
-        ("_request_ctx_stack, _app_ctx_stack", "removed in Flask 2.3",
-         not hasattr(flask_globals, "_request_ctx_stack")),
-        ("LocalStack in flask.globals", "_cv_request, _cv_app (ContextVar)",
-         type(flask_globals._cv_request).__name__ == "ContextVar"),
-        ("_request_ctx_stack.top", "flask.globals.request_ctx (a LocalProxy)",
-         isinstance(flask_globals.__dict__["request_ctx"], wz_local.LocalProxy)),
-        ("werkzeug.local Local, LocalStack, LocalProxy, release_local, LocalManager",
-         "still there, on ContextVars", all(hasattr(wz_local, n) for n in (
-             "Local", "LocalStack", "LocalProxy", "release_local", "LocalManager"))),
-        ("werkzeug.local.get_ident, __storage__, ident_func", "removed in Werkzeug 2.1",
-         not hasattr(wz_local, "get_ident")),
+        (
+            "_request_ctx_stack, _app_ctx_stack",
+            "removed in Flask 2.3",
+            not hasattr(flask_globals, "_request_ctx_stack"),
+        ),
+        (
+            "LocalStack in flask.globals",
+            "_cv_request, _cv_app (ContextVar)",
+            type(flask_globals._cv_request).__name__ == "ContextVar",
+        ),
+        (
+            "_request_ctx_stack.top",
+            "flask.globals.request_ctx (a LocalProxy)",
+            isinstance(flask_globals.__dict__["request_ctx"], wz_local.LocalProxy),
+        ),
+        (
+            "werkzeug.local Local, LocalStack, LocalProxy, release_local, LocalManager",
+            "still there, on ContextVars",
+            all(
+                hasattr(wz_local, n)
+                for n in ("Local", "LocalStack", "LocalProxy", "release_local", "LocalManager")
+            ),
+        ),
+        (
+            "werkzeug.local.get_ident, __storage__, ident_func",
+            "removed in Werkzeug 2.1",
+            not hasattr(wz_local, "get_ident"),
+        ),
     ]
-    print(f"installed: Flask {importlib.metadata.version('flask')}, "
-          f"Werkzeug {importlib.metadata.version('werkzeug')} ({flask.__name__} imported)")
+    print(
+        f"installed: Flask {importlib.metadata.version('flask')}, "
+        f"Werkzeug {importlib.metadata.version('werkzeug')} ({flask.__name__} imported)"
+    )
     for notes, today, checked in rows:
         print(f"  {notes}\n    -> {today}: {'checked' if checked else 'NOT so here'}")
 
@@ -565,10 +595,12 @@ def demo_outside_context():
     print()
     print("== outside any context ==")
     print(f"bool(request) -> {bool(request)}; repr(request) -> {request!r}")
-    for expression, use in (("request.method", lambda: request.method),
-                            ("session['x']", lambda: session["x"]),
-                            ("g.x1", lambda: g.x1),
-                            ("current_app.config", lambda: current_app.config)):
+    for expression, use in (
+        ("request.method", lambda: request.method),
+        ("session['x']", lambda: session["x"]),
+        ("g.x1", lambda: g.x1),
+        ("current_app.config", lambda: current_app.config),
+    ):
         try:
             use()
         except RuntimeError as exc:

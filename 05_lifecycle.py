@@ -85,7 +85,11 @@ _localstack = importlib.import_module("03_localstack")
 _request_ctx_stack = _globals._request_ctx_stack
 _app_ctx_stack = _globals._app_ctx_stack
 request, session, g, current_app = (
-    _globals.request, _globals.session, _globals.g, _globals.current_app)
+    _globals.request,
+    _globals.session,
+    _globals.g,
+    _globals.current_app,
+)
 storage_view = _localstack.storage_view
 
 _sentinel = object()  # "no exception given", as opposed to None ("no exception happened")
@@ -214,8 +218,9 @@ class RequestContext:
 
     def copy(self):
         """A new context for the same request and session, e.g. for another thread."""
-        return self.__class__(self.app, environ=self.request.environ, request=self.request,
-                              session=self.session)
+        return self.__class__(
+            self.app, environ=self.request.environ, request=self.request, session=self.session
+        )
 
     def push(self):
         top = _request_ctx_stack.top
@@ -257,7 +262,8 @@ class RequestContext:
         """Step 5, unless the context is to be kept (then the next push, or the end of the
         test client's `with`, pops it). Flask >= 2.2 always pops here."""
         if self.request.environ.get("flask._preserve_context") or (
-                exc is not None and self.app.preserve_context_on_exception):
+            exc is not None and self.app.preserve_context_on_exception
+        ):
             self.preserved = True
             self._preserved_exc = exc
         else:
@@ -457,13 +463,17 @@ class Flask:
                 else:
                     rv, status = rv
             else:
-                raise TypeError("The view function did not return a valid response tuple. The "
-                                "tuple must have the form (body, status, headers), "
-                                "(body, status), or (body, headers).")
+                raise TypeError(
+                    "The view function did not return a valid response tuple. The "
+                    "tuple must have the form (body, status, headers), "
+                    "(body, status), or (body, headers)."
+                )
         if rv is None:
-            raise TypeError(f"The view function for {request.endpoint!r} did not return a valid "
-                            "response. The function either returned None or ended without a "
-                            "return statement.")
+            raise TypeError(
+                f"The view function for {request.endpoint!r} did not return a valid "
+                "response. The function either returned None or ended without a "
+                "return statement."
+            )
         if not isinstance(rv, self.response_class):
             if isinstance(rv, (str, bytes, bytearray)):
                 rv = self.response_class(rv, status=status, headers=headers)
@@ -473,9 +483,11 @@ class Flask:
             elif callable(rv):  # another Response class, an HTTPException, any WSGI app
                 rv = self.response_class.force_type(rv, request.environ)
             else:
-                raise TypeError("The view function did not return a valid response. The return "
-                                "type must be a string, dict, tuple, Response instance, or WSGI "
-                                f"callable, but it was a {type(rv).__name__}.")
+                raise TypeError(
+                    "The view function did not return a valid response. The return "
+                    "type must be a string, dict, tuple, Response instance, or WSGI "
+                    f"callable, but it was a {type(rv).__name__}."
+                )
         if status is not None:
             if isinstance(status, (str, bytes, bytearray)):
                 rv.status = status
@@ -536,8 +548,10 @@ class Flask:
             got_request_exception.send(self, exception=e)
         if self.propagate_exceptions:
             raise e
-        self.logger.error(f"Exception on {request.path} [{request.method}]",
-                          exc_info=(type(e), e, e.__traceback__))
+        self.logger.error(
+            f"Exception on {request.path} [{request.method}]",
+            exc_info=(type(e), e, e.__traceback__),
+        )
         server_error = InternalServerError(original_exception=e)
         handler = self._find_error_handler(server_error)
         if handler is not None:
@@ -571,10 +585,19 @@ class Flask:
     # 7.1 项目启动 — what `app = Flask(__name__)` and the decorators build before any request
     # ======================================================================================
 
-    def __init__(self, import_name, static_url_path=None, static_folder="static",
-                 static_host=None, host_matching=False, subdomain_matching=False,
-                 template_folder="templates", instance_path=None,
-                 instance_relative_config=False, root_path=None):
+    def __init__(
+        self,
+        import_name,
+        static_url_path=None,
+        static_folder="static",
+        static_host=None,
+        host_matching=False,
+        subdomain_matching=False,
+        template_folder="templates",
+        instance_path=None,
+        instance_relative_config=False,
+        root_path=None,
+    ):
         # 1. initial values; 3. url_map and view_functions ("截止目前: config, url_map,
         # view_functions" is what a request later reads). Templates and the instance folder
         # are not taught here: their arguments are accepted and kept, and nothing reads them.
@@ -603,8 +626,12 @@ class Flask:
         self._got_first_request = False
         self._before_request_lock = threading.Lock()
         if static_folder is not None:  # 2. the static route
-            self.add_url_rule(self.static_url_path + "/<path:filename>", endpoint="static",
-                              host=static_host, view_func=self.send_static_file)
+            self.add_url_rule(
+                self.static_url_path + "/<path:filename>",
+                endpoint="static",
+                host=static_host,
+                view_func=self.send_static_file,
+            )
 
     @property
     def name(self):
@@ -636,15 +663,18 @@ class Flask:
 
         return decorator
 
-    def add_url_rule(self, rule, endpoint=None, view_func=None, provide_automatic_options=None,
-                     **options):
+    def add_url_rule(
+        self, rule, endpoint=None, view_func=None, provide_automatic_options=None, **options
+    ):
         if endpoint is None:
             endpoint = view_func.__name__
         # A class-based view (View.as_view) carries its methods on the function.
         methods = options.pop("methods", None) or getattr(view_func, "methods", None) or ("GET",)
         if isinstance(methods, str):
-            raise TypeError('Allowed methods must be a list of strings, for example: '
-                            '@app.route(..., methods=["POST"])')
+            raise TypeError(
+                "Allowed methods must be a list of strings, for example: "
+                '@app.route(..., methods=["POST"])'
+            )
         methods = {m.upper() for m in methods}
         if provide_automatic_options is None:
             provide_automatic_options = getattr(view_func, "provide_automatic_options", None)
@@ -658,15 +688,19 @@ class Flask:
         if view_func is not None:
             old_func = self.view_functions.get(endpoint)
             if old_func is not None and old_func != view_func:
-                raise AssertionError("View function mapping is overwriting an existing "
-                                     f"endpoint function: {endpoint}")
+                raise AssertionError(
+                    "View function mapping is overwriting an existing "
+                    f"endpoint function: {endpoint}"
+                )
             self.view_functions[endpoint] = view_func
 
     def register_blueprint(self, blueprint, **options):
         registered = self.blueprints.get(blueprint.name)
         if registered is not None:
-            raise ValueError(f"A blueprint named {blueprint.name!r} is already registered; "
-                             "blueprint names must be unique")
+            raise ValueError(
+                f"A blueprint named {blueprint.name!r} is already registered; "
+                "blueprint names must be unique"
+            )
         self.blueprints[blueprint.name] = blueprint
         blueprint.register(self, options)
 
@@ -728,20 +762,23 @@ class Flask:
     def test_client(self, use_cookies=True, **kwargs):
         """Werkzeug's Client with our response class; `with app.test_client() as c:` keeps the
         last request's context until the block ends."""
-        return self.test_client_class(self, self.response_class, use_cookies=use_cookies,
-                                      **kwargs)
+        return self.test_client_class(self, self.response_class, use_cookies=use_cookies, **kwargs)
 
     def create_url_adapter(self, request):
         if request is not None:
             # Without subdomain_matching, every request counts as the default subdomain.
-            subdomain = None if self.subdomain_matching else (
-                self.url_map.default_subdomain or None)
+            subdomain = (
+                None if self.subdomain_matching else (self.url_map.default_subdomain or None)
+            )
             return self.url_map.bind_to_environ(
-                request.environ, server_name=self.config["SERVER_NAME"], subdomain=subdomain)
+                request.environ, server_name=self.config["SERVER_NAME"], subdomain=subdomain
+            )
         if self.config["SERVER_NAME"] is not None:
             return self.url_map.bind(
-                self.config["SERVER_NAME"], script_name=self.config["APPLICATION_ROOT"],
-                url_scheme=self.config["PREFERRED_URL_SCHEME"])
+                self.config["SERVER_NAME"],
+                script_name=self.config["APPLICATION_ROOT"],
+                url_scheme=self.config["PREFERRED_URL_SCHEME"],
+            )
         return None
 
     def send_static_file(self, filename):
@@ -814,7 +851,8 @@ class NullSession(SecureCookieSession):
     def _fail(self, *args, **kwargs):
         raise RuntimeError(
             "The session is unavailable because no secret key was set.  Set the secret_key "
-            "on the application to something unique and secret.")
+            "on the application to something unique and secret."
+        )
 
     __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
     del _fail
@@ -883,7 +921,8 @@ class SessionInterface:
 
     def should_set_cookie(self, app, session):
         return session.modified or (
-            session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"])
+            session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]
+        )
 
     def open_session(self, app, request):
         raise NotImplementedError()
@@ -916,8 +955,10 @@ class SecureCookieSessionInterface(SessionInterface):
             app.secret_key,
             salt=self.salt,
             serializer=self.serializer,
-            signer_kwargs={"key_derivation": self.key_derivation,
-                           "digest_method": self.digest_method},
+            signer_kwargs={
+                "key_derivation": self.key_derivation,
+                "digest_method": self.digest_method,
+            },
         )
 
     def open_session(self, app, request):
@@ -936,8 +977,11 @@ class SecureCookieSessionInterface(SessionInterface):
 
     def save_session(self, app, session, response):
         """Step 3.4.1.2: sign the session into the cookie, only if it changed."""
-        name, domain, path = (app.session_cookie_name, self.get_cookie_domain(app),
-                              self.get_cookie_path(app))
+        name, domain, path = (
+            app.session_cookie_name,
+            self.get_cookie_domain(app),
+            self.get_cookie_path(app),
+        )
         if not session:
             if session.modified:
                 response.delete_cookie(name, domain=domain, path=path)
@@ -947,10 +991,16 @@ class SecureCookieSessionInterface(SessionInterface):
         if not self.should_set_cookie(app, session):
             return
         val = self.get_signing_serializer(app).dumps(dict(session))
-        response.set_cookie(name, val, expires=self.get_expiration_time(app, session),
-                            httponly=self.get_cookie_httponly(app), domain=domain, path=path,
-                            secure=self.get_cookie_secure(app),
-                            samesite=self.get_cookie_samesite(app))
+        response.set_cookie(
+            name,
+            val,
+            expires=self.get_expiration_time(app, session),
+            httponly=self.get_cookie_httponly(app),
+            domain=domain,
+            path=path,
+            secure=self.get_cookie_secure(app),
+            samesite=self.get_cookie_samesite(app),
+        )
 
 
 Flask.session_interface = SecureCookieSessionInterface()
@@ -964,8 +1014,17 @@ class Blueprint:
     """Records what to register; app.register_blueprint(bp, url_prefix=..., subdomain=...)
     replays it on the app. Its own static folder is served at url_prefix + static_url_path."""
 
-    def __init__(self, name, import_name, static_folder=None, static_url_path=None,
-                 template_folder=None, url_prefix=None, subdomain=None, root_path=None):
+    def __init__(
+        self,
+        name,
+        import_name,
+        static_folder=None,
+        static_url_path=None,
+        template_folder=None,
+        url_prefix=None,
+        subdomain=None,
+        root_path=None,
+    ):
         if "." in name:
             raise ValueError(f"Blueprint name {name!r} may not contain a dot '.'")
         self.name = name
@@ -984,14 +1043,18 @@ class Blueprint:
     def register(self, app, options):
         state = BlueprintSetupState(self, app, options)
         if self.static_folder is not None:
-            state.add_url_rule(f"{self.static_url_path or '/static'}/<path:filename>",
-                               "static", self.send_static_file)
+            state.add_url_rule(
+                f"{self.static_url_path or '/static'}/<path:filename>",
+                "static",
+                self.send_static_file,
+            )
         for deferred in self.deferred_functions:
             deferred(state)
 
     def send_static_file(self, filename):
-        return send_from_directory(os.path.join(self.root_path, self.static_folder), filename,
-                                   request.environ)
+        return send_from_directory(
+            os.path.join(self.root_path, self.static_folder), filename, request.environ
+        )
 
     def route(self, rule, **options):
         def decorator(f):
@@ -1019,8 +1082,9 @@ class Blueprint:
 
     def errorhandler(self, code_or_exception):
         def decorator(f):
-            self.record(lambda state: state.app._register_error_handler(
-                self.name, code_or_exception, f))
+            self.record(
+                lambda state: state.app._register_error_handler(self.name, code_or_exception, f)
+            )
             return f
 
         return decorator
@@ -1037,8 +1101,11 @@ class BlueprintSetupState:
 
     def add_url_rule(self, rule, endpoint, view_func, **options):
         if self.url_prefix is not None:
-            rule = "/".join((self.url_prefix.rstrip("/"), rule.lstrip("/"))) if rule else (
-                self.url_prefix)
+            rule = (
+                "/".join((self.url_prefix.rstrip("/"), rule.lstrip("/")))
+                if rule
+                else (self.url_prefix)
+            )
         options.setdefault("subdomain", self.subdomain)
         self.app.add_url_rule(rule, f"{self.blueprint.name}.{endpoint}", view_func, **options)
 
@@ -1047,8 +1114,7 @@ class BlueprintSetupState:
 # CBV — View and MethodView (内容回顾 8: as_view returns a view function, a closure)
 # ==========================================================================================
 
-HTTP_METHOD_FUNCS = frozenset(["get", "post", "head", "options", "delete", "put", "trace",
-                               "patch"])
+HTTP_METHOD_FUNCS = frozenset(["get", "post", "head", "options", "delete", "put", "trace", "patch"])
 
 
 class View:
@@ -1153,8 +1219,10 @@ DEFAULT_CONFIG = {
 def _exception_class_and_code(exc_class_or_code):
     if isinstance(exc_class_or_code, int):
         if exc_class_or_code not in default_exceptions:
-            raise KeyError(f"'{exc_class_or_code}' is not a recognized HTTP error code. Use a "
-                           "subclass of HTTPException with that code instead.")
+            raise KeyError(
+                f"'{exc_class_or_code}' is not a recognized HTTP error code. Use a "
+                "subclass of HTTPException with that code instead."
+            )
         exc_class_or_code = default_exceptions[exc_class_or_code]
     if not (isinstance(exc_class_or_code, type) and issubclass(exc_class_or_code, Exception)):
         raise ValueError(f"{exc_class_or_code!r} is not an HTTP status code or Exception class")
@@ -1191,9 +1259,11 @@ def url_for(endpoint, **values):
             raise RuntimeError(_globals._app_ctx_err_msg)
         adapter, external = _app_ctx_stack.top.url_adapter, values.pop("_external", True)
         if adapter is None:
-            raise RuntimeError("Application was not able to create a URL adapter for request "
-                               "independent URL generation. You might be able to fix this by "
-                               "setting the SERVER_NAME config variable.")
+            raise RuntimeError(
+                "Application was not able to create a URL adapter for request "
+                "independent URL generation. You might be able to fix this by "
+                "setting the SERVER_NAME config variable."
+            )
     return adapter.build(endpoint, values, force_external=external)
 
 
@@ -1215,8 +1285,10 @@ def copy_current_request_context(f):
     current request context is pushed around it: request and session work there too."""
     top = _request_ctx_stack.top
     if top is None:
-        raise RuntimeError("This decorator can only be used at local scopes when a request "
-                           "context is on the stack.  For instance within view functions.")
+        raise RuntimeError(
+            "This decorator can only be used at local scopes when a request "
+            "context is on the stack.  For instance within view functions."
+        )
     reqctx = top.copy()
 
     def wrapper(*args, **kwargs):
@@ -1240,8 +1312,10 @@ def stream_with_context(generator_or_function):
     def generator():
         ctx = _request_ctx_stack.top
         if ctx is None:
-            raise RuntimeError("Attempted to stream with context but there was no context in "
-                               "the first place to keep around.")
+            raise RuntimeError(
+                "Attempted to stream with context but there was no context in "
+                "the first place to keep around."
+            )
         with ctx:
             yield None  # the first next() below runs up to here, inside the view
             try:
@@ -1263,7 +1337,8 @@ class FlaskClient(Client):
 
     def open(self, *args, **kwargs):
         kwargs.setdefault("environ_overrides", {})["flask._preserve_context"] = (
-            self.preserve_context)
+            self.preserve_context
+        )
         return super().open(*args, **kwargs)
 
     def __enter__(self):
@@ -1382,8 +1457,10 @@ def create_app(app_class=Flask):
 
     @app.route("/storage")
     def storage():
-        return {"_request_ctx_stack": _stack_json(_request_ctx_stack),
-                "_app_ctx_stack": _stack_json(_app_ctx_stack)}
+        return {
+            "_request_ctx_stack": _stack_json(_request_ctx_stack),
+            "_app_ctx_stack": _stack_json(_app_ctx_stack),
+        }
 
     @app.route("/thread")
     def in_other_threads():
@@ -1427,8 +1504,10 @@ def _parse_delay(text):
 
 
 def _stack_json(stack):
-    return {str(ident): [repr(item) for item in data.get("stack", [])]
-            for ident, data in storage_view(stack).items()}
+    return {
+        str(ident): [repr(item) for item in data.get("stack", [])]
+        for ident, data in storage_view(stack).items()
+    }
 
 
 # --- the next lesson after the notes: the context belongs to one ident ---------------------
@@ -1453,19 +1532,29 @@ def read_request_elsewhere():
     def copied_and_storage():
         here = _ident_label(_localstack.get_ident())
         entries = stacks_snapshot()["_request_ctx_stack"]
-        return "\n".join([_read_value(), "  _request_ctx_stack.__storage__ now holds:"] + [
-            f"    {ident}: {{'stack': [{', '.join(items)}]}}"
-            f"{'  <- the copy, here' if ident == here else '  <- the view'}"
-            for ident, items in entries.items()])
+        return "\n".join(
+            [_read_value(), "  _request_ctx_stack.__storage__ now holds:"]
+            + [
+                f"    {ident}: {{'stack': [{', '.join(items)}]}}"
+                f"{'  <- the copy, here' if ident == here else '  <- the view'}"
+                for ident, items in entries.items()
+            ]
+        )
 
-    for label, func in (("a new thread", _read_value),
-                        ("a new thread, copy_current_request_context",
-                         copy_current_request_context(copied_and_storage)),
-                        ("a greenlet", _read_value),
-                        ("a greenlet, copy_current_request_context",
-                         copy_current_request_context(copied_and_storage))):
-        lines += f"{label}: {_run_elsewhere(func, greenlet if 'greenlet' in label else None)}" \
-            .splitlines()
+    for label, func in (
+        ("a new thread", _read_value),
+        (
+            "a new thread, copy_current_request_context",
+            copy_current_request_context(copied_and_storage),
+        ),
+        ("a greenlet", _read_value),
+        (
+            "a greenlet, copy_current_request_context",
+            copy_current_request_context(copied_and_storage),
+        ),
+    ):
+        answer = _run_elsewhere(func, greenlet if "greenlet" in label else None)
+        lines += f"{label}: {answer}".splitlines()
     for line in lines:
         note(line)
     return lines
@@ -1507,8 +1596,11 @@ class ServerSideSessionInterface(SessionInterface):
         return ServerSideSession(data, sid=sid)
 
     def save_session(self, app, session, response):
-        name, domain, path = (app.session_cookie_name, self.get_cookie_domain(app),
-                              self.get_cookie_path(app))
+        name, domain, path = (
+            app.session_cookie_name,
+            self.get_cookie_domain(app),
+            self.get_cookie_path(app),
+        )
         if not session:
             if session.modified:
                 with self.lock:
@@ -1519,10 +1611,16 @@ class ServerSideSessionInterface(SessionInterface):
             return
         with self.lock:
             self.store[session.sid] = dict(session)
-        response.set_cookie(name, session.sid, expires=self.get_expiration_time(app, session),
-                            httponly=self.get_cookie_httponly(app), domain=domain, path=path,
-                            secure=self.get_cookie_secure(app),
-                            samesite=self.get_cookie_samesite(app))
+        response.set_cookie(
+            name,
+            session.sid,
+            expires=self.get_expiration_time(app, session),
+            httponly=self.get_cookie_httponly(app),
+            domain=domain,
+            path=path,
+            secure=self.get_cookie_secure(app),
+            samesite=self.get_cookie_samesite(app),
+        )
 
 
 def streamed_body():
@@ -1578,16 +1676,23 @@ def _short_item(item):
 
 def stacks_snapshot():
     """{stack name: {ident label: [short repr of each context]}} for both stacks, right now."""
-    return {name: {_ident_label(ident): [_short_item(i) for i in data.get("stack", ())]
-                   for ident, data in list(stack._local.__storage__.items())}
-            for name, stack in (("_request_ctx_stack", _request_ctx_stack),
-                                ("_app_ctx_stack", _app_ctx_stack))}
+    return {
+        name: {
+            _ident_label(ident): [_short_item(i) for i in data.get("stack", ())]
+            for ident, data in list(stack._local.__storage__.items())
+        }
+        for name, stack in (
+            ("_request_ctx_stack", _request_ctx_stack),
+            ("_app_ctx_stack", _app_ctx_stack),
+        )
+    }
 
 
 def format_storage(entries):
     """{ident: [items]} as the notes draw it: {ident: {'stack': [items]}}."""
-    inner = ", ".join(f"{ident}: {{'stack': [{', '.join(items)}]}}"
-                      for ident, items in entries.items())
+    inner = ", ".join(
+        f"{ident}: {{'stack': [{', '.join(items)}]}}" for ident, items in entries.items()
+    )
     return "{" + inner + "}"
 
 
@@ -1601,10 +1706,14 @@ class Recorder:
         self.open = []  # (frame, step) for steps whose function has not returned yet
         self.hooks = _hook_names(app)
         interface = type(app.session_interface)  # 自定义session: whichever the app uses
-        self.session_calls = {interface.open_session.__code__: _ON_OPEN_SESSION,
-                              interface.save_session.__code__: _on_save_session}
-        self.session_returns = {interface.open_session.__code__: _after_open_session,
-                                interface.save_session.__code__: _after_save_session}
+        self.session_calls = {
+            interface.open_session.__code__: _ON_OPEN_SESSION,
+            interface.save_session.__code__: _on_save_session,
+        }
+        self.session_returns = {
+            interface.open_session.__code__: _after_open_session,
+            interface.save_session.__code__: _after_save_session,
+        }
         self.view_frame = None
         self.proxy_traced = False  # the view's first proxy use is traced through 3.3-3.7
         self.proxy_uses = []  # the names of the proxies the view used after that one
@@ -1668,13 +1777,16 @@ class Recorder:
                 self.view_frame = None
                 if self.proxy_uses:
                     names = " and ".join(sorted(set(self.proxy_uses)))
-                    self.line("note", f"the view used {names} {len(self.proxy_uses)} more "
-                                      "time(s), each through the same chain")
+                    self.line(
+                        "note",
+                        f"the view used {names} {len(self.proxy_uses)} more "
+                        "time(s), each through the same chain",
+                    )
 
     def on_hook(self, frame):
         code = frame.f_code
         kind = self.hooks[code]
-        params = ", ".join(code.co_varnames[:code.co_argcount])
+        params = ", ".join(code.co_varnames[: code.co_argcount])
         self.line("hook", f"{kind} {code.co_name}({params})")
         if kind == "view":
             self.view_frame = frame
@@ -1683,13 +1795,17 @@ class Recorder:
 def _hook_names(app):
     """{code object: 'before_request'} for every function the app registered."""
     hooks = {f.__code__: "view" for f in app.view_functions.values() if hasattr(f, "__code__")}
-    for kind, table in (("before_request", app.before_request_funcs),
-                        ("after_request", app.after_request_funcs),
-                        ("teardown_request", app.teardown_request_funcs)):
+    for kind, table in (
+        ("before_request", app.before_request_funcs),
+        ("after_request", app.after_request_funcs),
+        ("teardown_request", app.teardown_request_funcs),
+    ):
         for funcs in table.values():
             hooks.update((f.__code__, kind) for f in funcs)
-    for kind, funcs in (("before_first_request", app.before_first_request_funcs),
-                        ("teardown_appcontext", app.teardown_appcontext_funcs)):
+    for kind, funcs in (
+        ("before_first_request", app.before_first_request_funcs),
+        ("teardown_appcontext", app.teardown_appcontext_funcs),
+    ):
         hooks.update((f.__code__, kind) for f in funcs)
     for by_code in app.error_handler_spec.values():
         for handlers in by_code.values():
@@ -1701,13 +1817,18 @@ def _hook_names(app):
 # Call handlers read the new frame's arguments; return handlers get the step (with what the
 # call handler kept in step.subject) and the return value.
 
-_PROXY_NAMES = {id(request): "request", id(session): "session", id(g): "g",
-                id(current_app): "current_app"}
+_PROXY_NAMES = {
+    id(request): "request",
+    id(session): "session",
+    id(g): "g",
+    id(current_app): "current_app",
+}
 
 
 def _stack_name(stack):
-    return {id(_request_ctx_stack): "_request_ctx_stack",
-            id(_app_ctx_stack): "_app_ctx_stack"}.get(id(stack))
+    return {id(_request_ctx_stack): "_request_ctx_stack", id(_app_ctx_stack): "_app_ctx_stack"}.get(
+        id(stack)
+    )
 
 
 def _step(n000, n002, phase, text, inside=None):
@@ -1726,8 +1847,14 @@ def _result(rec, step, arg):
 
 
 def _on_request_init(rec, frame):
-    rec.step(frame, "", "1.2", "push", "request = app.request_class(environ)",
-             subject=frame.f_locals["self"])
+    rec.step(
+        frame,
+        "",
+        "1.2",
+        "push",
+        "request = app.request_class(environ)",
+        subject=frame.f_locals["self"],
+    )
 
 
 def _after_request_init(rec, step, arg):
@@ -1763,15 +1890,23 @@ def _after_open_session(rec, step, arg):
 
 
 def _on_match_request(rec, frame):
-    rec.step(frame, "", "", "push", "ctx.match_request(): URL matching (not numbered in 000)",
-             subject=frame.f_locals["self"].request)
+    rec.step(
+        frame,
+        "",
+        "",
+        "push",
+        "ctx.match_request(): URL matching (not numbered in 000)",
+        subject=frame.f_locals["self"].request,
+    )
 
 
 def _after_match_request(rec, step, arg):
     req = step.subject
     if req.url_rule is not None:
-        rec.line("result", f"-> {req.url_rule.rule} matched: endpoint {req.endpoint!r}, "
-                           f"view_args {req.view_args}")
+        rec.line(
+            "result",
+            f"-> {req.url_rule.rule} matched: endpoint {req.endpoint!r}, view_args {req.view_args}",
+        )
     else:
         rec.line("result", f"-> no rule matched: {type(req.routing_exception).__name__}")
 
@@ -1809,8 +1944,9 @@ def _on_proxy_getattr(rec, frame):
         proxy, name = _proxy_name(frame), frame.f_locals["name"]
         lookup = "_lookup_req_object" if proxy in ("request", "session") else "_lookup_app_object"
         rec.note("3.2", f"{proxy} = LocalProxy(partial({lookup}, {proxy!r})), made at import")
-        rec.step(frame, "", "3.3", "dispatch",
-                 f"{proxy}.{name} -> LocalProxy.__getattr__({name!r})")
+        rec.step(
+            frame, "", "3.3", "dispatch", f"{proxy}.{name} -> LocalProxy.__getattr__({name!r})"
+        )
 
 
 def _on_current_object(rec, frame):
@@ -1833,9 +1969,14 @@ def _after_local_getattr(rec, step, arg):
 
 
 def _on_save_session(rec, frame):
-    rec.step(frame, "3.4.1.2", "", "finalize",
-             f"save_session(app, {dict(frame.f_locals['session'])}, response)",
-             subject=frame.f_locals["response"])
+    rec.step(
+        frame,
+        "3.4.1.2",
+        "",
+        "finalize",
+        f"save_session(app, {dict(frame.f_locals['session'])}, response)",
+        subject=frame.f_locals["response"],
+    )
 
 
 def _after_save_session(rec, step, arg):
@@ -1849,8 +1990,14 @@ def _after_save_session(rec, step, arg):
 
 def _on_response_call(rec, frame):
     if not rec.open:  # no step open: wsgi_app itself calls the response
-        rec.step(frame, "", "", "finalize", "return response(environ, start_response)",
-                 subject=frame.f_locals["self"])
+        rec.step(
+            frame,
+            "",
+            "",
+            "finalize",
+            "return response(environ, start_response)",
+            subject=frame.f_locals["self"],
+        )
 
 
 def _after_response_call(rec, step, arg):
@@ -1864,66 +2011,98 @@ def _short(value):
 
 _LocalProxy = _globals.LocalProxy
 _LocalStack, _Local = _localstack.LocalStack, _localstack.Local
-_ON_OPEN_SESSION = _step("2.3", "", "push",
-                         "ctx.session = app.session_interface.open_session(app, request)")
+_ON_OPEN_SESSION = _step(
+    "2.3", "", "push", "ctx.session = app.session_interface.open_session(app, request)"
+)
 _ON_CALL = {
-    Flask.request_context.__code__: _step("1", "1.0", "push",
-                                          "ctx = app.request_context(environ)"),
+    Flask.request_context.__code__: _step("1", "1.0", "push", "ctx = app.request_context(environ)"),
     RequestContext.__init__.__code__: _step(
-        "", "1.1", "push", "RequestContext(app, environ): ctx.request, ctx.session = None"),
+        "", "1.1", "push", "RequestContext(app, environ): ctx.request, ctx.session = None"
+    ),
     _WerkzeugRequest.__init__.__code__: _on_request_init,
     RequestContext.push.__code__: _step("2", "2.0 2.1", "push", "ctx.push()"),
-    AppContext.push.__code__: _step("2.1", "", "push",
-                                    "app_ctx = app.app_context(); app_ctx.push()"),
+    AppContext.push.__code__: _step(
+        "2.1", "", "push", "app_ctx = app.app_context(); app_ctx.push()"
+    ),
     _LocalStack.push.__code__: _on_stack_push,
     _Local.__setattr__.__code__: _step(
-        "", "2.3", "push", "self._local.stack = rv = [] -> Local.__setattr__({name!r}, [])",
-        inside="2.2"),
+        "",
+        "2.3",
+        "push",
+        "self._local.stack = rv = [] -> Local.__setattr__({name!r}, [])",
+        inside="2.2",
+    ),
     RequestContext.match_request.__code__: _on_match_request,
-    Flask.full_dispatch_request.__code__: _step("3", "3.0", "dispatch",
-                                                "response = app.full_dispatch_request()"),
+    Flask.full_dispatch_request.__code__: _step(
+        "3", "3.0", "dispatch", "response = app.full_dispatch_request()"
+    ),
     Flask.try_trigger_before_first_request_functions.__code__: _on_first_request,
     Flask.preprocess_request.__code__: _step(
-        "3.2", "", "dispatch",
-        "preprocess_request(): before_request functions, in registration order"),
+        "3.2",
+        "",
+        "dispatch",
+        "preprocess_request(): before_request functions, in registration order",
+    ),
     Flask.dispatch_request.__code__: _on_dispatch,
     _LocalProxy.__getattr__.__code__: _on_proxy_getattr,
     _LocalProxy._get_current_object.__code__: _on_current_object,
     _globals._lookup_req_object.__code__: _step(
-        "", "3.5", "dispatch", "_lookup_req_object({name!r}): top = _request_ctx_stack.top",
-        inside="3.4"),
+        "",
+        "3.5",
+        "dispatch",
+        "_lookup_req_object({name!r}): top = _request_ctx_stack.top",
+        inside="3.4",
+    ),
     _LocalStack.top.fget.__code__: _step(
-        "", "3.6", "dispatch", "LocalStack.top: return self._local.stack[-1]", inside="3.5"),
+        "", "3.6", "dispatch", "LocalStack.top: return self._local.stack[-1]", inside="3.5"
+    ),
     _Local.__getattr__.__code__: _step(
-        "", "3.7", "dispatch", "Local.__getattr__({name!r}): __storage__[ident][name]",
-        inside="3.6"),
+        "", "3.7", "dispatch", "Local.__getattr__({name!r}): __storage__[ident][name]", inside="3.6"
+    ),
     Flask.handle_user_exception.__code__: _step(
-        "", "", "dispatch", "handle_user_exception({e!r}): an errorhandler, or re-raise"),
-    Flask.handle_exception.__code__: _step("4", "", "dispatch",
-                                           "handle_exception({e!r}): unhandled -> a 500"),
-    Flask.finalize_request.__code__: _step("3.4", "", "finalize",
-                                           "finalize_request({rv!r:.50}) -> make_response(rv)"),
+        "", "", "dispatch", "handle_user_exception({e!r}): an errorhandler, or re-raise"
+    ),
+    Flask.handle_exception.__code__: _step(
+        "4", "", "dispatch", "handle_exception({e!r}): unhandled -> a 500"
+    ),
+    Flask.finalize_request.__code__: _step(
+        "3.4", "", "finalize", "finalize_request({rv!r:.50}) -> make_response(rv)"
+    ),
     Flask.process_response.__code__: _step(
-        "3.4.1", "", "finalize",
-        "process_response(response): after_request functions, in reverse order"),
+        "3.4.1",
+        "",
+        "finalize",
+        "process_response(response): after_request functions, in reverse order",
+    ),
     SessionInterface.is_null_session.__code__: _step(
-        "3.4.1.1", "", "finalize", "is_null_session(ctx.session): a {obj.__class__.__name__}?"),
+        "3.4.1.1", "", "finalize", "is_null_session(ctx.session): a {obj.__class__.__name__}?"
+    ),
     _WerkzeugResponse.__call__.__code__: _on_response_call,
-    RequestContext.auto_pop.__code__: _step("5", "4.0 4.1", "pop",
-                                            "ctx.auto_pop({exc!r}) -> ctx.pop({exc!r})"),
+    RequestContext.auto_pop.__code__: _step(
+        "5", "4.0 4.1", "pop", "ctx.auto_pop({exc!r}) -> ctx.pop({exc!r})"
+    ),
     Flask.do_teardown_request.__code__: _step(
-        "5.1", "", "pop", "do_teardown_request(exc): teardown_request functions, reversed"),
+        "5.1", "", "pop", "do_teardown_request(exc): teardown_request functions, reversed"
+    ),
     _LocalStack.pop.__code__: _on_stack_pop,
     _localstack.release_local.__code__: _step(
-        "", "4.3", "pop", "len(stack) == 1 -> release_local(self._local); return stack[-1]",
-        inside="4.2"),
+        "",
+        "4.3",
+        "pop",
+        "len(stack) == 1 -> release_local(self._local); return stack[-1]",
+        inside="4.2",
+    ),
     _Local.__release_local__.__code__: _step(
-        "", "4.4", "pop",
-        "Local.__release_local__(): self.__storage__.pop(self.__ident_func__())", inside="4.3"),
+        "",
+        "4.4",
+        "pop",
+        "Local.__release_local__(): self.__storage__.pop(self.__ident_func__())",
+        inside="4.3",
+    ),
     AppContext.pop.__code__: _step("5.2", "", "pop", "app_ctx.pop({exc!r})"),
     Flask.do_teardown_appcontext.__code__: _step(
-        "5.2.1", "", "pop",
-        "do_teardown_appcontext(exc): teardown_appcontext functions, reversed"),
+        "5.2.1", "", "pop", "do_teardown_appcontext(exc): teardown_appcontext functions, reversed"
+    ),
 }
 _ON_RETURN = {
     _WerkzeugRequest.__init__.__code__: _after_request_init,
@@ -1968,8 +2147,15 @@ def _listen_to_signals():
     """Connect once, on the first recording (importing this file connects nothing)."""
     if _SIGNAL_RECEIVERS:
         return
-    for signal in (appcontext_pushed, request_started, request_finished, got_request_exception,
-                   request_tearing_down, appcontext_tearing_down, appcontext_popped):
+    for signal in (
+        appcontext_pushed,
+        request_started,
+        request_finished,
+        got_request_exception,
+        request_tearing_down,
+        appcontext_tearing_down,
+        appcontext_popped,
+    ):
         receiver = partial(_on_signal, _signal=signal.name.replace("-", "_"))
         signal.connect(receiver, weak=False)
         _SIGNAL_RECEIVERS.append(receiver)
@@ -2068,11 +2254,14 @@ class RecordingMiddleware:
         out = self.out
         sink = None if out is None else (lambda line: out(number, line))
         if sink is not None:
-            sink(f"{'-' * 7} {environ.get('REQUEST_METHOD')} {path}: "
-                 "run_simple -> app.__call__ -> app.wsgi_app(environ, start_response)")
+            sink(
+                f"{'-' * 7} {environ.get('REQUEST_METHOD')} {path}: "
+                "run_simple -> app.__call__ -> app.wsgi_app(environ, start_response)"
+            )
         query = environ.get("QUERY_STRING")
-        recording = Recording(number, environ.get("REQUEST_METHOD", ""),
-                              path + (f"?{query}" if query else ""))
+        recording = Recording(
+            number, environ.get("REQUEST_METHOD", ""), path + (f"?{query}" if query else "")
+        )
         recorder = Recorder(self.app, recording, sink)
 
         def finish():
@@ -2104,8 +2293,10 @@ def print_traced(number, line):
 
 def narrate_startup(app, out=print):
     out("== 7.1 项目启动, 截止目前: app.config, app.url_map, app.view_functions ==")
-    out(f"app = Flask(__name__): app.name {app.name!r}, static_url_path "
-        f"{app.static_url_path!r}, static_folder {app.static_folder!r}")
+    out(
+        f"app = Flask(__name__): app.name {app.name!r}, static_url_path "
+        f"{app.static_url_path!r}, static_folder {app.static_folder!r}"
+    )
     names = [n for n in dir(DemoConfig) if not n.startswith("__")]
     taken = [n for n in names if n.isupper()]
     out(f"app.config.from_object({DemoConfig.__name__}):")
@@ -2137,8 +2328,7 @@ def narrate_request(app, path="/session", out=print):
     finally:
         middleware.out = saved
     empty = stacks_snapshot() == {"_request_ctx_stack": {}, "_app_ctx_stack": {}}
-    out(f"-> {response.status}, body {body!r}; "
-        f"both stacks empty again: {empty}")
+    out(f"-> {response.status}, body {body!r}; both stacks empty again: {empty}")
 
 
 def narrate_custom_session(out=print):
@@ -2153,8 +2343,10 @@ def narrate_custom_session(out=print):
     out(f"the cookie holds only a random id: session=<{len(cookie)} random characters>")
     stored = {"<that id>" if sid == cookie else sid: data for sid, data in interface.store.items()}
     out(f"the data stays on the server, in interface.store = {stored}")
-    out(f"a forged id is a new, empty session: "
-        f"{custom.test_client().get('/session', headers={'Cookie': 'session=forged'}).text!r}")
+    out(
+        f"a forged id is a new, empty session: "
+        f"{custom.test_client().get('/session', headers={'Cookie': 'session=forged'}).text!r}"
+    )
 
 
 def narrate_elsewhere(app, out=print):
@@ -2233,7 +2425,8 @@ def narrate_wsgi(app, out=print):
     out("")
     out("== 内容回顾 2 wsgi: an app is a callable(environ, start_response) ==")
     status, body = _serve_once(
-        lambda a: wsgiref_make_server("127.0.0.1", 0, a, handler_class=Quiet), wsgiref_app)
+        lambda a: wsgiref_make_server("127.0.0.1", 0, a, handler_class=Quiet), wsgiref_app
+    )
     out(f"wsgiref make_server(run) -> GET / -> {status} {body!r}")
     try:
         exec("from werkzeug.wrappers import BaseResponse", {})
@@ -2241,10 +2434,13 @@ def narrate_wsgi(app, out=print):
         out("the notes' `from werkzeug.wrappers import BaseResponse` -> ImportError:")
         out(f"  {str(exc).split(' (')[0]}")
     status, body = _serve_once(
-        lambda a: make_server("127.0.0.1", 0, a, request_handler=QuietWerkzeug), werkzeug_app)
+        lambda a: make_server("127.0.0.1", 0, a, request_handler=QuietWerkzeug), werkzeug_app
+    )
     out(f"fixed with Response('你好'); run_simple's server -> GET / -> {status} {body!r}")
-    out(f"and Flask.__call__ is such a callable: app(environ, start_response) -> "
-        f"{b''.join(app(EnvironBuilder('/index').get_environ(), lambda *a: None))!r}")
+    out(
+        f"and Flask.__call__ is such a callable: app(environ, start_response) -> "
+        f"{b''.join(app(EnvironBuilder('/index').get_environ(), lambda *a: None))!r}"
+    )
 
 
 def narrate_config_principle(out=print):
@@ -2279,15 +2475,22 @@ def routing_app():
         return "index"
 
     app.add_url_rule("/", "index", index)  # 方式二, as 003 writes it; one function, two rules
-    for rule in ("/user/<username>", "/post/<int:post_id>", "/price/<float:value>",
-                 "/file/<path:subpath>", "/uuid/<uuid:uid>", "/lang/<any(zh, en):lang>",
-                 r'/phone/<regex("1[3-9]\d{9}"):number>'):
+    for rule in (
+        "/user/<username>",
+        "/post/<int:post_id>",
+        "/price/<float:value>",
+        "/file/<path:subpath>",
+        "/uuid/<uuid:uid>",
+        "/lang/<any(zh, en):lang>",
+        r'/phone/<regex("1[3-9]\d{9}"):number>',
+    ):
         app.add_url_rule(rule, rule.split("/")[1], _show_args)
     app.add_url_rule("/strict/", "strict", lambda: "strict")
     app.add_url_rule("/loose", "loose", lambda: "loose", strict_slashes=False)
     app.add_url_rule("/old/<int:nid>", "old", redirect_to="/home/<nid>")
-    app.add_url_rule("/older/<int:nid>", "older",
-                     redirect_to=lambda adapter, nid: f"/home/{nid + 1000}")
+    app.add_url_rule(
+        "/older/<int:nid>", "older", redirect_to=lambda adapter, nid: f"/home/{nid + 1000}"
+    )
     app.add_url_rule("/no-options", "no_options", lambda: "x", provide_automatic_options=False)
 
     class UserAPI(MethodView):
@@ -2325,21 +2528,41 @@ def narrate_routing(out=print):
     out("  " + ", ".join(names[4:]))
     app = routing_app()
     client = app.test_client()
-    for path in ("/", "/index", "/user/alex", "/post/7", "/price/9.5", "/file/a/b.txt",
-                 "/uuid/12345678-1234-5678-1234-567812345678", "/lang/zh", "/lang/fr",
-                 "/phone/13812345678", "/phone/123", "/strict", "/loose/", "/old/5", "/older/5",
-                 "/users"):
+    for path in (
+        "/",
+        "/index",
+        "/user/alex",
+        "/post/7",
+        "/price/9.5",
+        "/file/a/b.txt",
+        "/uuid/12345678-1234-5678-1234-567812345678",
+        "/lang/zh",
+        "/lang/fr",
+        "/phone/13812345678",
+        "/phone/123",
+        "/strict",
+        "/loose/",
+        "/old/5",
+        "/older/5",
+        "/users",
+    ):
         response = client.get(path)
         where = f"-> Location {response.headers['Location']}" if response.location else ""
         body = response.get_data(as_text=True) if response.status_code == 200 else ""
-        out(f"  GET {path if len(path) < 30 else path[:26] + '...':<30} "
-            f"{response.status_code} {body}{where}")
-    out(f"  POST /users -> {client.post('/users').text!r}; OPTIONS /no-options -> "
+        out(
+            f"  GET {path if len(path) < 30 else path[:26] + '...':<30} "
+            f"{response.status_code} {body}{where}"
+        )
+    out(
+        f"  POST /users -> {client.post('/users').text!r}; OPTIONS /no-options -> "
         f"{client.open('/no-options', method='OPTIONS').status_code} "
-        "(provide_automatic_options=False)")
+        "(provide_automatic_options=False)"
+    )
     view = app.view_functions["users"]
-    out(f"UserAPI.as_view('users') is a function {view.__name__!r}, view_class "
-        f"{view.view_class.__name__}, methods {sorted(view.methods)};")
+    out(
+        f"UserAPI.as_view('users') is a function {view.__name__!r}, view_class "
+        f"{view.view_class.__name__}, methods {sorted(view.methods)};"
+    )
     out(f"  a closure over {view.__code__.co_freevars} (回顾 8: 闭包的应用场景)")
     broken = Flask("decorated")
     broken.route("/a")(login_required(lambda: "a", keep_name=False))
@@ -2358,8 +2581,10 @@ def narrate_routing(out=print):
     fixed = Flask("decorated")
     fixed.route("/a")(login_required(page_a))
     fixed.route("/b")(login_required(page_b))
-    out(f"with functools.wraps (update_wrapper) the endpoints keep their names: "
-        f"{sorted(e for e in fixed.view_functions if e != 'static')}")
+    out(
+        f"with functools.wraps (update_wrapper) the endpoints keep their names: "
+        f"{sorted(e for e in fixed.view_functions if e != 'static')}"
+    )
     try:
         Flask("options").add_url_rule("/x", "x", lambda: "x", options=["GET", "POST"])
     except TypeError as exc:
@@ -2373,8 +2598,10 @@ def narrate_blueprints(out=print):
     import tempfile
 
     with tempfile.TemporaryDirectory() as root:
-        for folder, files in (("static", {"a.txt": "app's a"}),
-                              ("bp_static", {"a.txt": "blueprint's a", "b.txt": "blueprint's b"})):
+        for folder, files in (
+            ("static", {"a.txt": "app's a"}),
+            ("bp_static", {"a.txt": "blueprint's a", "b.txt": "blueprint's b"}),
+        ):
             os.makedirs(os.path.join(root, folder))
             for name, text in files.items():
                 with open(os.path.join(root, folder, name), "w", encoding="utf-8") as f:
@@ -2383,8 +2610,9 @@ def narrate_blueprints(out=print):
         ac = Blueprint("ac", "crm", static_folder="bp_static", root_path=root)
         ac.route("/login")(lambda: "login")
         app.register_blueprint(ac, url_prefix="/xxxx")  # the notes: register_blurprint (typo)
-        same = Blueprint("same", "crm", static_folder="bp_static", static_url_path="/static",
-                         root_path=root)
+        same = Blueprint(
+            "same", "crm", static_folder="bp_static", static_url_path="/static", root_path=root
+        )
         app.register_blueprint(same)
         client = app.test_client()
         for path in ("/xxxx/login", "/xxxx/static/b.txt", "/static/a.txt", "/static/b.txt"):
@@ -2507,8 +2735,10 @@ def narrate_notes_bugs(out=print):
     with indented.app_context():
         ctx = indented.test_request_context("/x")
         ctx.push()
-        out("第2步 indented as in the notes, inside `with app.app_context()`: "
-            f"has_request_context() -> {has_request_context()}")
+        out(
+            "第2步 indented as in the notes, inside `with app.app_context()`: "
+            f"has_request_context() -> {has_request_context()}"
+        )
         ctx._implicit_app_ctx_stack.pop()  # all that push did; there is nothing else to pop
     for cls in (NotesFlask, Flask):
         counted = cls("first")
@@ -2518,14 +2748,20 @@ def narrate_notes_bugs(out=print):
         counted.route("/")(lambda: "ok")
         answers = [counted.test_client().get("/") for _ in range(3)]
         label = "the notes' 3.1, 3.4.1" if cls is NotesFlask else "fixed"
-        out(f"{label:<21}: 3 requests -> before_first_request ran {len(calls)}x, "
-            f"after_request ran: {answers[0].headers.get('X-After') == 'ran'}")
+        out(
+            f"{label:<21}: 3 requests -> before_first_request ran {len(calls)}x, "
+            f"after_request ran: {answers[0].headers.get('X-After') == 'ran'}"
+        )
     out("(before_first_request itself was removed in Flask 2.3)")
-    checks = [("app.open_session / app.save_session", "app.session_interface.open_session",
-               hasattr(app, "open_session")),
-              ("app.session_cookie_name", 'app.config["SESSION_COOKIE_NAME"] (Flask >= 2.3)',
-               None),
-              ("total_seconds(lifetime)", "lifetime.total_seconds()", None)]
+    checks = [
+        (
+            "app.open_session / app.save_session",
+            "app.session_interface.open_session",
+            hasattr(app, "open_session"),
+        ),
+        ("app.session_cookie_name", 'app.config["SESSION_COOKIE_NAME"] (Flask >= 2.3)', None),
+        ("total_seconds(lifetime)", "lifetime.total_seconds()", None),
+    ]
     for old, new, present in checks:
         where = "" if present is None else f" (here: {'present' if present else 'absent'})"
         out(f"the notes' {old} -> {new}{where}")
@@ -2571,59 +2807,75 @@ nav a { margin-right: 1em; }
 
 
 def _page(title, body):
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)}</title><style>{PAGE_STYLE}</style></head><body>"
-            '<nav><a href="/">home</a><a href="/lifecycle">lifecycle</a></nav>'
-            f"{body}</body></html>")
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{PAGE_STYLE}</style></head><body>"
+        '<nav><a href="/">home</a><a href="/lifecycle">lifecycle</a></nav>'
+        f"{body}</body></html>"
+    )
 
 
 def render_home_page():
     rows = "".join(
         f'<tr><td><a href="{html.escape(url)}"><code>{html.escape(url)}</code></a></td>'
-        f"<td>{html.escape(what)}</td></tr>" for url, what in ROUTES)
+        f"<td>{html.escape(what)}</td></tr>"
+        for url, what in ROUTES
+    )
     body = (
         "<h1>05_lifecycle: Flask 1.1.1's request lifecycle on Werkzeug 3</h1>"
         "<p>Every request this server answers goes through 第1步–第5步 of the notes: "
         "the request context and the app context are pushed on their LocalStacks, the view "
         'runs, and both are popped again. <a href="/lifecycle">/lifecycle</a> draws the steps '
         "of the last request, with both stacks' <code>__storage__</code> after each step.</p>"
-        f"<table><tr><th>route</th><th>what it shows</th></tr>{rows}</table>")
+        f"<table><tr><th>route</th><th>what it shows</th></tr>{rows}</table>"
+    )
     return _page("05_lifecycle", body)
 
 
-PHASES = {"push": "push: 第1步–第2步, the contexts go on the stacks",
-          "dispatch": "dispatch: 第3步 (and 第4步): before_request, the view, then finalize",
-          "finalize": "finalize: 3.4 make_response, after_request, the session saved",
-          "pop": "pop: 第5步, teardown, the contexts come off the stacks"}
+PHASES = {
+    "push": "push: 第1步–第2步, the contexts go on the stacks",
+    "dispatch": "dispatch: 第3步 (and 第4步): before_request, the view, then finalize",
+    "finalize": "finalize: 3.4 make_response, after_request, the session saved",
+    "pop": "pop: 第5步, teardown, the contexts come off the stacks",
+}
 
 
 def render_lifecycle_page(ring, which):
     recordings = ring.snapshot()
     if not recordings:
-        return _page("lifecycle", "<h1>No request recorded yet</h1><p>Open "
-                                  '<a href="/session">/session</a>, then come back.</p>')
+        return _page(
+            "lifecycle",
+            "<h1>No request recorded yet</h1><p>Open "
+            '<a href="/session">/session</a>, then come back.</p>',
+        )
     if not (which.isdigit() and 1 <= int(which) <= len(recordings)):
-        abort(400, description=f"n must be a number from 1 to {len(recordings)} "
-                               "(1 is the most recent request)")
+        abort(
+            400,
+            description=f"n must be a number from 1 to {len(recordings)} "
+            "(1 is the most recent request)",
+        )
     chosen = recordings[int(which) - 1]
     links = " ".join(
         f'<a href="/lifecycle?n={i}">{i}: {html.escape(r.method)} {html.escape(r.path)}</a>'
-        for i, r in enumerate(recordings, 1))
+        for i, r in enumerate(recordings, 1)
+    )
     sections, phase, shown = [], None, [{}]
     for item in chosen.items:
         if isinstance(item, Step) and item.phase != phase:
             phase = item.phase
             sections.append(f"<h2>{html.escape(PHASES[phase])}</h2>")
         sections.append(_render_item(item, shown))
-    body = (f"<h1>Request #{chosen.number}: {html.escape(chosen.method)} "
-            f"<code>{html.escape(chosen.path)}</code></h1>"
-            "<p>Each box is a step, numbered as note 000 numbers it (note 002's number in "
-            "grey), with the function that ran and, in the order they happened, the steps it "
-            "called, the hooks and signals it fired, and what it returned. Under each box: both "
-            "LocalStacks' <code>__storage__</code> right after it (drawn again only when it "
-            "changed). The colour is the phase: "
-            + " ".join(f'<span class="legend phase-{p}">{p}</span>' for p in PHASES)
-            + f"</p><p>Recent requests: {links}</p>{''.join(sections)}")
+    body = (
+        f"<h1>Request #{chosen.number}: {html.escape(chosen.method)} "
+        f"<code>{html.escape(chosen.path)}</code></h1>"
+        "<p>Each box is a step, numbered as note 000 numbers it (note 002's number in "
+        "grey), with the function that ran and, in the order they happened, the steps it "
+        "called, the hooks and signals it fired, and what it returned. Under each box: both "
+        "LocalStacks' <code>__storage__</code> right after it (drawn again only when it "
+        "changed). The colour is the phase: "
+        + " ".join(f'<span class="legend phase-{p}">{p}</span>' for p in PHASES)
+        + f"</p><p>Recent requests: {links}</p>{''.join(sections)}"
+    )
     return _page(f"lifecycle of {chosen.method} {chosen.path}", body)
 
 
@@ -2640,12 +2892,14 @@ def _render_item(item, shown):
     else:
         shown[0] = item.storage
         stacks = "".join(_render_storage(name, entries) for name, entries in item.storage.items())
-    return (f'<div class="step phase-{item.phase}" data-n000="{html.escape(item.n000)}" '
-            f'data-n002="{html.escape(item.n002)}" data-func="{html.escape(item.func)}">'
-            f'<div class="head"><span class="num">{html.escape(item.n000) or "&nbsp;"}</span>'
-            f'<span class="n002">{html.escape(item.n002)}</span> {html.escape(item.text)} '
-            f'<span class="func">{html.escape(item.func)}</span></div>{inner}'
-            f'<div class="stacks">{stacks}</div></div>')
+    return (
+        f'<div class="step phase-{item.phase}" data-n000="{html.escape(item.n000)}" '
+        f'data-n002="{html.escape(item.n002)}" data-func="{html.escape(item.func)}">'
+        f'<div class="head"><span class="num">{html.escape(item.n000) or "&nbsp;"}</span>'
+        f'<span class="n002">{html.escape(item.n002)}</span> {html.escape(item.text)} '
+        f'<span class="func">{html.escape(item.func)}</span></div>{inner}'
+        f'<div class="stacks">{stacks}</div></div>'
+    )
 
 
 def _render_storage(name, entries):
@@ -2653,11 +2907,15 @@ def _render_storage(name, entries):
         inner = "".join(
             f'<div class="ident">{html.escape(ident)} &rarr; {{"stack": ['
             + "".join(f'<span class="ctx">{html.escape(item)}</span>' for item in items)
-            + "]}</div>" for ident, items in entries.items())
+            + "]}</div>"
+            for ident, items in entries.items()
+        )
     else:
         inner = '<div class="empty">{} (empty)</div>'
-    return (f'<div class="storage" data-stack="{name}"><div class="title">{name}.__storage__'
-            f"</div>{inner}</div>")
+    return (
+        f'<div class="storage" data-stack="{name}"><div class="title">{name}.__storage__'
+        f"</div>{inner}</div>"
+    )
 
 
 # ==========================================================================================
@@ -2683,13 +2941,16 @@ def _port(text):
 def parse_args(argv):
     parser = _OneLineErrors(
         prog="05_lifecycle.py",
-        description="Narrate Flask's startup (7.1) and one request (7.2), then serve the demo app.")
+        description="Narrate Flask's startup (7.1) and one request (7.2), then serve the demo app.",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=_port, default=5000, help="port to listen on")
-    parser.add_argument("--trace", action="store_true",
-                        help="also narrate every request served, step by step")
-    parser.add_argument("--demo", action="store_true",
-                        help="print the narration and exit, without serving")
+    parser.add_argument(
+        "--trace", action="store_true", help="also narrate every request served, step by step"
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="print the narration and exit, without serving"
+    )
     return parser.parse_args(argv)
 
 
@@ -2701,8 +2962,9 @@ def check_can_listen(host, port):
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, port))
     except OSError as exc:
-        reason = "port already in use" if exc.errno == errno.EADDRINUSE else (
-            exc.strerror or str(exc))
+        reason = (
+            "port already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        )
         return f"05_lifecycle.py: cannot listen on {host}:{port}: {reason} (try another --port)"
     return None
 
@@ -2730,9 +2992,12 @@ def main(argv=None):
         return
     if args.trace:
         app.wsgi_app.out = print_traced
-    print(f"\n05_lifecycle: serving on http://{args.host}:{args.port}/ ; "
-          f"{'narrating every request' if args.trace else 'add --trace to narrate every request'}"
-          f", and see http://{args.host}:{args.port}/lifecycle", flush=True)
+    print(
+        f"\n05_lifecycle: serving on http://{args.host}:{args.port}/ ; "
+        f"{'narrating every request' if args.trace else 'add --trace to narrate every request'}"
+        f", and see http://{args.host}:{args.port}/lifecycle",
+        flush=True,
+    )
     app.run(args.host, args.port)
 
 

@@ -39,8 +39,13 @@ lifecycle = importlib.import_module("05_lifecycle")
 # Settings — MYSQL_* from the environment, with defaults for a stock local server
 # ==========================================================================================
 
-DEFAULTS = {"MYSQL_HOST": "127.0.0.1", "MYSQL_PORT": "3306", "MYSQL_USER": "root",
-            "MYSQL_PASSWORD": "", "MYSQL_DATABASE": "pooldb"}
+DEFAULTS = {
+    "MYSQL_HOST": "127.0.0.1",
+    "MYSQL_PORT": "3306",
+    "MYSQL_USER": "root",
+    "MYSQL_PASSWORD": "",
+    "MYSQL_DATABASE": "pooldb",
+}
 
 
 class SettingsError(ValueError):
@@ -55,20 +60,32 @@ def settings_from_env(env=None):
     except ValueError:
         raise SettingsError(f"MYSQL_PORT must be a number, got {raw['MYSQL_PORT']!r}") from None
     if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", raw["MYSQL_DATABASE"]):
-        raise SettingsError("MYSQL_DATABASE must be 1-64 letters, digits or underscores, "
-                            f"got {raw['MYSQL_DATABASE']!r}")
-    return {"host": raw["MYSQL_HOST"], "port": port, "user": raw["MYSQL_USER"],
-            "password": raw["MYSQL_PASSWORD"], "database": raw["MYSQL_DATABASE"]}
+        raise SettingsError(
+            "MYSQL_DATABASE must be 1-64 letters, digits or underscores, "
+            f"got {raw['MYSQL_DATABASE']!r}"
+        )
+    return {
+        "host": raw["MYSQL_HOST"],
+        "port": port,
+        "user": raw["MYSQL_USER"],
+        "password": raw["MYSQL_PASSWORD"],
+        "database": raw["MYSQL_DATABASE"],
+    }
 
 
 def connect_kwargs(settings=None, with_database=True):
     """What every connection in this file passes to pymysql.connect."""
     settings = settings or settings_from_env()
-    kwargs = dict(settings, charset="utf8mb4", connect_timeout=3, read_timeout=10,
-                  write_timeout=10,
-                  # PyMySQL >= 1.2 builds a TLS context on every connect (~17 ms of CPU) when
-                  # the server offers TLS; a local server does not need it.
-                  ssl_disabled=True)
+    kwargs = dict(
+        settings,
+        charset="utf8mb4",
+        connect_timeout=3,
+        read_timeout=10,
+        write_timeout=10,
+        # PyMySQL >= 1.2 builds a TLS context on every connect (~17 ms of CPU) when
+        # the server offers TLS; a local server does not need it.
+        ssl_disabled=True,
+    )
     if not with_database:
         kwargs.pop("database")
     return kwargs
@@ -87,10 +104,14 @@ def setup_database(settings=None):
     conn = pymysql.connect(**connect_kwargs(settings, with_database=False))
     try:
         with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{settings['database']}` "
-                        "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-            cur.execute(f"CREATE TABLE IF NOT EXISTS `{settings['database']}`.tb1 ("
-                        "id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64) NOT NULL)")
+            cur.execute(
+                f"CREATE DATABASE IF NOT EXISTS `{settings['database']}` "
+                "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+            )
+            cur.execute(
+                f"CREATE TABLE IF NOT EXISTS `{settings['database']}`.tb1 ("
+                "id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64) NOT NULL)"
+            )
         conn.commit()
     finally:
         conn.close()
@@ -121,8 +142,11 @@ def create_pool(settings=None, **overrides):
 
 def pool_status(pool):
     """What DBUtils keeps privately: the limit, connections checked out, and idle ones."""
-    return {"maxconnections": pool._maxconnections, "in_use": pool._connections,
-            "idle": len(pool._idle_cache)}
+    return {
+        "maxconnections": pool._maxconnections,
+        "in_use": pool._connections,
+        "idle": len(pool._idle_cache),
+    }
 
 
 # ==========================================================================================
@@ -389,9 +413,15 @@ class PersistentStrategy:
     name = "PersistentDB"
 
     def __init__(self, **kwargs):
-        self.pool = PersistentDB(creator=pymysql, maxusage=None, setsession=[], ping=0,
-                                 closeable=False, threadlocal=threading.local,
-                                 **{**connect_kwargs(), "autocommit": True, **kwargs})
+        self.pool = PersistentDB(
+            creator=pymysql,
+            maxusage=None,
+            setsession=[],
+            ping=0,
+            closeable=False,
+            threadlocal=threading.local,
+            **{**connect_kwargs(), "autocommit": True, **kwargs},
+        )
 
     def query(self, sql, args=()):
         conn = self.pool.connection()
@@ -531,8 +561,10 @@ def create_serve_app(helper=None):
     def hello():
         """002's 2.3 app.py, whose view reads `select * from t1` (our table is tb1)."""
         result = SQLHelper.fetch_one("select * from tb1", [])
-        return {"SQLHelper.fetch_one('select * from tb1', [])": list(result) if result else None,
-                "same pool as /users": SQLHelper.pool() is helper.pool}
+        return {
+            "SQLHelper.fetch_one('select * from tb1', [])": list(result) if result else None,
+            "same pool as /users": SQLHelper.pool() is helper.pool,
+        }
 
     @app.errorhandler(pymysql.err.Error)
     @app.errorhandler(TooManyConnectionsError)
@@ -584,20 +616,27 @@ def serve(argv):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=lifecycle._port, default=5000)
     parser.add_argument("--maxconnections", type=int, default=6)
-    parser.add_argument("--nonblocking", action="store_true",
-                        help="answer 503 when the pool is exhausted instead of waiting")
+    parser.add_argument(
+        "--nonblocking",
+        action="store_true",
+        help="answer 503 when the pool is exhausted instead of waiting",
+    )
     args = parser.parse_args(argv)
     settings = _settings_or_exit()
     # One pool for the process: `db` serves the routes, and SQLHelper (002's 2.3) reads db.pool.
     helper = db
-    helper.configure(settings=settings, maxconnections=args.maxconnections,
-                     blocking=not args.nonblocking)
+    helper.configure(
+        settings=settings, maxconnections=args.maxconnections, blocking=not args.nonblocking
+    )
     check_database(settings, helper)
     problem = lifecycle.check_can_listen(args.host, args.port)
     if problem:
         sys.exit(problem.replace("05_lifecycle.py", "06_sqlhelper.py"))
-    print(f"06_sqlhelper: serving http://{args.host}:{args.port}/ with MySQL at "
-          f"{settings['host']}:{settings['port']}/{settings['database']}", flush=True)
+    print(
+        f"06_sqlhelper: serving http://{args.host}:{args.port}/ with MySQL at "
+        f"{settings['host']}:{settings['port']}/{settings['database']}",
+        flush=True,
+    )
     create_serve_app(helper).run(args.host, args.port)
 
 
@@ -619,9 +658,11 @@ def demo_sqlhelper_way_one(helper):
         id1 = connection_id(c1)
         with helper as c2:
             id2 = connection_id(c2)  # fixed: the notes ran c1.execute in the inner block
-            print(f"nested: c1 on connection {id1}, c2 on connection {id2}; "
-                  f"this thread's stack holds {len(helper.local.stack)} pairs; "
-                  f"pool {pool_status(helper.pool)}")
+            print(
+                f"nested: c1 on connection {id1}, c2 on connection {id2}; "
+                f"this thread's stack holds {len(helper.local.stack)} pairs; "
+                f"pool {pool_status(helper.pool)}"
+            )
         print(f"inner with returned its connection; c1 still works: {connection_id(c1) == id1}")
     print(f"both returned: pool {pool_status(helper.pool)}")
     marker = f"rolled-back-{uuid.uuid4().hex[:8]}"
@@ -630,9 +671,11 @@ def demo_sqlhelper_way_one(helper):
             cur.execute("INSERT INTO tb1 (name) VALUES (%s)", (marker,))
             raise ValueError("something failed after the INSERT")
     except ValueError as exc:
-        print(f"exception inside with ({exc}) -> rollback; row kept: "
-              f"{helper.fetchone('SELECT COUNT(*) FROM tb1 WHERE name = %s', marker)[0]}; "
-              f"pool {pool_status(helper.pool)}")
+        print(
+            f"exception inside with ({exc}) -> rollback; row kept: "
+            f"{helper.fetchone('SELECT COUNT(*) FROM tb1 WHERE name = %s', marker)[0]}; "
+            f"pool {pool_status(helper.pool)}"
+        )
     shared = SharedInstanceSqlHelper(helper.pool)
     with shared as c1:
         outer_id = connection_id(c1)
@@ -641,9 +684,11 @@ def demo_sqlhelper_way_one(helper):
         lost = pool_status(helper.pool)
         with helper as someone_else:
             other_id = connection_id(someone_else)
-    print(f"001's warning, self.conn on the shared instance: after the nested with the pool says "
-          f"{lost} while c1 (connection {outer_id}) is still in use; the next checkout got "
-          f"connection {other_id}{' — the same one' if other_id == outer_id else ''}")
+    print(
+        f"001's warning, self.conn on the shared instance: after the nested with the pool says "
+        f"{lost} while c1 (connection {outer_id}) is still in use; the next checkout got "
+        f"connection {other_id}{' — the same one' if other_id == outer_id else ''}"
+    )
 
 
 def demo_commit_semantics(helper):
@@ -654,8 +699,10 @@ def demo_commit_semantics(helper):
         with who as cur:
             cur.execute("INSERT INTO tb1 (name) VALUES (%s)", (marker,))
         kept = helper.fetchone("SELECT COUNT(*) FROM tb1 WHERE name = %s", marker)[0]
-        print(f"{label:<17} INSERT inside `with`, then look from another connection: "
-              f"{kept} row{'' if kept == 1 else 's'}")
+        print(
+            f"{label:<17} INSERT inside `with`, then look from another connection: "
+            f"{kept} row{'' if kept == 1 else 's'}"
+        )
 
 
 def demo_two_users_one_instance(helper):
@@ -686,11 +733,15 @@ def demo_two_users_one_instance(helper):
     for t in threads:
         t.join()
     names = _letters(seen.values())
-    print("connections (A, B: two different ones): " + ", ".join(
-        f"{who} {name}" for who, name in zip(seen, names, strict=True)))
+    print(
+        "connections (A, B: two different ones): "
+        + ", ".join(f"{who} {name}" for who, name in zip(seen, names, strict=True))
+    )
     same = seen["user 3"] == seen["user 1"]
-    print(f"user 3 got user 1's connection while user 1 was still using it: {same}; pool now "
-          f"{pool_status(pool)}")
+    print(
+        f"user 3 got user 1's connection while user 1 was still using it: {same}; pool now "
+        f"{pool_status(pool)}"
+    )
 
 
 def demo_sqlhelper_way_two(helper):
@@ -713,8 +764,10 @@ def demo_three_ways(settings):
     unsafe.close()
     problems = {k: v for k, v in race.items() if k != "ok" and v}
     verdict = "unsafe" if problems else "no problem seen this time (it is still unsafe)"
-    print(f"示例2 one global connection, 8 threads x 5 calls: ok={race['ok']}, "
-          f"problems={dict(sorted(problems.items()))} -> {verdict}")
+    print(
+        f"示例2 one global connection, 8 threads x 5 calls: ok={race['ok']}, "
+        f"problems={dict(sorted(problems.items()))} -> {verdict}"
+    )
     locked = LockedGlobalConnection()
     started = time.perf_counter()
     race = echo_race(locked, threads=8, calls=5, sleep=0.01)
@@ -725,9 +778,11 @@ def demo_three_ways(settings):
     pooled_race = echo_race(pooled, threads=8, calls=5, sleep=0.01)
     pooled_time = time.perf_counter() - started
     pooled.close()
-    print(f"示例3 global connection + lock: all {race['ok']} correct, but serial: "
-          f"{locked_time:.2f}s for 40 x SLEEP(0.01); PooledDB(6): {pooled_race['ok']} correct "
-          f"in {pooled_time:.2f}s")
+    print(
+        f"示例3 global connection + lock: all {race['ok']} correct, but serial: "
+        f"{locked_time:.2f}s for 40 x SLEEP(0.01); PooledDB(6): {pooled_race['ok']} correct "
+        f"in {pooled_time:.2f}s"
+    )
 
 
 def demo_two_pools(settings):
@@ -738,8 +793,10 @@ def demo_two_pools(settings):
     print(f"PersistentDB, 3 threads x 3 calls: {len(set(ids))} connections (one per thread)")
     pooled = PooledStrategy(settings=settings, mincached=0)
     ids = _ids_from_threads(pooled, threads=12, calls=3)
-    print(f"PooledDB(maxconnections=6), 12 threads x 3 calls: {len(set(ids))} distinct "
-          f"connections (limit 6); pool {pool_status(pooled.pool)}")
+    print(
+        f"PooledDB(maxconnections=6), 12 threads x 3 calls: {len(set(ids))} distinct "
+        f"connections (limit 6); pool {pool_status(pooled.pool)}"
+    )
     pooled.close()
 
 
@@ -750,7 +807,7 @@ def _ids_from_threads(strategy, threads, calls):
     def worker():
         barrier.wait()
         for _ in range(calls):
-            (cid, _), = strategy.query("SELECT CONNECTION_ID(), SLEEP(0.01)")
+            ((cid, _),) = strategy.query("SELECT CONNECTION_ID(), SLEEP(0.01)")
             with lock:
                 ids.append(cid)
 
@@ -764,8 +821,9 @@ def _ids_from_threads(strategy, threads, calls):
 
 def _server_connections(admin, database):
     with admin.cursor() as cur:
-        cur.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = %s",
-                    (database,))
+        cur.execute(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = %s", (database,)
+        )
         return cur.fetchone()[0]
 
 
@@ -791,8 +849,10 @@ def pool_parameter_lines(settings, admin, database):
     """Each PooledDB/PersistentDB parameter the notes comment on, doing what it does."""
     baseline = _server_connections(admin, database)  # the demo's own `db` pool has some open
     pool = create_pool(settings, mincached=3, maxconnections=6)
-    yield (f"mincached=3: right after PooledDB(...) the server shows "
-           f"{_server_connections(admin, database) - baseline} more connections")
+    yield (
+        f"mincached=3: right after PooledDB(...) the server shows "
+        f"{_server_connections(admin, database) - baseline} more connections"
+    )
     pool.close()
     pool = create_pool(settings, mincached=0, maxcached=1, maxconnections=6)
     ids = set()
@@ -801,21 +861,27 @@ def pool_parameter_lines(settings, admin, database):
         ids.update(connection_id(c.cursor()) for c in held)
         for conn in held:
             conn.close()
-    yield (f"maxcached=1: 3 rounds of 4 borrowers -> {len(ids)} connections opened in all, "
-           f"{_server_connections(admin, database) - baseline} kept open (the rest closed)")
+    yield (
+        f"maxcached=1: 3 rounds of 4 borrowers -> {len(ids)} connections opened in all, "
+        f"{_server_connections(admin, database) - baseline} kept open (the rest closed)"
+    )
     pool.close()
     pool = create_pool(settings, mincached=0, maxshared=3, maxconnections=6)
     shared = [pool.connection(shareable=True) for _ in range(4)]
     ids = {connection_id(c.cursor()) for c in shared}
     for conn in shared:
         conn.close()
-    yield (f"maxshared=3: pymysql.threadsafety = {pymysql.threadsafety}, so 4 shareable "
-           f"connections are {len(ids)} different ones:")
+    yield (
+        f"maxshared=3: pymysql.threadsafety = {pymysql.threadsafety}, so 4 shareable "
+        f"connections are {len(ids)} different ones:"
+    )
     yield "  nothing is ever shared (the notes' comment says '所有链接都共享': wrong)"
     pool.close()
     raised = create_pool(settings, mincached=0, maxshared=10, maxconnections=6)
-    yield (f"  and maxshared still counts: PooledDB(maxshared=10, maxconnections=6) allows "
-           f"{raised._maxconnections} connections")
+    yield (
+        f"  and maxshared still counts: PooledDB(maxshared=10, maxconnections=6) allows "
+        f"{raised._maxconnections} connections"
+    )
     raised.close()
     pool = create_pool(settings, mincached=0, maxcached=1, maxusage=3)
     ids = []
@@ -825,8 +891,10 @@ def pool_parameter_lines(settings, admin, database):
         cursor.execute("SELECT CONNECTION_ID()")
         ids.append(cursor.fetchone()[0])
     conn.close()
-    yield (f"maxusage=3: the connection behind 7 executes -> {_letters(ids)} (a new one after "
-           "every 3 uses)")
+    yield (
+        f"maxusage=3: the connection behind 7 executes -> {_letters(ids)} (a new one after "
+        "every 3 uses)"
+    )
     pool.close()
     pool = create_pool(settings, mincached=0, maxcached=1, setsession=["SET @greeting = 'hi'"])
     with pool.connection() as conn, conn.cursor() as cur:
@@ -858,30 +926,41 @@ def pool_parameter_lines(settings, admin, database):
     waited = not got.wait(0.3)
     held.close()
     waiter.join(10)
-    yield (f"blocking=True: the second checkout waited while the first was held: {waited}; "
-           f"it went on when it was returned: {got.is_set()}")
+    yield (
+        f"blocking=True: the second checkout waited while the first was held: {waited}; "
+        f"it went on when it was returned: {got.is_set()}"
+    )
     pool.close()
     for closeable in (False, True):
-        persist = PersistentDB(creator=pymysql, closeable=closeable, threadlocal=threading.local,
-                               **connect_kwargs(settings))
+        persist = PersistentDB(
+            creator=pymysql,
+            closeable=closeable,
+            threadlocal=threading.local,
+            **connect_kwargs(settings),
+        )
         conn = persist.connection()
         before = connection_id(conn.cursor())
         conn.close()
         after = connection_id(persist.connection().cursor())
-        yield (f"PersistentDB(closeable={closeable}): conn.close(), then the next connection() "
-               f"is {'the same' if before == after else 'a new'} connection")
+        yield (
+            f"PersistentDB(closeable={closeable}): conn.close(), then the next connection() "
+            f"is {'the same' if before == after else 'a new'} connection"
+        )
         persist.connection()._close()
-    persist = PersistentDB(creator=pymysql, threadlocal=threading.local,
-                           **connect_kwargs(settings))
+    persist = PersistentDB(creator=pymysql, threadlocal=threading.local, **connect_kwargs(settings))
     ids = []
-    threads = [threading.Thread(target=lambda: ids.append(connection_id(
-        persist.connection().cursor()))) for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: ids.append(connection_id(persist.connection().cursor())))
+        for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    yield (f"PersistentDB(threadlocal=threading.local): 3 threads -> {len(set(ids))} "
-           "connections, one per thread, closed when each thread ends")
+    yield (
+        f"PersistentDB(threadlocal=threading.local): 3 threads -> {len(set(ids))} "
+        "connections, one per thread, closed when each thread ends"
+    )
 
 
 def _letters(ids):
@@ -893,12 +972,17 @@ def _letters(ids):
 def demo_small_app():
     print()
     print("== 2.3 实际开发小应用案例: SQLHelper.fetch_one / fetch_all ==")
-    print(f"SQLHelper.fetch_one('SELECT %s, %s', [1, 'a']) -> "
-          f"{SQLHelper.fetch_one('SELECT %s, %s', [1, 'a'])}")
-    print(f"SQLHelper.fetch_all('SELECT 1 UNION SELECT 2', []) -> "
-          f"{SQLHelper.fetch_all('SELECT 1 UNION SELECT 2', [])}")
-    print("served on the same pool as the other routes: python 06_sqlhelper.py serve, then "
-          "GET /case")
+    print(
+        f"SQLHelper.fetch_one('SELECT %s, %s', [1, 'a']) -> "
+        f"{SQLHelper.fetch_one('SELECT %s, %s', [1, 'a'])}"
+    )
+    print(
+        f"SQLHelper.fetch_all('SELECT 1 UNION SELECT 2', []) -> "
+        f"{SQLHelper.fetch_all('SELECT 1 UNION SELECT 2', [])}"
+    )
+    print(
+        "served on the same pool as the other routes: python 06_sqlhelper.py serve, then GET /case"
+    )
 
 
 def main(argv=None):
@@ -906,12 +990,16 @@ def main(argv=None):
     if argv[:1] == ["serve"]:
         return serve(argv[1:])
     if argv:
-        _one_line_exit(f"unknown arguments {' '.join(argv)!r}: run with no arguments for the "
-                       "demo, or 'serve [--port P]'")
+        _one_line_exit(
+            f"unknown arguments {' '.join(argv)!r}: run with no arguments for the "
+            "demo, or 'serve [--port P]'"
+        )
     settings = _settings_or_exit()
     check_database(settings, db)
-    print(f"MySQL at {settings['host']}:{settings['port']}, database {settings['database']!r}, "
-          "table tb1 ready")
+    print(
+        f"MySQL at {settings['host']}:{settings['port']}, database {settings['database']!r}, "
+        "table tb1 ready"
+    )
     print()
     demo_sqlhelper_way_one(db)
     demo_commit_semantics(db)

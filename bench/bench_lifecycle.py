@@ -69,8 +69,11 @@ def build_floor():
     return app
 
 
-APPS = {"floor (bare Werkzeug)": build_floor, "ours (05_lifecycle)": lambda: build(lc),
-        "Flask 3": lambda: build(flask)}
+APPS = {
+    "floor (bare Werkzeug)": build_floor,
+    "ours (05_lifecycle)": lambda: build(lc),
+    "Flask 3": lambda: build(flask),
+}
 
 
 def per_request_us(apps, rounds, number=3000):
@@ -112,8 +115,11 @@ def serve(which, port):
 
 def requests_per_second(which, seconds, clients=8):
     port = _free_port()
-    server = subprocess.Popen([sys.executable, __file__, "--serve", which, "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", which, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_for(port)
         done, errors = [0] * clients, [0] * clients
@@ -178,8 +184,9 @@ def in_process(rounds):
 def other_pythons():
     """(version, python) for every CPython >= 3.11 pyenv lists, other than this one."""
     try:
-        bare = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True,
-                              timeout=30).stdout.split()
+        bare = subprocess.run(
+            ["pyenv", "versions", "--bare"], capture_output=True, text=True, timeout=30
+        ).stdout.split()
     except (OSError, subprocess.SubprocessError):
         return []
     found = []
@@ -187,8 +194,9 @@ def other_pythons():
         parts = version.split(".")
         if len(parts) == 3 and parts[0] == "3" and parts[1].isdigit() and int(parts[1]) >= 11:
             if version != ".".join(map(str, sys.version_info[:3])):
-                prefix = subprocess.run(["pyenv", "prefix", version], capture_output=True,
-                                        text=True, timeout=30).stdout.strip()
+                prefix = subprocess.run(
+                    ["pyenv", "prefix", version], capture_output=True, text=True, timeout=30
+                ).stdout.strip()
                 found.append((version, f"{prefix}/bin/python"))
     return found
 
@@ -199,16 +207,30 @@ def venv_python(version, python):
     if not (venv / "bin" / "python").exists():
         print(f"  (making {venv} for Python {version}: once)", flush=True)
         subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=300)
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-                        "--disable-pip-version-check", "-r",
-                        str(common.ROOT / "requirements.txt")], check=True, timeout=900)
+        subprocess.run(
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "-r",
+                str(common.ROOT / "requirements.txt"),
+            ],
+            check=True,
+            timeout=900,
+        )
     return str(venv / "bin" / "python")
 
 
 def run_elsewhere(version, python, rounds):
-    result = subprocess.run([venv_python(version, python), __file__, "--child",
-                             "--rounds", str(rounds)], capture_output=True, text=True,
-                            timeout=1800)
+    result = subprocess.run(
+        [venv_python(version, python), __file__, "--child", "--rounds", str(rounds)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"Python {version}: {result.stderr.strip()[-500:]}")
     return json.loads(result.stdout)
@@ -231,28 +253,44 @@ def cost_table(number=20000):
     def ns(func, n=number):
         return min(timeit.repeat(func, number=n, repeat=5)) / n * 1e9
 
-    pieces["RequestContext push + pop (both stacks, session, URL match)"] = (1, ns(
-        lambda: (ctx.push(), ctx.pop()), n=number // 4))
+    pieces["RequestContext push + pop (both stacks, session, URL match)"] = (
+        1,
+        ns(lambda: (ctx.push(), ctx.pop()), n=number // 4),
+    )
     ctx.push()
     try:
         pieces["_request_ctx_stack.top (Local.__getattr__)"] = (8, ns(lambda: stack.top))
-        pieces["proxy read: request.args (04's LocalProxy chain)"] = (1, ns(
-            lambda: lc.request.args))
+        pieces["proxy read: request.args (04's LocalProxy chain)"] = (
+            1,
+            ns(lambda: lc.request.args),
+        )
         pieces["proxy read: g.user"] = (2, ns(lambda: lc.g.user if "user" in lc.g else None))
-        pieces["signal with no receiver: `if sig.receivers:`"] = (7, ns(
-            lambda: lc.request_started.receivers and None))
-        pieces["signal with no receiver: blinker send() (not done)"] = (0, ns(
-            lambda: lc.request_started.send(app)))
+        pieces["signal with no receiver: `if sig.receivers:`"] = (
+            7,
+            ns(lambda: lc.request_started.receivers and None),
+        )
+        pieces["signal with no receiver: blinker send() (not done)"] = (
+            0,
+            ns(lambda: lc.request_started.send(app)),
+        )
         si = app.session_interface
-        pieces["session: open (no secret key -> NullSession) + is_null_session"] = (1, ns(
-            lambda: si.is_null_session(si.make_null_session(app))))
+        pieces["session: open (no secret key -> NullSession) + is_null_session"] = (
+            1,
+            ns(lambda: si.is_null_session(si.make_null_session(app))),
+        )
     finally:
         ctx.pop()
-    pieces["Request(environ) + Response(text) + call it"] = (1, ns(
-        lambda: b"".join(WzResponse("x")(WzRequest(dict(environ)).environ, lambda *a: None)),
-        n=number // 4))
-    pieces["routing: bind_to_environ + match"] = (1, ns(
-        lambda: app.url_map.bind_to_environ(environ).match(), n=number // 4))
+    pieces["Request(environ) + Response(text) + call it"] = (
+        1,
+        ns(
+            lambda: b"".join(WzResponse("x")(WzRequest(dict(environ)).environ, lambda *a: None)),
+            n=number // 4,
+        ),
+    )
+    pieces["routing: bind_to_environ + match"] = (
+        1,
+        ns(lambda: app.url_map.bind_to_environ(environ).match(), n=number // 4),
+    )
     return pieces
 
 
@@ -284,10 +322,15 @@ def _positive(kind):
 
 def main():
     p = common.parser(__doc__.splitlines()[0])
-    p.add_argument("--rounds", type=_positive(int), default=11,
-                   help="interleaved rounds per interpreter (the median is kept)")
-    p.add_argument("--seconds", type=_positive(float), default=3.0,
-                   help="length of each HTTP measurement")
+    p.add_argument(
+        "--rounds",
+        type=_positive(int),
+        default=11,
+        help="interleaved rounds per interpreter (the median is kept)",
+    )
+    p.add_argument(
+        "--seconds", type=_positive(float), default=3.0, help="length of each HTTP measurement"
+    )
     p.add_argument("--profile", action="store_true", help="also cProfile ours")
     p.add_argument("--child", action="store_true", help=common.argparse.SUPPRESS)
     p.add_argument("--serve", choices=["ours", "flask"], help=common.argparse.SUPPRESS)
@@ -299,29 +342,53 @@ def main():
         print(json.dumps(in_process(args.rounds)))
         return None
     print("bench_lifecycle:", common.environment())
-    print(f"1. per request, in process (median of {args.rounds} interleaved rounds), on each "
-          "CPython >= 3.11 present:")
+    print(
+        f"1. per request, in process (median of {args.rounds} interleaved rounds), on each "
+        "CPython >= 3.11 present:"
+    )
     runs = {common.environment()["python"]: in_process(args.rounds)}
     for version, python in other_pythons():
         runs[version] = run_elsewhere(version, python, args.rounds)
-    table = common.Table([("python", 7), ("floor us", 9), ("ours us", 8), ("Flask 3 us", 10),
-                          ("ours/floor", 10), ("Flask/ours", 10), ("target", 7), ("", 4)])
+    table = common.Table(
+        [
+            ("python", 7),
+            ("floor us", 9),
+            ("ours us", 8),
+            ("Flask 3 us", 10),
+            ("ours/floor", 10),
+            ("Flask/ours", 10),
+            ("target", 7),
+            ("", 4),
+        ]
+    )
     verdicts = {}
     for version in sorted(runs, key=lambda v: tuple(map(int, v.split(".")))):
         floor, ours, real = runs[version]["per_request_us"].values()
         target = target_for(version)
         verdicts[version] = real / ours >= target
-        table.add(version, floor, ours, real, ours / floor, real / ours, f">={target:.2f}",
-                  common.verdict(verdicts[version]))
-    print("MISS means Flask 3 is not that much slower than ours on that Python: a cut that "
-          "keeps the notes' steps is still to be found (see the README).")
+        table.add(
+            version,
+            floor,
+            ours,
+            real,
+            ours / floor,
+            real / ours,
+            f">={target:.2f}",
+            common.verdict(verdicts[version]),
+        )
+    print(
+        "MISS means Flask 3 is not that much slower than ours on that Python: a cut that "
+        "keeps the notes' steps is still to be found (see the README)."
+    )
     print("2. where the time goes in ours (this interpreter; ns per use x uses per request):")
     cost = common.Table([("piece", 62), ("ns/use", 7), ("uses", 5), ("us/request", 10)])
     pieces = cost_table()
     for piece, (uses, ns) in pieces.items():
         cost.add(piece, ns, uses, ns * uses / 1000)
-    print(f"3. over HTTP, run_simple(threaded=True), 8 clients, {args.seconds:.0f}s each, "
-          "alternating:")
+    print(
+        f"3. over HTTP, run_simple(threaded=True), 8 clients, {args.seconds:.0f}s each, "
+        "alternating:"
+    )
     http_table = common.Table([("app", 22), ("requests/s", 10), ("errors", 7)])
     rates = {"ours": [], "flask": []}
     for _ in range(2):
@@ -333,10 +400,16 @@ def main():
     print(f"ours / Flask requests per second: {http_ratio:.2f}x")
     if args.profile:
         profile_ours()
-    common.write_json(args.json, {
-        "runs": runs, "targets_met": verdicts,
-        "cost_ns": {piece: {"uses": uses, "ns": ns} for piece, (uses, ns) in pieces.items()},
-        "http_requests_per_second": rates, "http_ours_over_flask": http_ratio})
+    common.write_json(
+        args.json,
+        {
+            "runs": runs,
+            "targets_met": verdicts,
+            "cost_ns": {piece: {"uses": uses, "ns": ns} for piece, (uses, ns) in pieces.items()},
+            "http_requests_per_second": rates,
+            "http_ours_over_flask": http_ratio,
+        },
+    )
     return None
 
 

@@ -31,8 +31,15 @@ def candidates():
     ours_stack, wz_stack, cv_stack = ls.LocalStack(), wz.LocalStack(), ls.ContextVarLocalStack()
     for stack in (ours_stack, wz_stack, cv_stack):
         stack.push("ctx")
-    g = {"ours_local": ours_local, "thread_local": thread_local, "wz_local": wz_local,
-         "var": var, "ours_stack": ours_stack, "wz_stack": wz_stack, "cv_stack": cv_stack}
+    g = {
+        "ours_local": ours_local,
+        "thread_local": thread_local,
+        "wz_local": wz_local,
+        "var": var,
+        "ours_stack": ours_stack,
+        "wz_stack": wz_stack,
+        "cv_stack": cv_stack,
+    }
     return g, [
         ("attribute get", "03 Local (ident dict + __getattr__)", "ours_local.x"),
         ("attribute get", "threading.local", "thread_local.x"),
@@ -51,15 +58,19 @@ def candidates():
 def time_proxies(rounds):
     """request.method inside a pushed request context, ours and Flask 3's."""
     ours_app, flask_app = lc.Flask("bench"), flask.Flask("bench")
-    results = {"04 request proxy (partial -> LocalStack.top)": [],
-               "Flask 3 request proxy (ContextVar)": []}
+    results = {
+        "04 request proxy (partial -> LocalStack.top)": [],
+        "Flask 3 request proxy (ContextVar)": [],
+    }
     for _ in range(rounds):
         with ours_app.test_request_context("/"):
             results["04 request proxy (partial -> LocalStack.top)"].append(
-                _ns(timeit.timeit("r.method", globals={"r": lc.request}, number=NUMBER)))
+                _ns(timeit.timeit("r.method", globals={"r": lc.request}, number=NUMBER))
+            )
         with flask_app.test_request_context("/"):
             results["Flask 3 request proxy (ContextVar)"].append(
-                _ns(timeit.timeit("r.method", globals={"r": flask.request}, number=NUMBER)))
+                _ns(timeit.timeit("r.method", globals={"r": flask.request}, number=NUMBER))
+            )
     return {name: common.median(values) for name, values in results.items()}
 
 
@@ -80,8 +91,9 @@ def main():
     medians = {key: common.median(values) for key, values in samples.items()}
     for key, value in time_proxies(args.rounds).items():
         medians[("proxy attribute read", key)] = value
-    table = common.Table([("operation", 22), ("implementation", 46), ("ns/op", 8),
-                          ("x fastest", 9)])
+    table = common.Table(
+        [("operation", 22), ("implementation", 46), ("ns/op", 8), ("x fastest", 9)]
+    )
     for group in dict.fromkeys(group for group, _ in medians):
         fastest = min(v for (g_, _), v in medians.items() if g_ == group)
         for (g_, name), value in medians.items():
@@ -90,10 +102,19 @@ def main():
     ours = medians[("proxy attribute read", "04 request proxy (partial -> LocalStack.top)")]
     theirs = medians[("proxy attribute read", "Flask 3 request proxy (ContextVar)")]
     ratio = ours / theirs
-    print(f"target: our proxy read within 2.5x of Flask 3's: {ratio:.2f}x -> "
-          f"{common.verdict(ratio <= 2.5)}")
-    common.write_json(args.json, {"environment": common.environment(), "rows": table.rows,
-                                  "proxy_ratio": ratio, "target_met": ratio <= 2.5})
+    print(
+        f"target: our proxy read within 2.5x of Flask 3's: {ratio:.2f}x -> "
+        f"{common.verdict(ratio <= 2.5)}"
+    )
+    common.write_json(
+        args.json,
+        {
+            "environment": common.environment(),
+            "rows": table.rows,
+            "proxy_ratio": ratio,
+            "target_met": ratio <= 2.5,
+        },
+    )
 
 
 if __name__ == "__main__":

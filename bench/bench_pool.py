@@ -124,12 +124,25 @@ def main():
         if isinstance(exc, pymysql.err.Error):
             where = f"MySQL at {settings['host']}:{settings['port']}"
         sys.exit(f"bench_pool.py: no database reachable ({where}): {sh.describe(exc)}")
-    print("bench_pool:", common.environment("pymysql", "dbutils"),
-          f"server {admin.conn.get_server_info()}")
+    print(
+        "bench_pool:",
+        common.environment("pymysql", "dbutils"),
+        f"server {admin.conn.get_server_info()}",
+    )
     baseline = admin.status("Threads_connected")
-    table = common.Table([("query", 12), ("strategy", 26), ("threads", 7), ("ok/s", 8),
-                          ("p50 ms", 7), ("p99 ms", 8), ("errors", 7), ("wrong", 6),
-                          ("peak conns", 10)])
+    table = common.Table(
+        [
+            ("query", 12),
+            ("strategy", 26),
+            ("threads", 7),
+            ("ok/s", 8),
+            ("p50 ms", 7),
+            ("p99 ms", 8),
+            ("errors", 7),
+            ("wrong", 6),
+            ("peak conns", 10),
+        ]
+    )
     results = {}
     for query in QUERIES:
         for name, make in strategies(settings).items():
@@ -143,13 +156,28 @@ def main():
                 cell["peak_conns"] = max(cell["peak_conns"], already_open)
                 strategy.close()
                 results[(query, name, threads)] = cell
-                table.add(query, name, threads, cell["ok_per_s"], cell["p50_ms"],
-                          cell["p99_ms"], cell["errors"], cell["wrong"], cell["peak_conns"])
+                table.add(
+                    query,
+                    name,
+                    threads,
+                    cell["ok_per_s"],
+                    cell["p50_ms"],
+                    cell["p99_ms"],
+                    cell["errors"],
+                    cell["wrong"],
+                    cell["peak_conns"],
+                )
     targets = check_targets(results, thread_counts)
-    common.write_json(args.json, {
-        "environment": common.environment("pymysql", "dbutils"),
-        "cells": [dict(query=q, strategy=s, threads=t, **c) for (q, s, t), c in results.items()],
-        "targets": targets})
+    common.write_json(
+        args.json,
+        {
+            "environment": common.environment("pymysql", "dbutils"),
+            "cells": [
+                dict(query=q, strategy=s, threads=t, **c) for (q, s, t), c in results.items()
+            ],
+            "targets": targets,
+        },
+    )
 
 
 def check_targets(results, thread_counts):
@@ -162,21 +190,30 @@ def check_targets(results, thread_counts):
     latency_s = results[(slow, "PooledDB(6)", 1)]["p50_ms"] / 1e3
     bound = MAX_CONNECTIONS / latency_s
     checks = {
-        f"PooledDB >= 90% of {MAX_CONNECTIONS}/latency ({bound:.0f}/s)":
-            (pooled["ok_per_s"] / bound, pooled["ok_per_s"] >= 0.9 * bound),
-        "PooledDB >= 5x global + lock":
-            (pooled["ok_per_s"] / locked["ok_per_s"], pooled["ok_per_s"] >= 5 * locked["ok_per_s"]),
-        f"PooledDB peak connections <= {MAX_CONNECTIONS}":
-            (pooled["peak_conns"], pooled["peak_conns"] <= MAX_CONNECTIONS),
-        "SqlHelper <= 10% slower than the bare pool":
-            (pooled["ok_per_s"] / helper["ok_per_s"],
-             helper["ok_per_s"] >= pooled["ok_per_s"] / 1.1),
+        f"PooledDB >= 90% of {MAX_CONNECTIONS}/latency ({bound:.0f}/s)": (
+            pooled["ok_per_s"] / bound,
+            pooled["ok_per_s"] >= 0.9 * bound,
+        ),
+        "PooledDB >= 5x global + lock": (
+            pooled["ok_per_s"] / locked["ok_per_s"],
+            pooled["ok_per_s"] >= 5 * locked["ok_per_s"],
+        ),
+        f"PooledDB peak connections <= {MAX_CONNECTIONS}": (
+            pooled["peak_conns"],
+            pooled["peak_conns"] <= MAX_CONNECTIONS,
+        ),
+        "SqlHelper <= 10% slower than the bare pool": (
+            pooled["ok_per_s"] / helper["ok_per_s"],
+            helper["ok_per_s"] >= pooled["ok_per_s"] / 1.1,
+        ),
     }
     cheap_fast = results[("cheap", "connect per call", 1)]["ok_per_s"]
     cheap_tls = results[("cheap", "connect per call (TLS ctx)", 1)]["ok_per_s"]
-    print(f"connect per call, 1 thread, cheap query: {cheap_fast:.0f}/s with ssl_disabled=True, "
-          f"{cheap_tls:.0f}/s when PyMySQL builds a TLS context per connect "
-          f"({cheap_fast / max(cheap_tls, 1e-9):.0f}x)")
+    print(
+        f"connect per call, 1 thread, cheap query: {cheap_fast:.0f}/s with ssl_disabled=True, "
+        f"{cheap_tls:.0f}/s when PyMySQL builds a TLS context per connect "
+        f"({cheap_fast / max(cheap_tls, 1e-9):.0f}x)"
+    )
     for name, (value, ok) in checks.items():
         print(f"target (16 threads, {slow}): {name}: {value:.2f} -> {common.verdict(ok)}")
     return {name: {"value": value, "met": ok} for name, (value, ok) in checks.items()}

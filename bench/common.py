@@ -33,8 +33,10 @@ class Table:
 
     def add(self, *values):
         self.rows.append(dict(zip((c for c, _ in self.columns), values, strict=True)))
-        print("  ".join(_cell(v, w) for v, (_, w) in zip(values, self.columns, strict=True)),
-              flush=True)
+        print(
+            "  ".join(_cell(v, w) for v, (_, w) in zip(values, self.columns, strict=True)),
+            flush=True,
+        )
 
 
 def _cell(value, width):

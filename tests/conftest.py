@@ -62,9 +62,14 @@ class ScriptProcess:
 
     def __init__(self, name, *args, env=None):
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / f"{name}.py"), *args], cwd=ROOT,
+            [sys.executable, str(ROOT / f"{name}.py"), *args],
+            cwd=ROOT,
             env=dict(os.environ, PYTHONIOENCODING="utf-8", **(env or {})),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+        )
         self.lines = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -98,6 +103,7 @@ class ScriptProcess:
 
 # --- a real MariaDB for the 06 tests ----------------------------------------------------------
 
+
 def _no_database(reason):
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"no database for the DB tests under CI: {reason}")
@@ -130,8 +136,10 @@ def mysql_server(throwaway_factory):
     if reason is None:
         return settings
     if not dbserver.binaries_available():
-        _no_database(f"{settings['host']}:{settings['port']} does not answer ({reason}) and "
-                     "mariadbd is not installed")
+        _no_database(
+            f"{settings['host']}:{settings['port']} does not answer ({reason}) and "
+            "mariadbd is not installed"
+        )
     return throwaway_factory().settings
 
 
@@ -151,8 +159,12 @@ def test_database(mysql_server):
 
 def mysql_env(settings):
     """The MYSQL_* variables that point a script at these settings."""
-    env = {"MYSQL_HOST": settings["host"], "MYSQL_PORT": str(settings["port"]),
-           "MYSQL_USER": settings["user"], "MYSQL_PASSWORD": settings["password"]}
+    env = {
+        "MYSQL_HOST": settings["host"],
+        "MYSQL_PORT": str(settings["port"]),
+        "MYSQL_USER": settings["user"],
+        "MYSQL_PASSWORD": settings["password"],
+    }
     if "database" in settings:
         env["MYSQL_DATABASE"] = settings["database"]
     return env

@@ -14,14 +14,22 @@ import time
 
 import pymysql
 
-DEFAULTS = {"MYSQL_HOST": "127.0.0.1", "MYSQL_PORT": "3306", "MYSQL_USER": "root",
-            "MYSQL_PASSWORD": ""}
+DEFAULTS = {
+    "MYSQL_HOST": "127.0.0.1",
+    "MYSQL_PORT": "3306",
+    "MYSQL_USER": "root",
+    "MYSQL_PASSWORD": "",
+}
 
 
 def env_settings():
     raw = {k: os.environ.get(k, v) for k, v in DEFAULTS.items()}
-    return {"host": raw["MYSQL_HOST"], "port": int(raw["MYSQL_PORT"]),
-            "user": raw["MYSQL_USER"], "password": raw["MYSQL_PASSWORD"]}
+    return {
+        "host": raw["MYSQL_HOST"],
+        "port": int(raw["MYSQL_PORT"]),
+        "user": raw["MYSQL_USER"],
+        "password": raw["MYSQL_PASSWORD"],
+    }
 
 
 def answers(settings, timeout=2):
@@ -55,9 +63,18 @@ class ThrowawayMariaDB:
         self.process = None
         user = ["--user=root"] if os.geteuid() == 0 else []
         subprocess.run(
-            ["mariadb-install-db", "--no-defaults", f"--datadir={self.datadir}", *user,
-             "--auth-root-authentication-method=normal", "--skip-test-db"],
-            check=True, capture_output=True, timeout=120)
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                *user,
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         self.user_flag = user
 
     @property
@@ -66,12 +83,25 @@ class ThrowawayMariaDB:
 
     def start(self, timeout=60):
         self.process = subprocess.Popen(
-            ["mariadbd", "--no-defaults", *self.user_flag, f"--datadir={self.datadir}",
-             f"--socket={self.socket}", f"--port={self.port}", "--bind-address=127.0.0.1",
-             f"--pid-file={os.path.join(self.dir, 'pid')}", f"--log-error={self.log}",
-             f"--tmpdir={self.dir}", "--skip-name-resolve", "--max-connections=300",
-             "--innodb-buffer-pool-size=32M"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            [
+                "mariadbd",
+                "--no-defaults",
+                *self.user_flag,
+                f"--datadir={self.datadir}",
+                f"--socket={self.socket}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                f"--pid-file={os.path.join(self.dir, 'pid')}",
+                f"--log-error={self.log}",
+                f"--tmpdir={self.dir}",
+                "--skip-name-resolve",
+                "--max-connections=300",
+                "--innodb-buffer-pool-size=32M",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

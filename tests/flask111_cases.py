@@ -29,8 +29,15 @@ else:
 
     proxy_module = local_module
 
-SIGNALS = ["appcontext_pushed", "request_started", "request_finished", "got_request_exception",
-           "request_tearing_down", "appcontext_tearing_down", "appcontext_popped"]
+SIGNALS = [
+    "appcontext_pushed",
+    "request_started",
+    "request_finished",
+    "got_request_exception",
+    "request_tearing_down",
+    "appcontext_tearing_down",
+    "appcontext_popped",
+]
 
 
 def make_app(events):
@@ -162,6 +169,7 @@ def make_app(events):
 def connect(events):
     receivers = []
     for name in SIGNALS:
+
         def receiver(sender, _name=name, **kwargs):
             extra = "".join(f" {k}={type(v).__name__}" for k, v in sorted(kwargs.items()))
             events.append(f"signal {_name}{extra}")
@@ -180,8 +188,20 @@ def requests_cases():
     app = make_app(events)
     keep = connect(events)  # noqa: F841  (blinker holds receivers weakly)
     out = {}
-    for path in ("/ok", "/ok?early=1", "/handled", "/unhandled", "/shop/item/3", "/after-this",
-                 "/copy?v=7", "/stream?v=8", "/json", "/tuple", "/nowhere", "/ok?m=post"):
+    for path in (
+        "/ok",
+        "/ok?early=1",
+        "/handled",
+        "/unhandled",
+        "/shop/item/3",
+        "/after-this",
+        "/copy?v=7",
+        "/stream?v=8",
+        "/json",
+        "/tuple",
+        "/nowhere",
+        "/ok?m=post",
+    ):
         events.clear()
         method = "POST" if "m=post" in path else "GET"
         response = app.test_client().open(path, method=method)
@@ -189,11 +209,14 @@ def requests_cases():
         if response.status_code >= 400 and "<title>" in body:  # Werkzeug's own error page:
             body = body.split("<title>")[1].split("</title>")[0]  # its markup changed since 1.0
         out[f"{method} {path}"] = {
-            "status": response.status, "body": body,
+            "status": response.status,
+            "body": body,
             "content_type": response.headers.get("Content-Type"),
             "allow": sorted(response.headers.get("Allow", "").split(", ")),
-            "x_a": response.headers.get("X-A"), "events": list(events),
-            "stacks_empty": stacks_empty()}
+            "x_a": response.headers.get("X-A"),
+            "events": list(events),
+            "stacks_empty": stacks_empty(),
+        }
     return out
 
 
@@ -267,13 +290,18 @@ def session_cases():
     broken.session_interface = Broken()
     out["session error"] = [broken.test_client().get("/ok").status_code, stacks_empty()]
     base = sessions.SessionInterface()
-    out["base helpers"] = [base.get_cookie_path(app), base.get_cookie_httponly(app),
-                           base.get_cookie_secure(app), base.get_cookie_samesite(app),
-                           base.is_null_session(base.make_null_session(app))]
+    out["base helpers"] = [
+        base.get_cookie_path(app),
+        base.get_cookie_httponly(app),
+        base.get_cookie_secure(app),
+        base.get_cookie_samesite(app),
+        base.is_null_session(base.make_null_session(app)),
+    ]
     for name in ("open_session", "save_session"):
         try:
             getattr(base, name)(app, None, None) if name == "save_session" else base.open_session(
-                app, None)
+                app, None
+            )
         except NotImplementedError:
             out[f"base {name}"] = "NotImplementedError"
     return out
@@ -290,15 +318,16 @@ def messages_cases():
         "after_this_request outside": lambda: api.after_this_request(len),
     }
     app = make_app([])
-    probes["url_for without SERVER_NAME"] = lambda: _in_app_context(
-        app, lambda: api.url_for("ok"))
+    probes["url_for without SERVER_NAME"] = lambda: _in_app_context(app, lambda: api.url_for("ok"))
     for name, probe in probes.items():
         try:
             probe()
             out[name] = "no error"
         except Exception as exc:  # the type and the message are what is compared
-            out[name] = [type(exc).__name__, str(exc) if not isinstance(exc, AttributeError)
-                         else "(AttributeError)"]
+            out[name] = [
+                type(exc).__name__,
+                str(exc) if not isinstance(exc, AttributeError) else "(AttributeError)",
+            ]
     app.config["SERVER_NAME"] = "example.com"
     out["url_for with SERVER_NAME"] = _in_app_context(app, lambda: api.url_for("ok"))
     out["bool/repr of an unbound proxy"] = [bool(api.request), repr(api.request)]
@@ -405,7 +434,18 @@ def _error(func):
 
 
 if __name__ == "__main__":
-    cases = {"requests": requests_cases, "contexts": contexts_cases, "sessions": session_cases,
-             "messages": messages_cases, "locals": locals_cases}
-    print(json.dumps({name: case() for name, case in cases.items()}, ensure_ascii=False,
-                     indent=1, default=repr))
+    cases = {
+        "requests": requests_cases,
+        "contexts": contexts_cases,
+        "sessions": session_cases,
+        "messages": messages_cases,
+        "locals": locals_cases,
+    }
+    print(
+        json.dumps(
+            {name: case() for name, case in cases.items()},
+            ensure_ascii=False,
+            indent=1,
+            default=repr,
+        )
+    )

@@ -331,8 +331,13 @@ def test_magic_methods_of_the_extension_section():
     m["b"]
     m.c = 3
     m.d
-    assert m.log == ["__call__()", "__setitem__('a', 1)", "__getitem__('b')",
-                     "__setattr__('c', 3)", "__getattr__('d')"]
+    assert m.log == [
+        "__call__()",
+        "__setitem__('a', 1)",
+        "__getitem__('b')",
+        "__setattr__('c', 3)",
+        "__getattr__('d')",
+    ]
 
 
 def test_foo_add_from_note_002():
@@ -431,14 +436,16 @@ def test_request_method_chain_is_watched_from_the_real_calls():
 
 def test_demo_runs_every_block_of_the_notes():
     out = run_script("04_proxy").stdout
-    for line in ("new_func1 = partial(func, a1=1, a2=2); new_func1(a3=3)",
-                 "new_func2 = partial(func, 1, 2); new_func2(3)",
-                 "new_func3 = partial(func, a1=1); new_func3(a2=2, a3=3)",
-                 "实例1 print(chain(l1, l2)) -> chain object: lazy",
-                 "003's bare call: partial(_lookup_req_object, 'request')() -> StandInRequest",
-                 "session['x'] = 123     -> ctx.session['x'] = 123:  ctx.session = {'x': 123}",
-                 "current_app.config     -> app_ctx.app.config:      True",
-                 "g.x1 = 1               -> app_ctx.g.x1 = 1:        app_ctx.g.x1 = 1"):
+    for line in (
+        "new_func1 = partial(func, a1=1, a2=2); new_func1(a3=3)",
+        "new_func2 = partial(func, 1, 2); new_func2(3)",
+        "new_func3 = partial(func, a1=1); new_func3(a2=2, a3=3)",
+        "实例1 print(chain(l1, l2)) -> chain object: lazy",
+        "003's bare call: partial(_lookup_req_object, 'request')() -> StandInRequest",
+        "session['x'] = 123     -> ctx.session['x'] = 123:  ctx.session = {'x': 123}",
+        "current_app.config     -> app_ctx.app.config:      True",
+        "g.x1 = 1               -> app_ctx.g.x1 = 1:        app_ctx.g.x1 = 1",
+    ):
         assert line in out, line
     assert out.count("  func(a1=1, a2=2, a3=3)") == 3
     today = out.split("the notes' names today ==")[1]
@@ -446,8 +453,11 @@ def test_demo_runs_every_block_of_the_notes():
 
 
 def test_03_does_not_import_04():
-    code = ("import importlib, sys; importlib.import_module('03_localstack'); "
-            "print('04_proxy' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60)
+    code = (
+        "import importlib, sys; importlib.import_module('03_localstack'); "
+        "print('04_proxy' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.stdout.strip() == "False", result.stderr

@@ -14,12 +14,15 @@ lc = load("05_lifecycle")
 OUTSIDE_REQUEST = (
     "Working outside of request context.\n\nThis typically means that you attempted to use "
     "functionality that needed\nan active HTTP request.  Consult the documentation on testing "
-    "for\ninformation about how to avoid this problem.")
+    "for\ninformation about how to avoid this problem."
+)
 
 
 def both_stacks_empty():
-    return (lc._request_ctx_stack._local.__storage__ == {}
-            and lc._app_ctx_stack._local.__storage__ == {})
+    return (
+        lc._request_ctx_stack._local.__storage__ == {}
+        and lc._app_ctx_stack._local.__storage__ == {}
+    )
 
 
 def make_app(**kwargs):
@@ -42,8 +45,12 @@ def test_session_interface_base_class():
     assert not base.is_null_session(lc.SecureCookieSession())
     assert issubclass(lc.SecureCookieSessionInterface, lc.SessionInterface)
     assert "is_null_session" not in vars(lc.SecureCookieSessionInterface)  # 000's 3.4.1.1
-    assert (base.get_cookie_path(app), base.get_cookie_httponly(app),
-            base.get_cookie_secure(app), base.get_cookie_samesite(app)) == ("/", True, False, None)
+    assert (
+        base.get_cookie_path(app),
+        base.get_cookie_httponly(app),
+        base.get_cookie_secure(app),
+        base.get_cookie_samesite(app),
+    ) == ("/", True, False, None)
     session = lc.SecureCookieSession({"a": 1})
     assert not base.should_set_cookie(app, session)
     assert base.get_expiration_time(app, session) is None
@@ -51,9 +58,16 @@ def test_session_interface_base_class():
     assert base.should_set_cookie(app, session) and base.get_expiration_time(app, session)
 
 
-@pytest.mark.parametrize("server_name, domain", [
-    (None, None), ("example.com", ".example.com"), ("example.com:5000", ".example.com"),
-    ("localhost:5000", None), ("127.0.0.1:5000", "127.0.0.1")])
+@pytest.mark.parametrize(
+    "server_name, domain",
+    [
+        (None, None),
+        ("example.com", ".example.com"),
+        ("example.com:5000", ".example.com"),
+        ("localhost:5000", None),
+        ("127.0.0.1:5000", "127.0.0.1"),
+    ],
+)
 def test_cookie_domain_follows_server_name(server_name, domain):
     app = make_app()
     app.config["SERVER_NAME"] = server_name
@@ -134,8 +148,9 @@ def test_propagate_exceptions_through_the_test_client():
 def test_test_request_context_takes_environ_builder_arguments():
     app = make_app()
     app.config["SERVER_NAME"] = "example.com"
-    with app.test_request_context("/x", method="POST", data={"a": "1"}, query_string="q=2",
-                                  headers={"X-Y": "z"}):
+    with app.test_request_context(
+        "/x", method="POST", data={"a": "1"}, query_string="q=2", headers={"X-Y": "z"}
+    ):
         assert (lc.request.method, lc.request.form["a"], lc.request.args["q"]) == ("POST", "1", "2")
         assert lc.request.headers["X-Y"] == "z"
         assert lc.request.url == "http://example.com/x?q=2"
@@ -170,8 +185,10 @@ def test_after_this_request_runs_first_in_registration_order():
 def test_copy_current_request_context_in_a_thread_and_a_greenlet():
     with pytest.raises(RuntimeError) as info:
         lc.copy_current_request_context(lambda: None)
-    assert str(info.value) == ("This decorator can only be used at local scopes when a request "
-                               "context is on the stack.  For instance within view functions.")
+    assert str(info.value) == (
+        "This decorator can only be used at local scopes when a request "
+        "context is on the stack.  For instance within view functions."
+    )
     app = make_app()
     results = {}
 
@@ -194,8 +211,11 @@ def test_copy_current_request_context_in_a_thread_and_a_greenlet():
         return "ok"
 
     app.test_client().get("/?v=7")
-    assert results == {"thread": ("7", "view"), "greenlet": ("7", "view"),
-                       "plain greenlet": OUTSIDE_REQUEST}
+    assert results == {
+        "thread": ("7", "view"),
+        "greenlet": ("7", "view"),
+        "plain greenlet": OUTSIDE_REQUEST,
+    }
     assert both_stacks_empty()
 
 
@@ -209,20 +229,24 @@ def test_request_context_copy_shares_request_and_session():
 def test_stream_with_context():
     with pytest.raises(RuntimeError) as info:
         lc.stream_with_context(iter(["x"]))
-    assert str(info.value) == ("Attempted to stream with context but there was no context in "
-                               "the first place to keep around.")
+    assert str(info.value) == (
+        "Attempted to stream with context but there was no context in "
+        "the first place to keep around."
+    )
     app = make_app()
 
     @app.route("/plain")
     def plain():
         def gen():
             yield lc.request.args["v"]
+
         return lc.Response(gen())
 
     @app.route("/kept")
     def kept():
         def gen():
             yield lc.request.args["v"]
+
         return lc.Response(lc.stream_with_context(gen()))
 
     @app.route("/decorated")
@@ -230,6 +254,7 @@ def test_stream_with_context():
         @lc.stream_with_context
         def gen():
             yield "decorated " + lc.request.args["v"]
+
         return lc.Response(gen())
 
     client = app.test_client()
@@ -262,8 +287,7 @@ def test_constructor_arguments_and_class_attributes(tmp_path):
         response_class = MyResponse
         testing = True  # a class attribute of 1.1.1 that writes the TESTING config key
 
-    app = MyFlask("ctor", static_folder="assets", static_url_path="/files",
-                  root_path=str(tmp_path))
+    app = MyFlask("ctor", static_folder="assets", static_url_path="/files", root_path=str(tmp_path))
     assert app.root_path == str(tmp_path) and isinstance(app.config, MyConfig)
     assert app.test_client().get("/files/a.txt").text == "asset"
     app.route("/")(lambda: "x")
@@ -283,7 +307,8 @@ def test_url_for_in_an_app_context_needs_server_name():
         lc.url_for("<lambda>", n=1)
     assert str(info.value) == (
         "Application was not able to create a URL adapter for request independent URL "
-        "generation. You might be able to fix this by setting the SERVER_NAME config variable.")
+        "generation. You might be able to fix this by setting the SERVER_NAME config variable."
+    )
     app.config["SERVER_NAME"] = "example.com"
     with app.app_context():
         assert lc.url_for("<lambda>", n=1) == "http://example.com/item/1"

@@ -18,8 +18,16 @@ import sys
 import pytest
 from conftest import ROOT
 
-PINS = ["flask==1.1.1", "werkzeug==1.0.1", "jinja2==2.11.3", "markupsafe==2.0.1",
-        "itsdangerous==1.1.0", "click==7.1.2", "blinker==1.7.0", "greenlet>=3,<4"]
+PINS = [
+    "flask==1.1.1",
+    "werkzeug==1.0.1",
+    "jinja2==2.11.3",
+    "markupsafe==2.0.1",
+    "itsdangerous==1.1.0",
+    "click==7.1.2",
+    "blinker==1.7.0",
+    "greenlet>=3,<4",
+]
 VENV = ROOT / ".cache" / "flask111"
 CASES = ROOT / "tests" / "flask111_cases.py"
 
@@ -36,9 +44,12 @@ def flask111_python():
     if not (python.exists() and marker.exists() and marker.read_text() == "\n".join(PINS)):
         shutil.rmtree(VENV, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=300)
-        install = subprocess.run([str(python), "-m", "pip", "install", "-q",
-                                  "--disable-pip-version-check", *PINS],
-                                 capture_output=True, text=True, timeout=900)
+        install = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *PINS],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         if install.returncode != 0:
             shutil.rmtree(VENV, ignore_errors=True)
             _unavailable(install.stderr.strip().splitlines()[-1:] or "pip failed")
@@ -51,8 +62,15 @@ def run_cases(python, side, other_cookie=None):
     env.pop("OTHER_COOKIE", None)
     if other_cookie:
         env["OTHER_COOKIE"] = other_cookie
-    result = subprocess.run([python, str(CASES), side], capture_output=True, text=True,
-                            encoding="utf-8", env=env, timeout=300, cwd=ROOT)
+    result = subprocess.run(
+        [python, str(CASES), side],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
 
@@ -67,8 +85,15 @@ def both(flask111_python):
 
 def test_it_really_is_flask_1_1_1(flask111_python):
     versions = subprocess.run(
-        [flask111_python, "-c", "import flask, werkzeug; print(flask.__version__, "
-         "werkzeug.__version__)"], capture_output=True, text=True, timeout=60).stdout.split()
+        [
+            flask111_python,
+            "-c",
+            "import flask, werkzeug; print(flask.__version__, werkzeug.__version__)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.split()
     assert versions == ["1.1.1", "1.0.1"]
 
 

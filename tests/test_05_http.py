@@ -40,13 +40,16 @@ def get(url, headers=None, opener=None):
         return e.code, e.read().decode(), e.headers
 
 
-@pytest.mark.parametrize("path, status, body", [
-    ("/index", 200, "hello world"),
-    ("/g", 200, "123"),
-    ("/echo?value=hi&delay=0.01", 200, "hi"),
-    ("/echo?value=%E4%BD%A0%E5%A5%BD", 200, "你好"),
-    ("/admin/", 200, "blueprint 'admin', g.area = 'admin'"),
-])
+@pytest.mark.parametrize(
+    "path, status, body",
+    [
+        ("/index", 200, "hello world"),
+        ("/g", 200, "123"),
+        ("/echo?value=hi&delay=0.01", 200, "hi"),
+        ("/echo?value=%E4%BD%A0%E5%A5%BD", 200, "你好"),
+        ("/admin/", 200, "blueprint 'admin', g.area = 'admin'"),
+    ],
+)
 def test_demo_routes(server, path, status, body):
     assert get(server + path)[:2] == (status, body)
 
@@ -78,15 +81,18 @@ def test_echo_answers_plain_text_so_markup_stays_text(server):
     assert headers["Content-Type"] == "text/plain; charset=utf-8"
 
 
-@pytest.mark.parametrize("query", ["value=x&delay=abc", "value=x&delay=2", "value=x&delay=-1",
-                                   "value=x&delay=nan", "delay=0"])
+@pytest.mark.parametrize(
+    "query",
+    ["value=x&delay=abc", "value=x&delay=2", "value=x&delay=-1", "value=x&delay=nan", "delay=0"],
+)
 def test_echo_bad_input_is_400(server, query):
     assert get(f"{server}/echo?{query}")[0] == 400
 
 
 def test_session_counter_through_a_cookie_jar(server):
     opener = urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
     assert [get(server + "/session", opener=opener)[1] for _ in range(3)] == ["1", "2", "3"]
     assert get(server + "/session")[1] == "1"  # another client, another session
 
@@ -168,8 +174,8 @@ def test_storage_shows_no_leftover_contexts(server):
     data = json.loads(body)
     assert status == 200
     # Only the /storage request itself is in flight: one ident in each stack, its own contexts.
-    (req_ident, req_stack), = data["_request_ctx_stack"].items()
-    (app_ident, app_stack), = data["_app_ctx_stack"].items()
+    ((req_ident, req_stack),) = data["_request_ctx_stack"].items()
+    ((app_ident, app_stack),) = data["_app_ctx_stack"].items()
     assert req_ident == app_ident
     assert len(req_stack) == 1 and "/storage" in req_stack[0]
     assert len(app_stack) == 1 and app_stack[0].startswith("<AppContext")
@@ -185,8 +191,25 @@ def test_lifecycle_page_draws_the_last_request_other_than_itself(server):
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert "GET <code>/g</code>" in body
     numbers = [n for n in (s.split('"')[0] for s in body.split('data-n000="')[1:]) if n]
-    assert numbers == ["1", "2", "2.1", "2.2", "2.3", "3", "3.1", "3.2", "3.3", "3.4", "3.4.1",
-                       "3.4.1.1", "3.4.1.2", "5", "5.1", "5.2", "5.2.1"]
+    assert numbers == [
+        "1",
+        "2",
+        "2.1",
+        "2.2",
+        "2.3",
+        "3",
+        "3.1",
+        "3.2",
+        "3.3",
+        "3.4",
+        "3.4.1",
+        "3.4.1.1",
+        "3.4.1.2",
+        "5",
+        "5.1",
+        "5.2",
+        "5.2.1",
+    ]
 
 
 def test_lifecycle_n_picks_an_earlier_request_and_bad_n_is_400(server):
@@ -248,44 +271,94 @@ def lc_mask(text):
 
 
 def test_demo_prints_7_1_then_one_request_numbered_like_the_notes_and_exits():
-    first = subprocess.run([sys.executable, str(ROOT / "05_lifecycle.py"), "--demo"], cwd=ROOT,
-                           capture_output=True, text=True, encoding="utf-8", timeout=60)
+    first = subprocess.run(
+        [sys.executable, str(ROOT / "05_lifecycle.py"), "--demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+    )
     assert first.returncode == 0 and first.stderr == ""
     out = first.stdout
-    for heading in ("== 7.1 项目启动, 截止目前", "== 7.2 有用户请求到来: GET /session",
-                    "== the demo app's routes =="):
+    for heading in (
+        "== 7.1 项目启动, 截止目前",
+        "== 7.2 有用户请求到来: GET /session",
+        "== the demo app's routes ==",
+    ):
         assert heading in out
     assert "took the upper-case names ['SECRET_KEY', 'SESSION_COOKIE_SAMESITE']" in out
     assert "and skipped the lower-case ['greeting']" in out
     assert "  /static/<path:filename>    GET,HEAD,OPTIONS       -> static" in out
     assert "  static             -> Flask.send_static_file" in out
     assert max(len(line) for line in out.splitlines()) <= 100
-    second = subprocess.run([sys.executable, str(ROOT / "05_lifecycle.py"), "--demo"], cwd=ROOT,
-                            capture_output=True, text=True, encoding="utf-8", timeout=60)
+    second = subprocess.run(
+        [sys.executable, str(ROOT / "05_lifecycle.py"), "--demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+    )
     assert lc_mask(second.stdout) == lc_mask(out)
     assert lc_mask(out) == (ROOT / "tests" / "snapshots" / "05_demo.txt").read_text("utf-8")
 
 
 def narrated_numbers(lines):
     """(000, 002) of every numbered line of one request's narration."""
-    return [(line[:8].strip(), line[8:17].strip()) for line in lines
-            if line[:17].strip() and not line.startswith(("signal", "-------"))]
+    return [
+        (line[:8].strip(), line[8:17].strip())
+        for line in lines
+        if line[:17].strip() and not line.startswith(("signal", "-------"))
+    ]
 
 
 def test_demo_numbers_every_step_as_000_and_002_do():
-    out = subprocess.run([sys.executable, str(ROOT / "05_lifecycle.py"), "--demo"], cwd=ROOT,
-                         capture_output=True, text=True, encoding="utf-8", timeout=60).stdout
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "05_lifecycle.py"), "--demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+    ).stdout
     request = out.split("== 7.2")[1].split("== 补充")[0].splitlines()[3:-2]
     assert narrated_numbers(request) == [
-        ("1", "1.0"), ("", "1.1"), ("", "1.2"), ("2", "2.0 2.1"), ("2.1", ""), ("2.2", "2.2"),
-        ("", "2.3"), ("2.3", ""), ("3", "3.0"), ("3.1", ""), ("3.2", ""), ("3.3", "3.1"),
-        ("", "3.2"), ("", "3.3"), ("", "3.4"), ("", "3.5"), ("", "3.6"), ("", "3.7"),
-        ("3.4", ""), ("3.4.1", ""), ("3.4.1.1", ""), ("3.4.1.2", ""), ("5", "4.0 4.1"),
-        ("5.1", ""), ("", "4.2"), ("", "4.3"), ("", "4.4"), ("5.2", ""), ("5.2.1", "")]
+        ("1", "1.0"),
+        ("", "1.1"),
+        ("", "1.2"),
+        ("2", "2.0 2.1"),
+        ("2.1", ""),
+        ("2.2", "2.2"),
+        ("", "2.3"),
+        ("2.3", ""),
+        ("3", "3.0"),
+        ("3.1", ""),
+        ("3.2", ""),
+        ("3.3", "3.1"),
+        ("", "3.2"),
+        ("", "3.3"),
+        ("", "3.4"),
+        ("", "3.5"),
+        ("", "3.6"),
+        ("", "3.7"),
+        ("3.4", ""),
+        ("3.4.1", ""),
+        ("3.4.1.1", ""),
+        ("3.4.1.2", ""),
+        ("5", "4.0 4.1"),
+        ("5.1", ""),
+        ("", "4.2"),
+        ("", "4.3"),
+        ("", "4.4"),
+        ("5.2", ""),
+        ("5.2.1", ""),
+    ]
     text = "\n".join(request)
     # signals in their true place: appcontext_pushed after 2.1's push put the context on
     assert text.index("{'stack': [<AppContext of 05_lifecycle>]}") < text.index(
-        "signal               appcontext_pushed")
+        "signal               appcontext_pushed"
+    )
     assert "-> Set-Cookie: session=eyJjb3VudGVyIjoxfQ.…; HttpOnly; Path=/; SameSite=Lax" in text
 
 
@@ -324,24 +397,38 @@ def test_port_in_use_is_a_one_line_error():
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run([sys.executable, str(ROOT / "05_lifecycle.py"), "--port",
-                                 str(port)], cwd=ROOT, capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "05_lifecycle.py"), "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
         f"05_lifecycle.py: cannot listen on 127.0.0.1:{port}: port already in use "
-        "(try another --port)"]
+        "(try another --port)"
+    ]
     assert result.stdout == ""  # no narration before an error
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--port", "abc"], "port must be a number, got 'abc'"),
-    (["--port", "70000"], "port must be from 1 to 65535, got 70000"),
-    (["--bogus"], "unrecognized arguments: --bogus"),
-    (["--host", "no.such.host.invalid"], "cannot listen on no.such.host.invalid:5000"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--port", "abc"], "port must be a number, got 'abc'"),
+        (["--port", "70000"], "port must be from 1 to 65535, got 70000"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--host", "no.such.host.invalid"], "cannot listen on no.such.host.invalid:5000"),
+    ],
+)
 def test_bad_arguments_are_one_line_errors(args, message):
-    result = subprocess.run([sys.executable, str(ROOT / "05_lifecycle.py"), *args], cwd=ROOT,
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "05_lifecycle.py"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
@@ -352,8 +439,20 @@ def test_the_recording_server_survives_a_thousand_mixed_requests():
     process (keying recordings by greenlet inside the profile function once segfaulted it)."""
     port = free_port()
     script = ScriptProcess("05_lifecycle", "--port", str(port))
-    paths = ["/", "/lifecycle", "/session", "/boom", "/echo?value=x", "/nowhere", "/g",
-             "/admin/", "/storage", "/index", "/echo", "/lifecycle?n=3"]
+    paths = [
+        "/",
+        "/lifecycle",
+        "/session",
+        "/boom",
+        "/echo?value=x",
+        "/nowhere",
+        "/g",
+        "/admin/",
+        "/storage",
+        "/index",
+        "/echo",
+        "/lifecycle?n=3",
+    ]
     answered, barrier = [], threading.Barrier(8)
 
     def client(n):

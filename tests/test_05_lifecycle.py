@@ -17,13 +17,22 @@ from werkzeug.test import Client
 
 lc = load("05_lifecycle")
 
-SIGNALS = ["appcontext_pushed", "request_started", "request_finished", "got_request_exception",
-           "request_tearing_down", "appcontext_tearing_down", "appcontext_popped"]
+SIGNALS = [
+    "appcontext_pushed",
+    "request_started",
+    "request_finished",
+    "got_request_exception",
+    "request_tearing_down",
+    "appcontext_tearing_down",
+    "appcontext_popped",
+]
 
 
 def both_stacks_empty():
-    return (lc._request_ctx_stack._local.__storage__ == {}
-            and lc._app_ctx_stack._local.__storage__ == {})
+    return (
+        lc._request_ctx_stack._local.__storage__ == {}
+        and lc._app_ctx_stack._local.__storage__ == {}
+    )
 
 
 def make_app(api, events, with_first_request=False):
@@ -141,6 +150,7 @@ def make_app(api, events, with_first_request=False):
 def connect_signals(api_signals, events):
     receivers = []
     for name in SIGNALS:
+
         def receiver(sender, _name=name, **kwargs):
             extra = "".join(f" {k}={type(v).__name__}" for k, v in sorted(kwargs.items()))
             events.append(f"signal {_name}{extra}")
@@ -164,11 +174,21 @@ def pair():
 
 
 NORMAL = [
-    "signal appcontext_pushed", "signal request_started", "before1", "before2", "view",
-    "after2", "after1", "signal request_finished response=Response",
-    "teardown_request2 None", "teardown_request1 None", "signal request_tearing_down exc=NoneType",
-    "teardown_appcontext2 None", "teardown_appcontext1 None",
-    "signal appcontext_tearing_down exc=NoneType", "signal appcontext_popped",
+    "signal appcontext_pushed",
+    "signal request_started",
+    "before1",
+    "before2",
+    "view",
+    "after2",
+    "after1",
+    "signal request_finished response=Response",
+    "teardown_request2 None",
+    "teardown_request1 None",
+    "signal request_tearing_down exc=NoneType",
+    "teardown_appcontext2 None",
+    "teardown_appcontext1 None",
+    "signal appcontext_tearing_down exc=NoneType",
+    "signal appcontext_popped",
 ]
 
 
@@ -209,13 +229,22 @@ def test_unhandled_error(pair):
     ours, real = pair
     exc = "ZeroDivisionError('boom')"
     expected = [
-        "signal appcontext_pushed", "signal request_started", "before1", "before2", "view",
+        "signal appcontext_pushed",
+        "signal request_started",
+        "before1",
+        "before2",
+        "view",
         "signal got_request_exception exception=ZeroDivisionError",
-        "after2", "after1", "signal request_finished response=Response",
-        f"teardown_request2 {exc}", f"teardown_request1 {exc}",
+        "after2",
+        "after1",
+        "signal request_finished response=Response",
+        f"teardown_request2 {exc}",
+        f"teardown_request1 {exc}",
         "signal request_tearing_down exc=ZeroDivisionError",
-        f"teardown_appcontext2 {exc}", f"teardown_appcontext1 {exc}",
-        "signal appcontext_tearing_down exc=ZeroDivisionError", "signal appcontext_popped",
+        f"teardown_appcontext2 {exc}",
+        f"teardown_appcontext1 {exc}",
+        "signal appcontext_tearing_down exc=ZeroDivisionError",
+        "signal appcontext_popped",
     ]
     status, body, events = run(ours, "/unhandled")
     assert status == 500 and "Internal Server Error" in body and events == expected
@@ -229,8 +258,11 @@ def test_bare_app_context(pair):
         with side.app.app_context():
             side.events.append("body")
         assert side.events == [
-            "signal appcontext_pushed", "body", "teardown_appcontext2 None",
-            "teardown_appcontext1 None", "signal appcontext_tearing_down exc=NoneType",
+            "signal appcontext_pushed",
+            "body",
+            "teardown_appcontext2 None",
+            "teardown_appcontext1 None",
+            "signal appcontext_tearing_down exc=NoneType",
             "signal appcontext_popped",
         ]
     assert both_stacks_empty()
@@ -244,9 +276,14 @@ def test_nested_app_context_tears_down_once(pair):
                 side.events.append("inner")
             side.events.append("outer")
         assert side.events == [
-            "signal appcontext_pushed", "signal appcontext_pushed", "inner",
-            "signal appcontext_popped", "outer", "teardown_appcontext2 None",
-            "teardown_appcontext1 None", "signal appcontext_tearing_down exc=NoneType",
+            "signal appcontext_pushed",
+            "signal appcontext_pushed",
+            "inner",
+            "signal appcontext_popped",
+            "outer",
+            "teardown_appcontext2 None",
+            "teardown_appcontext1 None",
+            "signal appcontext_tearing_down exc=NoneType",
             "signal appcontext_popped",
         ]
 
@@ -261,12 +298,26 @@ def test_before_first_request_runs_once_and_first():
     assert events[0] == "before_first_request"
 
 
-@pytest.mark.parametrize("path, method", [
-    ("/json", "GET"), ("/tuple3", "GET"), ("/tuple-headers", "GET"),
-    ("/tuple-status-text", "GET"), ("/bytes", "GET"), ("/response", "GET"), ("/abort", "GET"),
-    ("/user/7", "GET"), ("/user/7", "POST"), ("/user/x", "GET"), ("/nowhere", "GET"),
-    ("/ok", "POST"), ("/ok", "OPTIONS"), ("/ok", "HEAD"), ("/g?x=1", "GET"),
-])
+@pytest.mark.parametrize(
+    "path, method",
+    [
+        ("/json", "GET"),
+        ("/tuple3", "GET"),
+        ("/tuple-headers", "GET"),
+        ("/tuple-status-text", "GET"),
+        ("/bytes", "GET"),
+        ("/response", "GET"),
+        ("/abort", "GET"),
+        ("/user/7", "GET"),
+        ("/user/7", "POST"),
+        ("/user/x", "GET"),
+        ("/nowhere", "GET"),
+        ("/ok", "POST"),
+        ("/ok", "OPTIONS"),
+        ("/ok", "HEAD"),
+        ("/g?x=1", "GET"),
+    ],
+)
 def test_responses_match_flask(pair, path, method):
     ours, real = pair
     got = ours.client.open(path, method=method)
@@ -275,7 +326,8 @@ def test_responses_match_flask(pair, path, method):
     assert got.get_data() == want.get_data()
     for header in ("Content-Type", "Allow", "X-A", "X-B"):
         assert sorted(got.headers.get(header, "").split(", ")) == sorted(
-            want.headers.get(header, "").split(", ")), header
+            want.headers.get(header, "").split(", ")
+        ), header
 
 
 def test_stacks_are_empty_after_every_kind_of_request(pair):
@@ -333,11 +385,11 @@ def test_our_cookie_decodes_with_flask_serializer():
     flask_app = flask.Flask("decode")
     flask_app.secret_key = "k"
     with flask_app.app_context():
-        serializer = flask.sessions.SecureCookieSessionInterface().get_signing_serializer(
-            flask_app)
+        serializer = flask.sessions.SecureCookieSessionInterface().get_signing_serializer(flask_app)
         assert serializer.loads(value) == {"user": "alice", "n": 1}
     payload = value.split(".")[0]  # signed, not encrypted: the payload is readable base64 JSON
     import base64
+
     assert base64.urlsafe_b64decode(payload + "==") == b'{"n":1,"user":"alice"}'
 
 
@@ -366,7 +418,8 @@ def test_no_secret_key_gives_a_null_session():
             lc.session["x"] = 1
     assert str(info.value) == (
         "The session is unavailable because no secret key was set.  Set the secret_key on the "
-        "application to something unique and secret.")
+        "application to something unique and secret."
+    )
 
 
 def test_session_modified_and_accessed_tracking():
@@ -431,7 +484,8 @@ def test_config_from_object_class_and_dotted_path(tmp_path, monkeypatch):
     assert app.debug is True and app.secret_key == "from class"
     assert "lower_case" not in app.config
     (tmp_path / "cfg_module.py").write_text(
-        "class Prod:\n    DEBUG = False\n    DATABASE = 'db'\n    secret = 'no'\nTOP = 1\n")
+        "class Prod:\n    DEBUG = False\n    DATABASE = 'db'\n    secret = 'no'\nTOP = 1\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     app.config.from_object("cfg_module.Prod")
     assert (app.config["DEBUG"], app.config["DATABASE"]) == (False, "db")
@@ -530,16 +584,38 @@ def test_blueprint_prefix_and_hook_order_mixed_with_the_app():
         response = Client(make_blueprint_app(api, events)).get("/shop/item/3")
         assert (response.status_code, response.text) == (200, "item 3 of shop")
         hooks[label] = events
-    before_and_after = ["before1", "before2", "bp_before", "view", "bp_after2", "bp_after1",
-                        "after2", "after1"]
+    before_and_after = [
+        "before1",
+        "before2",
+        "bp_before",
+        "view",
+        "bp_after2",
+        "bp_after1",
+        "after2",
+        "after1",
+    ]
     app_context_teardowns = ["teardown_appcontext2 None", "teardown_appcontext1 None"]
-    assert hooks["ours"] == before_and_after + [
-        "teardown_request2 None", "teardown_request1 None", "bp_teardown",  # Flask 1.1.1
-    ] + app_context_teardowns
-    assert hooks["flask"] == before_and_after + [
-        # Flask >= 2.x differs from 1.1.1 here: since 2.0.2 the blueprint's teardown runs first
-        "bp_teardown", "teardown_request2 None", "teardown_request1 None",
-    ] + app_context_teardowns
+    assert (
+        hooks["ours"]
+        == before_and_after
+        + [
+            "teardown_request2 None",
+            "teardown_request1 None",
+            "bp_teardown",  # Flask 1.1.1
+        ]
+        + app_context_teardowns
+    )
+    assert (
+        hooks["flask"]
+        == before_and_after
+        + [
+            # Flask >= 2.x differs from 1.1.1 here: since 2.0.2 the blueprint's teardown runs first
+            "bp_teardown",
+            "teardown_request2 None",
+            "teardown_request1 None",
+        ]
+        + app_context_teardowns
+    )
     assert Client(make_blueprint_app(lc, [])).get("/item/3").status_code == 404
 
 
@@ -570,7 +646,7 @@ def test_blueprint_errorhandler_wins_inside_the_blueprint():
 
 # --- a Flask quick-start app, unchanged ---------------------------------------------------
 
-QUICKSTART = '''
+QUICKSTART = """
 from flask import Flask, request, session, g, current_app, abort, redirect, url_for, jsonify
 
 app = Flask(__name__)
@@ -613,12 +689,19 @@ def secret():
 @app.errorhandler(404)
 def not_found(e):
     return "custom 404", 404
-'''
+"""
 
-QUICKSTART_REQUESTS = [("GET", "/", None), ("GET", "/?user=bob", None), ("GET", "/user/amy", None),
-                       ("GET", "/me", None), ("POST", "/login", {"username": "zoe"}),
-                       ("GET", "/me", None), ("GET", "/secret", None), ("GET", "/missing", None),
-                       ("GET", "/login", None)]
+QUICKSTART_REQUESTS = [
+    ("GET", "/", None),
+    ("GET", "/?user=bob", None),
+    ("GET", "/user/amy", None),
+    ("GET", "/me", None),
+    ("POST", "/login", {"username": "zoe"}),
+    ("GET", "/me", None),
+    ("GET", "/secret", None),
+    ("GET", "/missing", None),
+    ("GET", "/login", None),
+]
 
 
 def run_quickstart(flask_module, monkeypatch):
@@ -626,24 +709,42 @@ def run_quickstart(flask_module, monkeypatch):
     namespace = {"__name__": "quickstart"}
     exec(compile(QUICKSTART, "quickstart.py", "exec"), namespace)
     client = Client(namespace["app"])
-    return [(r.status_code, r.get_data(as_text=True), r.headers.get("Location"))
-            for r in (client.open(path, method=method, data=data)
-                      for method, path, data in QUICKSTART_REQUESTS)]
+    return [
+        (r.status_code, r.get_data(as_text=True), r.headers.get("Location"))
+        for r in (
+            client.open(path, method=method, data=data)
+            for method, path, data in QUICKSTART_REQUESTS
+        )
+    ]
 
 
 def test_a_flask_quickstart_app_runs_unchanged(monkeypatch):
     with monkeypatch.context() as m:
         expected = run_quickstart(flask, m)
     ours = types.ModuleType("flask")
-    ours.__dict__.update({k: getattr(lc, k) for k in (
-        "Flask", "request", "session", "g", "current_app", "abort", "redirect", "url_for",
-        "jsonify")})
+    ours.__dict__.update(
+        {
+            k: getattr(lc, k)
+            for k in (
+                "Flask",
+                "request",
+                "session",
+                "g",
+                "current_app",
+                "abort",
+                "redirect",
+                "url_for",
+                "jsonify",
+            )
+        }
+    )
     assert run_quickstart(ours, monkeypatch) == expected
     assert expected[5][1] == "zoe"
 
 
 def test_registered_500_handler_gets_the_internal_server_error(pair):
     for side in pair:
+
         @side.app.errorhandler(500)
         def server_error(e, events=side.events):
             events.append(f"500 handler {type(e.original_exception).__name__}")
@@ -653,8 +754,11 @@ def test_registered_500_handler_gets_the_internal_server_error(pair):
     status, body, events = run(ours, "/unhandled")
     assert (status, body) == (500, "sorry")
     got_exception = events.index("signal got_request_exception exception=ZeroDivisionError")
-    assert events[got_exception + 1:got_exception + 4] == [
-        "500 handler ZeroDivisionError", "after2", "after1"]
+    assert events[got_exception + 1 : got_exception + 4] == [
+        "500 handler ZeroDivisionError",
+        "after2",
+        "after1",
+    ]
     assert run(real, "/unhandled") == (status, body, events)
 
 

@@ -11,8 +11,10 @@ lc = load("05_lifecycle")
 
 
 def both_stacks_empty():
-    return (lc._request_ctx_stack._local.__storage__ == {}
-            and lc._app_ctx_stack._local.__storage__ == {})
+    return (
+        lc._request_ctx_stack._local.__storage__ == {}
+        and lc._app_ctx_stack._local.__storage__ == {}
+    )
 
 
 # --- 内容回顾 2, 003 一 -------------------------------------------------------------------
@@ -21,10 +23,14 @@ def both_stacks_empty():
 def test_the_two_wsgi_apps_answer_over_http():
     from wsgiref.simple_server import make_server as wsgiref_make_server
 
-    assert lc._serve_once(lambda a: wsgiref_make_server("127.0.0.1", 0, a),
-                          lc.wsgiref_app) == (200, "<h1>Hello, web!</h1>")
-    assert lc._serve_once(lambda a: make_server("127.0.0.1", 0, a),
-                          lc.werkzeug_app) == (200, "你好")
+    assert lc._serve_once(lambda a: wsgiref_make_server("127.0.0.1", 0, a), lc.wsgiref_app) == (
+        200,
+        "<h1>Hello, web!</h1>",
+    )
+    assert lc._serve_once(lambda a: make_server("127.0.0.1", 0, a), lc.werkzeug_app) == (
+        200,
+        "你好",
+    )
     with pytest.raises(ImportError):
         exec("from werkzeug.wrappers import BaseResponse", {})
 
@@ -38,18 +44,31 @@ def test_config_principle_equals_from_object(capsys):
 # --- 003 二 routes ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path, status, body", [
-    ("/", 200, "index"), ("/index", 200, "index"),
-    ("/user/alex", 200, "username='alex' (str)"), ("/post/7", 200, "post_id=7 (int)"),
-    ("/post/x", 404, None), ("/price/9.5", 200, "value=9.5 (float)"),
-    ("/file/a/b.txt", 200, "subpath='a/b.txt' (str)"),
-    ("/uuid/12345678-1234-5678-1234-567812345678", 200,
-     "uid=UUID('12345678-1234-5678-1234-567812345678') (UUID)"),
-    ("/lang/en", 200, "lang='en' (str)"), ("/lang/fr", 404, None),
-    ("/phone/13812345678", 200, "number='13812345678' (str)"), ("/phone/12345678901", 404, None),
-    ("/loose", 200, "loose"), ("/loose/", 200, "loose"), ("/strict/", 200, "strict"),
-    ("/users", 200, "GET users"),
-])
+@pytest.mark.parametrize(
+    "path, status, body",
+    [
+        ("/", 200, "index"),
+        ("/index", 200, "index"),
+        ("/user/alex", 200, "username='alex' (str)"),
+        ("/post/7", 200, "post_id=7 (int)"),
+        ("/post/x", 404, None),
+        ("/price/9.5", 200, "value=9.5 (float)"),
+        ("/file/a/b.txt", 200, "subpath='a/b.txt' (str)"),
+        (
+            "/uuid/12345678-1234-5678-1234-567812345678",
+            200,
+            "uid=UUID('12345678-1234-5678-1234-567812345678') (UUID)",
+        ),
+        ("/lang/en", 200, "lang='en' (str)"),
+        ("/lang/fr", 404, None),
+        ("/phone/13812345678", 200, "number='13812345678' (str)"),
+        ("/phone/12345678901", 404, None),
+        ("/loose", 200, "loose"),
+        ("/loose/", 200, "loose"),
+        ("/strict/", 200, "strict"),
+        ("/users", 200, "GET users"),
+    ],
+)
 def test_routing_app(path, status, body):
     response = lc.routing_app().test_client().get(path)
     assert response.status_code == status
@@ -57,9 +76,14 @@ def test_routing_app(path, status, body):
         assert response.text == body
 
 
-@pytest.mark.parametrize("path, location", [
-    ("/strict", "http://localhost/strict/"), ("/old/5", "http://localhost/home/5"),
-    ("/older/5", "http://localhost/home/1005")])
+@pytest.mark.parametrize(
+    "path, location",
+    [
+        ("/strict", "http://localhost/strict/"),
+        ("/old/5", "http://localhost/home/5"),
+        ("/older/5", "http://localhost/home/1005"),
+    ],
+)
 def test_strict_slashes_and_redirect_to(path, location):
     response = lc.routing_app().test_client().get(path)
     assert (response.status_code, response.headers["Location"]) == (308, location)
@@ -71,7 +95,11 @@ def test_class_based_views_and_automatic_options():
     assert client.post("/users").text == "POST users"
     assert client.delete("/users").status_code == 405
     assert set(client.open("/users", method="OPTIONS").headers["Allow"].split(", ")) == {
-        "GET", "HEAD", "OPTIONS", "POST"}
+        "GET",
+        "HEAD",
+        "OPTIONS",
+        "POST",
+    }
     assert client.open("/no-options", method="OPTIONS").status_code == 405
     view = app.view_functions["users"]
     assert view.view_class.__name__ == "UserAPI" and view.methods == {"GET", "POST"}
@@ -112,8 +140,9 @@ def test_blueprint_static_folder_and_url_prefix(tmp_path):
     app = lc.Flask("crm", root_path=str(tmp_path))
     ac = lc.Blueprint("ac", "crm", static_folder="bp", root_path=str(tmp_path))
     app.register_blueprint(ac, url_prefix="/xxxx")
-    same = lc.Blueprint("same", "crm", static_folder="bp", static_url_path="/static",
-                        root_path=str(tmp_path))
+    same = lc.Blueprint(
+        "same", "crm", static_folder="bp", static_url_path="/static", root_path=str(tmp_path)
+    )
     app.register_blueprint(same)
     client = app.test_client()
     assert client.get("/xxxx/static/b.txt").text == "bp b"
@@ -184,8 +213,11 @@ def test_the_notes_push_indentation_loses_the_request_inside_an_app_context():
         assert lc.request.path == "/x"
 
 
-@pytest.mark.parametrize("cls, first_runs, after_ran", [
-    (lc.NotesFlask, 3, False), (lc.Flask, 1, True)], ids=["notes", "fixed"])
+@pytest.mark.parametrize(
+    "cls, first_runs, after_ran",
+    [(lc.NotesFlask, 3, False), (lc.Flask, 1, True)],
+    ids=["notes", "fixed"],
+)
 def test_before_first_request_flag_and_the_apps_after_request(cls, first_runs, after_ran):
     app = cls("first")
     calls = []

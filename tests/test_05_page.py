@@ -24,7 +24,8 @@ lc = load("05_lifecycle")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None and os.environ.get("CI", "").lower() != "true",
-    reason="chromium is not installed (apt-get install -y chromium; .ci/run installs it)")
+    reason="chromium is not installed (apt-get install -y chromium; .ci/run installs it)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +44,22 @@ def served():
 def chromium(tmp_path, *args):
     assert CHROMIUM, "chromium is missing under CI: .ci/run should have installed it"
     result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", *args],
-        capture_output=True, timeout=120)
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            *args,
+        ],
+        capture_output=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr.decode(errors="replace")[-2000:]
     return result.stdout.decode()
 
@@ -97,9 +110,9 @@ def png_size_and_colours(path):
     width, height = struct.unpack(">II", data[16:24])
     chunks, pos = [], 8
     while pos < len(data):
-        length = struct.unpack(">I", data[pos:pos + 4])[0]
-        if data[pos + 4:pos + 8] == b"IDAT":
-            chunks.append(data[pos + 8:pos + 8 + length])
+        length = struct.unpack(">I", data[pos : pos + 4])[0]
+        if data[pos + 4 : pos + 8] == b"IDAT":
+            chunks.append(data[pos + 8 : pos + 8 + length])
         pos += 12 + length
     return (width, height), len(set(zlib.decompress(b"".join(chunks))))
 
@@ -118,8 +131,24 @@ def test_lifecycle_dom_shows_the_steps_and_the_stacks(served, tmp_path):
     parser = Steps()
     parser.feed(dom)
     assert [n for n in parser.numbers if n] == [
-        "1", "2", "2.1", "2.2", "2.3", "3", "3.1", "3.2", "3.3", "3.4", "3.4.1", "3.4.1.1",
-        "3.4.1.2", "5", "5.1", "5.2", "5.2.1"]
+        "1",
+        "2",
+        "2.1",
+        "2.2",
+        "2.3",
+        "3",
+        "3.1",
+        "3.2",
+        "3.3",
+        "3.4",
+        "3.4.1",
+        "3.4.1.1",
+        "3.4.1.2",
+        "5",
+        "5.1",
+        "5.2",
+        "5.2.1",
+    ]
 
     def drawn(step, stack):
         return [text for near, name, text in parser.boxes if near == step and name == stack]

@@ -40,9 +40,20 @@ class Serve:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "06_sqlhelper.py"), "serve", "--port", str(self.port),
-             *args], cwd=ROOT, env=dict(os.environ, **mysql_env(settings)),
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                str(ROOT / "06_sqlhelper.py"),
+                "serve",
+                "--port",
+                str(self.port),
+                *args,
+            ],
+            cwd=ROOT,
+            env=dict(os.environ, **mysql_env(settings)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -90,10 +101,17 @@ def test_hostile_name_over_http_is_stored_verbatim(served):
     assert [u["name"] for u in json.loads(body)] == [name]
 
 
-@pytest.mark.parametrize("path, data", [
-    ("/users", {}), ("/users", {"name": ""}), ("/users", {"name": "x" * 65}),
-    ("/slow?seconds=abc", None), ("/slow?seconds=2", None), ("/slow?seconds=-1", None),
-])
+@pytest.mark.parametrize(
+    "path, data",
+    [
+        ("/users", {}),
+        ("/users", {"name": ""}),
+        ("/users", {"name": "x" * 65}),
+        ("/slow?seconds=abc", None),
+        ("/slow?seconds=2", None),
+        ("/slow?seconds=-1", None),
+    ],
+)
 def test_bad_input_is_400(served, path, data):
     assert request(served.url + path, data)[0] == 400
 
@@ -120,7 +138,8 @@ def test_32_clients_never_exceed_maxconnections(served, mysql_server):
         with admin.cursor() as cur:
             cur.execute("FLUSH STATUS")  # Max_used_connections := connections open right now
         others = server_status(admin, "Threads_connected") - (
-            pool_before["idle"] + pool_before["in_use"])
+            pool_before["idle"] + pool_before["in_use"]
+        )
         results, barrier = [], threading.Barrier(32)
 
         def client():

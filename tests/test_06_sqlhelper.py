@@ -14,8 +14,19 @@ from werkzeug.test import Client
 
 sh = load("06_sqlhelper")
 
-HOSTILE = ["Robert'); DROP TABLE tb1;--", "' OR '1'='1", "back\\slash", "%s %d %%", '"quoted"',
-           "semi;colon", "你好，世界", "emoji 😀", "\x00nul", "tab\tand\nnewline", "x" * 64]
+HOSTILE = [
+    "Robert'); DROP TABLE tb1;--",
+    "' OR '1'='1",
+    "back\\slash",
+    "%s %d %%",
+    '"quoted"',
+    "semi;colon",
+    "你好，世界",
+    "emoji 😀",
+    "\x00nul",
+    "tab\tand\nnewline",
+    "x" * 64,
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,22 +52,34 @@ def test_demo_narrates_against_the_server(settings):
     result = run_script("06_sqlhelper", env=mysql_env(settings), timeout=120)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for line in ("== 扩展 SQLhelper 方式一", "this thread's stack holds 2 pairs",
-                 "both returned: pool {'maxconnections': 6, 'in_use': 0",
-                 "-> rollback; row kept: 0", "— the same one", "== 扩展 SQLhelper 方式二",
-                 "示例1 connect per call: 3 calls, 3 connections: 3 distinct ids",
-                 "示例2 one global connection, 8 threads x 5 calls",
-                 "示例3 global connection + lock: all 40 correct",
-                 "PersistentDB, 3 threads x 3 calls: 3 connections",
-                 "SQLHelper.fetch_all('SELECT 1 UNION SELECT 2', []) -> ((1,), (2,))"):
+    for line in (
+        "== 扩展 SQLhelper 方式一",
+        "this thread's stack holds 2 pairs",
+        "both returned: pool {'maxconnections': 6, 'in_use': 0",
+        "-> rollback; row kept: 0",
+        "— the same one",
+        "== 扩展 SQLhelper 方式二",
+        "示例1 connect per call: 3 calls, 3 connections: 3 distinct ids",
+        "示例2 one global connection, 8 threads x 5 calls",
+        "示例3 global connection + lock: all 40 correct",
+        "PersistentDB, 3 threads x 3 calls: 3 connections",
+        "SQLHelper.fetch_all('SELECT 1 UNION SELECT 2', []) -> ((1,), (2,))",
+    ):
         assert line in out
 
 
 def test_importing_connects_nothing():
-    code = ("import importlib; m = importlib.import_module('06_sqlhelper'); "
-            "print(m.db._pool is None)")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, env=dict(os.environ, MYSQL_PORT="1"), timeout=60)
+    code = (
+        "import importlib; m = importlib.import_module('06_sqlhelper'); print(m.db._pool is None)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, MYSQL_PORT="1"),
+        timeout=60,
+    )
     assert (result.stdout.strip(), result.stderr) == ("True", "")
 
 
@@ -65,7 +88,8 @@ def test_unknown_arguments_are_one_line():
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
         "06_sqlhelper.py: unknown arguments '--bogus': run with no arguments for the demo, "
-        "or 'serve [--port P]'"]
+        "or 'serve [--port P]'"
+    ]
 
 
 def test_nested_with_uses_two_connections_and_returns_both(helper):
@@ -165,11 +189,17 @@ def test_global_connection_without_a_lock_is_detected_as_unsafe(settings):
     assert outcome["ok"] < 40 and outcome["hung"] == 0
 
 
-@pytest.mark.parametrize("make", [
-    lambda s: sh.LockedGlobalConnection(**s), lambda s: sh.PooledStrategy(settings=s),
-    lambda s: sh.SqlHelperStrategy(settings=s), lambda s: sh.PersistentStrategy(**s),
-    lambda s: sh.ConnectPerCall(**s)], ids=["locked", "pooled", "sqlhelper", "persistent",
-                                             "per-call"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda s: sh.LockedGlobalConnection(**s),
+        lambda s: sh.PooledStrategy(settings=s),
+        lambda s: sh.SqlHelperStrategy(settings=s),
+        lambda s: sh.PersistentStrategy(**s),
+        lambda s: sh.ConnectPerCall(**s),
+    ],
+    ids=["locked", "pooled", "sqlhelper", "persistent", "per-call"],
+)
 def test_safe_strategies_return_every_token(settings, make):
     strategy = make(settings)
     try:
@@ -186,8 +216,7 @@ def test_connect_per_call_opens_a_connection_each_time(settings):
 
 
 def test_pool_exhausted_without_blocking_is_503(settings):
-    helper = sh.SqlHelper(sh.create_pool(settings, mincached=0, maxconnections=1,
-                                         blocking=False))
+    helper = sh.SqlHelper(sh.create_pool(settings, mincached=0, maxconnections=1, blocking=False))
     client = Client(sh.create_serve_app(helper))
     held = helper.pool.connection()
     try:
@@ -212,8 +241,13 @@ def test_sql_error_is_500_and_the_app_keeps_serving(settings):
 
 
 def test_settings_from_env():
-    assert sh.settings_from_env({}) == {"host": "127.0.0.1", "port": 3306, "user": "root",
-                                        "password": "", "database": "pooldb"}
+    assert sh.settings_from_env({}) == {
+        "host": "127.0.0.1",
+        "port": 3306,
+        "user": "root",
+        "password": "",
+        "database": "pooldb",
+    }
     with pytest.raises(sh.SettingsError, match="MYSQL_PORT must be a number"):
         sh.settings_from_env({"MYSQL_PORT": "abc"})
     with pytest.raises(sh.SettingsError, match="MYSQL_DATABASE"):
@@ -226,9 +260,11 @@ def test_database_unreachable_at_start_is_one_line(args):
     result = run_script("06_sqlhelper", *args, env={"MYSQL_PORT": str(closed)}, timeout=60)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
-    assert lines == [f"06_sqlhelper.py: cannot use MySQL at 127.0.0.1:{closed} as 'root': "
-                     f"(2003) Can't connect to MySQL server on '127.0.0.1' "
-                     "([Errno 111] Connection refused)"], result.stderr
+    assert lines == [
+        f"06_sqlhelper.py: cannot use MySQL at 127.0.0.1:{closed} as 'root': "
+        f"(2003) Can't connect to MySQL server on '127.0.0.1' "
+        "([Errno 111] Connection refused)"
+    ], result.stderr
 
 
 def test_wrong_password_is_one_line(mysql_server):
@@ -270,29 +306,31 @@ def test_two_users_overlapping_on_one_shared_instance(helper, capsys):
 
 
 def test_pool_parameters_each_do_what_they_say(settings):
-    admin = pymysql.connect(ssl_disabled=True, autocommit=True,
-                            **{k: v for k, v in settings.items() if k != "database"})
+    admin = pymysql.connect(
+        ssl_disabled=True, autocommit=True, **{k: v for k, v in settings.items() if k != "database"}
+    )
     try:
         lines = list(sh.pool_parameter_lines(settings, admin, settings["database"]))
     finally:
         admin.close()
     text = "\n".join(lines)
-    for expected in ("mincached=3: right after PooledDB(...) the server shows 3 more connections",
-                     "maxcached=1: 3 rounds of 4 borrowers -> 10 connections opened in all, "
-                     "1 kept open",
-                     "so 4 shareable connections are 4 different ones",
-                     "PooledDB(maxshared=10, maxconnections=6) allows 10 connections",
-                     "the connection behind 7 executes -> AAABBBC",
-                     "a new connection says @greeting = 'hi'",
-                     "ping=0: COM_PING counted by the connection over 3 checkouts -> [0, 0, 0]",
-                     "ping=1: COM_PING counted by the connection over 3 checkouts -> [1, 2, 3]",
-                     "a second checkout -> TooManyConnectionsError",
-                     "waited while the first was held: True; it went on when it was returned: True",
-                     "PersistentDB(closeable=False): conn.close(), then the next connection() is "
-                     "the same connection",
-                     "PersistentDB(closeable=True): conn.close(), then the next connection() is "
-                     "a new connection",
-                     "3 threads -> 3 connections"):
+    for expected in (
+        "mincached=3: right after PooledDB(...) the server shows 3 more connections",
+        "maxcached=1: 3 rounds of 4 borrowers -> 10 connections opened in all, 1 kept open",
+        "so 4 shareable connections are 4 different ones",
+        "PooledDB(maxshared=10, maxconnections=6) allows 10 connections",
+        "the connection behind 7 executes -> AAABBBC",
+        "a new connection says @greeting = 'hi'",
+        "ping=0: COM_PING counted by the connection over 3 checkouts -> [0, 0, 0]",
+        "ping=1: COM_PING counted by the connection over 3 checkouts -> [1, 2, 3]",
+        "a second checkout -> TooManyConnectionsError",
+        "waited while the first was held: True; it went on when it was returned: True",
+        "PersistentDB(closeable=False): conn.close(), then the next connection() is "
+        "the same connection",
+        "PersistentDB(closeable=True): conn.close(), then the next connection() is "
+        "a new connection",
+        "3 threads -> 3 connections",
+    ):
         assert expected in text, expected
 
 
