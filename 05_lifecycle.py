@@ -321,6 +321,12 @@ class Request(_WerkzeugRequest):
     def endpoint(self):
         return self.url_rule.endpoint if self.url_rule is not None else None
 
+    @property
+    def max_content_length(self):
+        """MAX_CONTENT_LENGTH: a larger body is a 413, refused before it is read."""
+        top = _app_ctx_stack.top
+        return top.app.config["MAX_CONTENT_LENGTH"] if top is not None else None
+
 
 class Response(_WerkzeugResponse):
     """Werkzeug's Response, with Flask's default of HTML."""
@@ -1196,6 +1202,8 @@ DEFAULT_CONFIG = {
     "DEBUG": False,
     "TESTING": False,
     "PROPAGATE_EXCEPTIONS": None,
+    "MAX_CONTENT_LENGTH": None,
+    "JSON_AS_ASCII": True,
     "PRESERVE_CONTEXT_ON_EXCEPTION": None,
     "SECRET_KEY": None,
     "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
@@ -1243,8 +1251,11 @@ def _root_path(import_name):
 
 def jsonify(*args, **kwargs):
     data = args[0] if len(args) == 1 else (list(args) or kwargs)
-    body = json.dumps(data, separators=(",", ":"), sort_keys=True) + "\n"
-    return current_app.response_class(body, mimetype="application/json")
+    as_ascii = current_app.config["JSON_AS_ASCII"]
+    body = json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=as_ascii)
+    # With JSON_AS_ASCII off (Chinese kept readable), say which encoding the bytes are in.
+    mimetype = "application/json" if as_ascii else "application/json; charset=utf-8"
+    return current_app.response_class(body + "\n", content_type=mimetype)
 
 
 def url_for(endpoint, **values):
@@ -1393,6 +1404,7 @@ def create_app(app_class=Flask):
     app = app_class(__name__)
     app.config.from_object(DemoConfig)
     app.teardowns = []  # (path, repr(exc)) of recent requests, so /boom's teardown is visible
+    app.routes = list(ROUTES)  # what the home page lists; 06 adds its own
     app.recordings = RecordingRing()
     app.wsgi_app = RecordingMiddleware(app, app.wsgi_app)  # Flask's middleware idiom
 
@@ -2815,11 +2827,11 @@ def _page(title, body):
     )
 
 
-def render_home_page():
+def render_home_page(routes=None):
     rows = "".join(
         f'<tr><td><a href="{html.escape(url)}"><code>{html.escape(url)}</code></a></td>'
         f"<td>{html.escape(what)}</td></tr>"
-        for url, what in ROUTES
+        for url, what in (routes or current_app.routes)
     )
     body = (
         "<h1>05_lifecycle: Flask 1.1.1's request lifecycle on Werkzeug 3</h1>"

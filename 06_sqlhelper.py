@@ -18,6 +18,7 @@ Run:  python 06_sqlhelper.py                  the narrated demo
 Test: python -m pytest tests/test_06_sqlhelper.py tests/test_06_serve.py
 """
 
+import argparse
 import importlib
 import os
 import re
@@ -122,6 +123,23 @@ def setup_database(settings=None):
 # ==========================================================================================
 
 
+class PoolSettingsError(ValueError):
+    """Pool settings DBUtils would take but that cannot work; the message says which."""
+
+
+def check_pool_settings(maxconnections, mincached):
+    if maxconnections is None or maxconnections < 1:
+        raise PoolSettingsError(
+            f"maxconnections={maxconnections} means no limit at all in DBUtils, which is what "
+            "a pool is for: give a number >= 1"
+        )
+    if mincached and mincached > maxconnections:
+        raise PoolSettingsError(
+            f"mincached={mincached} is more than maxconnections={maxconnections}: the pool "
+            "could never open them (lower mincached or raise maxconnections)"
+        )
+
+
 def create_pool(settings=None, **overrides):
     """PooledDB(creator=pymysql, maxconnections=6, ...), every argument by keyword
     (DBUtils 3.2 inserted a positional parameter, so positions are not safe)."""
@@ -137,6 +155,8 @@ def create_pool(settings=None, **overrides):
         **connect_kwargs(settings),
     )
     options.update(overrides)
+    # With blocking=True, PooledDB(mincached > maxconnections) waits for ever in its constructor.
+    check_pool_settings(options["maxconnections"], options["mincached"])
     return PooledDB(**options)
 
 
@@ -505,6 +525,23 @@ def echo_race(strategy, threads=8, calls=10, sleep=0.005, join_timeout=30):
 # ==========================================================================================
 
 CONNECTION_ERRORS = {1040, 1053, 1927, 2002, 2003, 2006, 2013, 2055, 4031}
+MAX_BODY = 64 * 1024  # a form with one name needs far less; larger bodies are refused (413)
+
+
+def unavailable_in_words(exc, settings, pool):
+    """What went wrong with the database, in words, for the 503's body."""
+    where = f"{settings['host']}:{settings['port']}"
+    code = exc.args[0] if isinstance(exc, pymysql.err.Error) and exc.args else None
+    text = str(exc.args[1]) if isinstance(exc, pymysql.err.Error) and len(exc.args) > 1 else ""
+    if isinstance(exc, TooManyConnectionsError):
+        return f"pool exhausted (all {pool._maxconnections} connections in use)"
+    if code in (2002, 2003):
+        return f"cannot reach MySQL at {where}"
+    if "timed out" in text:
+        return f"MySQL at {where} timed out after {settings.get('read_timeout', '?')} s"
+    if code == 1040:
+        return f"MySQL at {where} has too many connections"
+    return f"lost the connection to MySQL at {where}"
 
 
 def is_connection_error(exc):
@@ -515,9 +552,23 @@ def is_connection_error(exc):
     return code in CONNECTION_ERRORS
 
 
+SERVE_ROUTES = [
+    ("/users", "the users in tb1, as JSON; ?name= finds one (exactly)"),
+    ("/users/1", "one user, or 404"),
+    ("/slow?seconds=0.2", "SELECT SLEEP(S) through the pool, S <= 1"),
+    ("/pool", "the pool: maxconnections, in_use, idle"),
+    ("/case", "002's 2.3 app: SQLHelper.fetch_one('select * from tb1', [])"),
+]
+
+
 def create_serve_app(helper=None):
+    """05's demo app plus the database routes. `gunicorn '06_sqlhelper:create_serve_app()'`
+    serves it too: with no helper it uses `db`, configured from the MYSQL_* settings."""
     helper = helper or db
     app = lifecycle.create_app()
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["JSON_AS_ASCII"] = False  # 你好, not \u4f60\u597d
+    app.routes = app.routes + SERVE_ROUTES
     bp = lifecycle.Blueprint("users", __name__)
     request, abort = lifecycle.request, lifecycle.abort
 
@@ -526,15 +577,17 @@ def create_serve_app(helper=None):
         name = request.args.get("name")
         if name is None:
             rows = helper.fetchall("SELECT id, name FROM tb1 ORDER BY id")
-        else:
-            rows = helper.fetchall("SELECT id, name FROM tb1 WHERE name = %s ORDER BY id", name)
+        else:  # BINARY: MariaDB's `=` ignores trailing spaces ('bob' = 'bob  '); bytes do not
+            rows = helper.fetchall(
+                "SELECT id, name FROM tb1 WHERE BINARY name = BINARY %s ORDER BY id", name
+            )
         return lifecycle.jsonify([{"id": i, "name": n} for i, n in rows])
 
     @bp.route("/users", methods=["POST"])
     def create_user():
-        name = request.form.get("name")
+        name = (request.form.get("name") or "").strip()  # " bob " is bob; "   " is no name
         if not name:
-            abort(400, description="missing form field 'name'")
+            abort(400, description="missing or blank form field 'name'")
         if len(name) > 64:
             abort(400, description="name is longer than 64 characters")
         new_id = helper.execute("INSERT INTO tb1 (name) VALUES (%s)", name)
@@ -571,10 +624,9 @@ def create_serve_app(helper=None):
     def database_unavailable(exc):
         if not is_connection_error(exc):
             raise exc  # a bad statement is a 500 (logged), not "unavailable"
-        message = describe(exc)
-        if isinstance(exc, TooManyConnectionsError):
-            message = "no free connection in the pool"
-        return {"error": f"database unavailable: {message}"}, 503
+        settings = {**settings_from_env(), **helper.pool._kwargs}
+        message = unavailable_in_words(exc, settings, helper.pool)
+        return lifecycle.jsonify({"error": f"database unavailable: {message}"}), 503
 
     app.register_blueprint(bp)
     return app
@@ -587,7 +639,7 @@ def _parse_seconds(text):
         seconds = -1
     if not 0 <= seconds <= 1:
         lifecycle.abort(400, description="seconds must be a number from 0 to 1")
-    return seconds
+    return seconds + 0.0  # -0 is 0.0, not -0.0
 
 
 def _one_line_exit(message):
@@ -611,22 +663,67 @@ def _settings_or_exit():
         _one_line_exit(str(exc))
 
 
-def serve(argv):
-    parser = lifecycle._OneLineErrors(prog="06_sqlhelper.py serve")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=lifecycle._port, default=5000)
-    parser.add_argument("--maxconnections", type=int, default=6)
-    parser.add_argument(
+def _maxconnections(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    try:
+        check_pool_settings(value, 0)
+    except PoolSettingsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+SETTINGS_HELP = (
+    "The database comes from MYSQL_HOST, MYSQL_PORT, MYSQL_USER, MYSQL_PASSWORD and "
+    "MYSQL_DATABASE (defaults: 127.0.0.1, 3306, root, empty, pooldb); the database and its "
+    "table tb1 are created if missing."
+)
+
+
+def parse_args(argv):
+    parser = lifecycle._OneLineErrors(
+        prog="06_sqlhelper.py",
+        description="The notes' database sections, narrated (the default), or 05's demo app "
+        "served with database routes on one pool (serve).",
+        epilog=SETTINGS_HELP,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="{demo,serve}")
+    commands.add_parser(
+        "demo", help="narrate the notes' database sections (the default)", epilog=SETTINGS_HELP
+    )
+    serve_parser = commands.add_parser(
+        "serve",
+        help="serve 05's demo app plus /users, /slow, /pool and /case",
+        description="Serve 05's demo app plus /users, /slow, /pool and /case, all on one pool.",
+        epilog=SETTINGS_HELP,
+    )
+    serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve_parser.add_argument("--port", type=lifecycle._port, default=5000, help="port")
+    serve_parser.add_argument(
+        "--maxconnections",
+        type=_maxconnections,
+        default=6,
+        help="the most connections the pool opens at once (>= 1; default 6)",
+    )
+    serve_parser.add_argument(
         "--nonblocking",
         action="store_true",
-        help="answer 503 when the pool is exhausted instead of waiting",
+        help="answer 503 when every connection is in use, instead of waiting for one",
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def serve(args):
     settings = _settings_or_exit()
     # One pool for the process: `db` serves the routes, and SQLHelper (002's 2.3) reads db.pool.
     helper = db
     helper.configure(
-        settings=settings, maxconnections=args.maxconnections, blocking=not args.nonblocking
+        settings=settings,
+        maxconnections=args.maxconnections,
+        mincached=min(2, args.maxconnections),
+        blocking=not args.nonblocking,
     )
     check_database(settings, helper)
     problem = lifecycle.check_can_listen(args.host, args.port)
@@ -986,14 +1083,9 @@ def demo_small_app():
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["serve"]:
-        return serve(argv[1:])
-    if argv:
-        _one_line_exit(
-            f"unknown arguments {' '.join(argv)!r}: run with no arguments for the "
-            "demo, or 'serve [--port P]'"
-        )
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "serve":
+        return serve(args)
     settings = _settings_or_exit()
     check_database(settings, db)
     print(

@@ -1,0 +1,164 @@
+"""06 tried as a careless user and as an attacker would: bad pool settings, bad input, huge
+bodies, names with padding, --help, and what the answers say. Each test failed before its fix."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, ScriptProcess, free_port, load, mysql_env, run_script, wait_for_port
+from werkzeug.test import Client
+
+sh = load("06_sqlhelper")
+
+
+@pytest.fixture(scope="module")
+def settings(test_database):
+    sh.setup_database(test_database)
+    return test_database
+
+
+@pytest.fixture
+def client(settings):
+    helper = sh.SqlHelper(sh.create_pool(settings, mincached=0))
+    yield Client(sh.create_serve_app(helper))
+    helper.pool.close()
+
+
+# --- pool settings (1, 2) -------------------------------------------------------------------
+
+
+def test_mincached_above_maxconnections_is_refused_in_one_line(settings):
+    with pytest.raises(sh.PoolSettingsError) as info:
+        sh.create_pool(settings, mincached=3, maxconnections=2, blocking=False)
+    assert str(info.value) == (
+        "mincached=3 is more than maxconnections=2: the pool could never open them "
+        "(lower mincached or raise maxconnections)"
+    )
+
+
+@pytest.mark.parametrize("value", [0, -1])
+def test_maxconnections_below_one_is_refused(settings, value):
+    with pytest.raises(sh.PoolSettingsError, match="no limit at all in DBUtils"):
+        sh.create_pool(settings, mincached=0, maxconnections=value)
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "x"])
+def test_serve_refuses_a_bad_maxconnections_in_one_line(settings, value):
+    result = run_script(
+        "06_sqlhelper", "serve", "--maxconnections", value, env=mysql_env(settings), timeout=60
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--maxconnections" in lines[0], result.stderr
+
+
+def test_serve_with_maxconnections_1_serves(settings):
+    port = free_port()
+    script = ScriptProcess(
+        "06_sqlhelper",
+        "serve",
+        "--port",
+        str(port),
+        "--maxconnections",
+        "1",
+        env=mysql_env(settings),
+    )
+    try:
+        wait_for_port(port, script.process, timeout=30)
+        answer = client_get(port, "/pool")
+        assert answer["maxconnections"] == 1 and answer["in_use"] == 0
+    finally:
+        script.stop()
+
+
+def client_get(port, path):
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+        return json.loads(response.read())
+
+
+# --- what a 503 says (4) --------------------------------------------------------------------
+
+
+def test_unreachable_database_is_said_in_words(settings):
+    closed = free_port()
+    helper = sh.SqlHelper(sh.create_pool(dict(settings, port=closed), mincached=0))
+    response = Client(sh.create_serve_app(helper)).get("/users")
+    assert response.status_code == 503
+    assert response.json == {
+        "error": f"database unavailable: cannot reach MySQL at 127.0.0.1:{closed}"
+    }
+
+
+def test_an_exhausted_pool_is_said_in_words(settings):
+    helper = sh.SqlHelper(sh.create_pool(settings, mincached=0, maxconnections=1, blocking=False))
+    held = helper.pool.connection()
+    try:
+        response = Client(sh.create_serve_app(helper)).get("/users")
+    finally:
+        held.close()
+    assert response.status_code == 503
+    assert response.json == {
+        "error": "database unavailable: pool exhausted (all 1 connections in use)"
+    }
+
+
+# --- request size, names (5, 6) ---------------------------------------------------------
+
+
+def test_a_body_over_64_kb_is_413_before_it_is_read(client):
+    response = client.post("/users", data={"name": "x" * 100_000})
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t \n"])
+def test_blank_names_are_refused(client, blank):
+    assert client.post("/users", data={"name": blank}).status_code == 400
+
+
+def test_names_are_stripped_and_the_filter_is_exact(client):
+    created = client.post("/users", data={"name": "  bob  "}).json
+    assert created["name"] == "bob"
+    client.post("/users", data={"name": "bobby"})
+    assert [u["name"] for u in client.get("/users?name=bob").json] == ["bob"]
+    assert client.get("/users?name=bob%20%20").json == []  # MariaDB pads; we compare bytes
+    assert client.get("/users?name=BOB").json == []
+
+
+# --- --help, the home page, JSON (7, 8) -------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["--help"], ["serve", "--help"], ["demo", "--help"]])
+def test_help_exits_0_and_explains_every_flag(args):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "06_sqlhelper.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0 and result.stderr == ""
+    if args[0] == "serve":
+        for flag in ("--host", "--port", "--maxconnections", "--nonblocking"):
+            assert flag in result.stdout
+        assert "MYSQL_HOST" in result.stdout
+
+
+def test_home_page_lists_the_database_routes(client):
+    page = client.get("/").text
+    for route in ("/users", "/slow?seconds=0.2", "/pool", "/case", "/session"):
+        assert f'href="{route}"' in page
+
+
+def test_json_keeps_chinese_readable_and_says_utf_8(client):
+    response = client.post("/users", data={"name": "你好"})
+    assert response.status_code == 201
+    assert "你好".encode() in response.get_data()
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+
+
+def test_minus_zero_seconds_is_zero(client):
+    assert client.get("/slow?seconds=-0").json == {"slept": 0.0}
+    assert client.get("/slow?seconds=-0").get_data() == b'{"slept":0.0}\n'
