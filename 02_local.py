@@ -15,6 +15,8 @@ Run:  python 02_local.py
 Test: python -m pytest tests/test_02_local.py
 """
 
+import os
+import sys
 import threading
 from threading import get_ident
 
@@ -419,5 +421,16 @@ def main():
     demo_stack_local()
 
 
+def run_quietly(main):
+    """Run main(); when the reader of stdout goes away (`| head`), stop quietly, as cat does."""
+    try:
+        main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit: point stdout at devnull.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    main()
+    run_quietly(main)

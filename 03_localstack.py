@@ -20,6 +20,8 @@ Test: python -m pytest tests/test_03_localstack.py
 """
 
 import asyncio
+import os
+import sys
 import threading
 from contextvars import ContextVar
 
@@ -403,5 +405,16 @@ def main():
     demo_greenlets()
 
 
+def run_quietly(main):
+    """Run main(); when the reader of stdout goes away (`| head`), stop quietly, as cat does."""
+    try:
+        main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit: point stdout at devnull.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    main()
+    run_quietly(main)

@@ -616,4 +616,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    _localstack.run_quietly(main)

@@ -2292,10 +2292,22 @@ class RecordingMiddleware:
 _print_lock = threading.Lock()
 
 
+_tracing = {"on": True}
+
+
 def print_traced(number, line):
-    """--trace: one request's lines carry its number, so concurrent requests can be told apart."""
+    """--trace: one request's lines carry its number, so concurrent requests can be told apart.
+    When stdout goes away (`--trace | head`), tracing stops and serving goes on."""
     with _print_lock:
-        print(f"#{number} {line}", flush=True)
+        if not _tracing["on"]:
+            return
+        try:
+            print(f"#{number} {line}", flush=True)
+        except BrokenPipeError:
+            _tracing["on"] = False
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            print("05_lifecycle.py: stdout was closed; tracing stops, serving goes on",
+                  file=sys.stderr, flush=True)
 
 
 # ==========================================================================================
@@ -3014,4 +3026,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _localstack.run_quietly(main)

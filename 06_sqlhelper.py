@@ -35,6 +35,7 @@ from dbutils.persistent_db import PersistentDB
 from dbutils.pooled_db import PooledDB, TooManyConnectionsError
 
 lifecycle = importlib.import_module("05_lifecycle")
+_localstack = importlib.import_module("03_localstack")
 
 # ==========================================================================================
 # Settings — MYSQL_* from the environment, with defaults for a stock local server
@@ -1104,4 +1105,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _localstack.run_quietly(main)

@@ -471,3 +471,47 @@ def test_the_recording_server_survives_a_thousand_mixed_requests():
     finally:
         script.stop()
     assert len(answered) == 1000 and set(answered) <= {200, 400, 404, 500}
+
+
+# --- broken pipes: `python 05_lifecycle.py --trace | head`, and every script | head -----------
+
+
+def test_a_closed_stdout_stops_the_trace_and_serving_goes_on():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "05_lifecycle.py"), "--port", str(port), "--trace"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+    )
+    try:
+        for line in process.stdout:  # like `| head`: read a while, then go away
+            if "serving on" in line:
+                break
+        process.stdout.close()
+        wait_for_port(port, process)
+        for _ in range(3):
+            assert get(f"http://127.0.0.1:{port}/index")[:2] == (200, "hello world")
+    finally:
+        process.terminate()
+        process.wait(10)
+    errors = process.stderr.read()
+    process.stderr.close()
+    assert "Traceback" not in errors
+    assert "05_lifecycle.py: stdout was closed; tracing stops, serving goes on" in errors
+
+
+@pytest.mark.parametrize(
+    "script, args",
+    [("01_stack", []), ("02_local", []), ("03_localstack", []), ("04_proxy", []),
+     ("05_lifecycle", ["--demo"])],
+)
+def test_every_script_piped_into_head_exits_quietly(script, args):
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / f"{script}.py"), *args],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    process.stdout.readline()
+    process.stdout.close()  # what `| head -1` does once it has its line
+    errors = process.stderr.read().decode()
+    process.stderr.close()
+    process.wait(60)
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors

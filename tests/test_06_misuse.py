@@ -162,3 +162,19 @@ def test_json_keeps_chinese_readable_and_says_utf_8(client):
 def test_minus_zero_seconds_is_zero(client):
     assert client.get("/slow?seconds=-0").json == {"slept": 0.0}
     assert client.get("/slow?seconds=-0").get_data() == b'{"slept":0.0}\n'
+
+
+def test_the_demo_piped_into_head_exits_quietly(settings):
+    import os
+
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "06_sqlhelper.py")], cwd=ROOT,
+        env=dict(os.environ, **mysql_env(settings)),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    process.stdout.readline()
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    process.stderr.close()
+    process.wait(120)
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
