@@ -2306,8 +2306,11 @@ def print_traced(number, line):
         except BrokenPipeError:
             _tracing["on"] = False
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            print("05_lifecycle.py: stdout was closed; tracing stops, serving goes on",
-                  file=sys.stderr, flush=True)
+            print(
+                "05_lifecycle.py: stdout was closed; tracing stops, serving goes on",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 # ==========================================================================================
@@ -2986,11 +2989,21 @@ def check_can_listen(host, port):
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, port))
     except OSError as exc:
-        reason = (
-            "port already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        if exc.errno == errno.EADDRINUSE:
+            return (
+                f"05_lifecycle.py: cannot listen on {host}:{port}: port already in use "
+                "(try another --port)"
+            )
+        return (
+            f"05_lifecycle.py: cannot listen on {host}:{port}: {exc.strerror or exc} "
+            "(check --host: an address of this machine, e.g. 127.0.0.1 or ::1)"
         )
-        return f"05_lifecycle.py: cannot listen on {host}:{port}: {reason} (try another --port)"
     return None
+
+
+def server_url(host, port):
+    """http://host:port/, with an IPv6 address in brackets: http://[::1]:5000/."""
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
 app = create_app()
@@ -3016,10 +3029,11 @@ def main(argv=None):
         return
     if args.trace:
         app.wsgi_app.out = print_traced
+    url = server_url(args.host, args.port)
     print(
-        f"\n05_lifecycle: serving on http://{args.host}:{args.port}/ ; "
+        f"\n05_lifecycle: serving on {url} ; "
         f"{'narrating every request' if args.trace else 'add --trace to narrate every request'}"
-        f", and see http://{args.host}:{args.port}/lifecycle",
+        f", and see {url}lifecycle",
         flush=True,
     )
     app.run(args.host, args.port)

@@ -731,7 +731,7 @@ def serve(args):
     if problem:
         sys.exit(problem.replace("05_lifecycle.py", "06_sqlhelper.py"))
     print(
-        f"06_sqlhelper: serving http://{args.host}:{args.port}/ with MySQL at "
+        f"06_sqlhelper: serving {lifecycle.server_url(args.host, args.port)} with MySQL at "
         f"{settings['host']}:{settings['port']}/{settings['database']}",
         flush=True,
     )

@@ -480,7 +480,11 @@ def test_a_closed_stdout_stops_the_trace_and_serving_goes_on():
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "05_lifecycle.py"), "--port", str(port), "--trace"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
     )
     try:
         for line in process.stdout:  # like `| head`: read a while, then go away
@@ -501,13 +505,20 @@ def test_a_closed_stdout_stops_the_trace_and_serving_goes_on():
 
 @pytest.mark.parametrize(
     "script, args",
-    [("01_stack", []), ("02_local", []), ("03_localstack", []), ("04_proxy", []),
-     ("05_lifecycle", ["--demo"])],
+    [
+        ("01_stack", []),
+        ("02_local", []),
+        ("03_localstack", []),
+        ("04_proxy", []),
+        ("05_lifecycle", ["--demo"]),
+    ],
 )
 def test_every_script_piped_into_head_exits_quietly(script, args):
     process = subprocess.Popen(
         [sys.executable, str(ROOT / f"{script}.py"), *args],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     process.stdout.readline()
     process.stdout.close()  # what `| head -1` does once it has its line
@@ -515,3 +526,29 @@ def test_every_script_piped_into_head_exits_quietly(script, args):
     process.stderr.close()
     process.wait(60)
     assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
+
+
+@pytest.mark.parametrize("host", ["no.such.host.invalid", "192.0.2.1"])  # 192.0.2.1: not ours
+def test_a_bad_host_gets_a_hint_about_the_host(host):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "05_lifecycle.py"), "--host", host],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    (line,) = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and line.startswith(f"05_lifecycle.py: cannot listen on {host}:")
+    assert line.endswith("(check --host: an address of this machine, e.g. 127.0.0.1 or ::1)")
+
+
+def test_an_ipv6_host_is_written_in_brackets():
+    assert lc.server_url("::1", 5009) == "http://[::1]:5009/"
+    assert lc.server_url("127.0.0.1", 5009) == "http://127.0.0.1:5009/"
+    port = free_port()
+    script = ScriptProcess("05_lifecycle", "--host", "::1", "--port", str(port))
+    try:
+        lines = script.read_until("serving on")
+    finally:
+        script.stop()
+    assert f"serving on http://[::1]:{port}/" in lines[-1]

@@ -168,9 +168,11 @@ def test_the_demo_piped_into_head_exits_quietly(settings):
     import os
 
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "06_sqlhelper.py")], cwd=ROOT,
+        [sys.executable, str(ROOT / "06_sqlhelper.py")],
+        cwd=ROOT,
         env=dict(os.environ, **mysql_env(settings)),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     process.stdout.readline()
     process.stdout.close()
