@@ -307,29 +307,19 @@ def profile_ours(top=15):
     pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
 
-def _positive(kind):
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise common.argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not value > 0:
-            raise common.argparse.ArgumentTypeError(f"must be more than 0, got {text}")
-        return value
-
-    return parse
-
-
 def main():
-    p = common.parser(__doc__.splitlines()[0])
+    p = common.parser(__doc__)
     p.add_argument(
         "--rounds",
-        type=_positive(int),
+        type=common.positive(int),
         default=11,
         help="interleaved rounds per interpreter (the median is kept)",
     )
     p.add_argument(
-        "--seconds", type=_positive(float), default=3.0, help="length of each HTTP measurement"
+        "--seconds",
+        type=common.positive(float),
+        default=3.0,
+        help="length of each HTTP measurement",
     )
     p.add_argument("--profile", action="store_true", help="also cProfile ours")
     p.add_argument("--child", action="store_true", help=common.argparse.SUPPRESS)
@@ -376,10 +366,11 @@ def main():
             f">={target:.2f}",
             common.verdict(verdicts[version]),
         )
-    print(
-        "MISS means Flask 3 is not that much slower than ours on that Python: a cut that "
-        "keeps the notes' steps is still to be found (see the README)."
-    )
+    if not all(verdicts.values()):
+        print(
+            "MISS means Flask 3 is not that much slower than ours on that Python: a cut that "
+            "keeps the notes' steps is still to be found (see the README)."
+        )
     print("2. where the time goes in ours (this interpreter; ns per use x uses per request):")
     cost = common.Table([("piece", 62), ("ns/use", 7), ("uses", 5), ("us/request", 10)])
     pieces = cost_table()

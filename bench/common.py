@@ -17,10 +17,50 @@ def load(name):
     return importlib.import_module(name)
 
 
-def parser(description):
-    p = argparse.ArgumentParser(description=description)
+MISS_MEANS = (
+    "Each target line ends in PASS when the ratio measured in this run meets the target, and "
+    "in MISS when it does not: a MISS is a finding to report with the numbers, not an error. "
+    "The machines are shared and noisy: compare ratios from one run, not absolute times."
+)
+
+
+class OneLineErrors(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def parser(docstring):
+    """An argument parser whose description is the docstring's first paragraph."""
+    description = " ".join(docstring.split("\n\n")[0].split())
+    p = OneLineErrors(description=description, epilog=MISS_MEANS)
     p.add_argument("--json", metavar="PATH", help="also write the numbers to this JSON file")
     return p
+
+
+def positive(kind):
+    """An argparse type: a number of `kind` (int or float) that is more than 0."""
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+        return value
+
+    return parse
+
+
+def thread_counts(text):
+    """'1,4,16' -> [1, 4, 16]."""
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"expected numbers >= 1 with commas, got {text!r}")
+    return counts
 
 
 class Table:
