@@ -43,6 +43,22 @@ def run_script(name, *args, timeout=60, env=None):
     )
 
 
+def run_in_threads(task, count):
+    """task(i, barrier) in `count` threads that all wait at one barrier; results in index
+    order. (02's run_in_threads is part of its lesson; the tests share this one.)"""
+    results, barrier = [None] * count, threading.Barrier(count)
+
+    def runner(i):
+        results[i] = task(i, barrier)
+
+    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 def wait_for_port(port, process=None, timeout=30):
     """Until something accepts on 127.0.0.1:port; fails early if `process` exits."""
     deadline = time.monotonic() + timeout

@@ -6,12 +6,11 @@ purpose (idents, release on the last pop), the 1.0.1 behaviour is asserted direc
 """
 
 import asyncio
-import threading
 
 import greenlet
 import pytest
 import werkzeug.local as wz
-from conftest import load, run_script
+from conftest import load, run_in_threads, run_script
 
 ls = load("03_localstack")
 load("04_proxy")  # gives Local and LocalStack their __call__ (03 never imports 04)
@@ -61,20 +60,6 @@ def test_missing_name_is_attribute_error_never_key_error():
         local.stack
 
 
-def run_threads(task, count):
-    results, barrier = [None] * count, threading.Barrier(count)
-
-    def runner(i):
-        results[i] = task(i, barrier)
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 @pytest.mark.parametrize("Local", [ls.Local, wz.Local], ids=["ours", "werkzeug"])
 def test_local_isolates_threads_like_werkzeug(Local):
     local = Local()
@@ -84,7 +69,7 @@ def test_local_isolates_threads_like_werkzeug(Local):
         barrier.wait()
         return local.value
 
-    assert run_threads(task, 10) == list(range(10))
+    assert run_in_threads(task, 10) == list(range(10))
     assert not hasattr(local, "value")
 
 
@@ -135,7 +120,7 @@ def test_localstack_isolates_threads_like_werkzeug(LocalStack):
         stack.pop()
         return seen, stack.top
 
-    assert run_threads(task, 10) == [(i * 10, i) for i in range(10)]
+    assert run_in_threads(task, 10) == [(i * 10, i) for i in range(10)]
     assert stack.top is None
 
 
@@ -172,7 +157,7 @@ def test_no_entries_left_after_many_threads_push_and_pop():
         barrier.wait()
         return [stack.pop() for _ in range(4)]
 
-    results = run_threads(task, 40)
+    results = run_in_threads(task, 40)
     assert results == [[(i, 2), (i, 1), (i, 0), None] for i in range(40)]
     assert stack._local.__storage__ == {}
 

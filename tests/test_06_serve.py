@@ -1,10 +1,6 @@
 """`python 06_sqlhelper.py serve` over real HTTP, against a real MariaDB."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -13,15 +9,9 @@ import urllib.request
 
 import pymysql
 import pytest
-from conftest import ROOT, mysql_env
+from conftest import ScriptProcess, free_port, mysql_env, wait_for_port
 
 MAX_CONNECTIONS = 6
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def request(url, data=None, timeout=30):
@@ -34,41 +24,19 @@ def request(url, data=None, timeout=30):
 
 
 class Serve:
-    """`06_sqlhelper.py serve` in a subprocess."""
+    """`06_sqlhelper.py serve` in a subprocess (its output read as it comes)."""
 
     def __init__(self, settings, *args):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "06_sqlhelper.py"),
-                "serve",
-                "--port",
-                str(self.port),
-                *args,
-            ],
-            cwd=ROOT,
-            env=dict(os.environ, **mysql_env(settings)),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+        self.script = ScriptProcess(
+            "06_sqlhelper", "serve", "--port", str(self.port), *args, env=mysql_env(settings)
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"serve exited: {self.process.stderr.read()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("serve did not start")
+        self.process = self.script.process
+        wait_for_port(self.port, self.process)
 
     def stop(self):
-        self.process.terminate()
-        self.process.wait(10)
-        self.process.stderr.close()
+        self.script.stop()
 
 
 @pytest.fixture(scope="module")
