@@ -774,16 +774,27 @@ def test_propagate_exceptions_raises_out_of_wsgi_app_after_teardown():
 
 
 def test_before_first_request_is_thread_safe():
+    """Eight first requests at once run the hook once: the others wait on the lock. The hook
+    holds the first request until all eight are inside try_trigger_before_first_request_
+    functions, so without the lock the other seven would run the hook too."""
     import threading
-    import time
 
-    app = lc.Flask("first")
+    entered, all_in = [], threading.Event()
+
+    class Counting(lc.Flask):
+        def try_trigger_before_first_request_functions(self):
+            entered.append(1)
+            if len(entered) == 8:
+                all_in.set()
+            super().try_trigger_before_first_request_functions()
+
+    app = Counting("first")
     calls = []
 
     @app.before_first_request
     def slow_setup():
         calls.append("setup")
-        time.sleep(0.05)  # other first requests arrive meanwhile and must wait
+        assert all_in.wait(20), "the other first requests never arrived"
 
     app.route("/")(lambda: str(len(calls)))
     results, barrier = [], threading.Barrier(8)
@@ -796,5 +807,5 @@ def test_before_first_request_is_thread_safe():
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(60)
     assert calls == ["setup"] and results == ["1"] * 8

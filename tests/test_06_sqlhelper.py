@@ -161,6 +161,9 @@ def test_regression_shared_instance_hands_out_a_connection_still_in_use(helper):
         with broken:
             pass
         with helper as someone_else:
+            # "The same one" relies on CPython freeing the overwritten outer connection at once
+            # (reference counting) and on DBUtils handing idle connections out first in, first
+            # out; both hold here, and the demo says so.
             assert connection_id(someone_else) == outer  # two users on one connection
 
 
