@@ -70,7 +70,12 @@ from itertools import chain
 from blinker import Namespace
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict, Headers
-from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
+from werkzeug.exceptions import (
+    BadRequest,
+    HTTPException,
+    InternalServerError,
+    default_exceptions,
+)
 from werkzeug.exceptions import abort as abort  # re-exported for quick-start apps
 from werkzeug.routing import BaseConverter, Map, RequestRedirect, Rule
 from werkzeug.serving import run_simple
@@ -320,6 +325,12 @@ class Request(_WerkzeugRequest):
     @property
     def endpoint(self):
         return self.url_rule.endpoint if self.url_rule is not None else None
+
+    def _load_form_data(self):
+        try:
+            super()._load_form_data()
+        except OSError as exc:  # a broken chunked body: the client's mistake, not ours
+            raise BadRequest(f"The request body could not be read: {exc}.") from None
 
     @property
     def max_content_length(self):

@@ -570,3 +570,23 @@ def test_an_ipv6_host_is_written_in_brackets():
     finally:
         script.stop()
     assert f"serving on http://[::1]:{port}/" in lines[-1]
+
+
+def test_a_broken_chunked_body_is_a_400_not_a_traceback(caplog):
+    app = lc.Flask("chunked")
+    app.route("/form", methods=["POST"])(lambda: dict(lc.request.form))
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection(("127.0.0.1", srv.server_port), timeout=10) as s:
+            s.sendall(
+                b"POST /form HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                b"Content-Type: application/x-www-form-urlencoded\r\n\r\nZZZ\r\na=1\r\n0\r\n\r\n"
+            )
+            reply = s.recv(1024)
+    finally:
+        srv.shutdown()
+        thread.join(10)
+    assert reply.startswith(b"HTTP/1.1 400"), reply
+    assert not any(record.exc_info for record in caplog.records)  # no traceback logged
