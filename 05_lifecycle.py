@@ -2200,11 +2200,11 @@ class _Watching:
 
 
 class RecordedBody:
-    """The response body, produced with the recorder still watching (stream_with_context
-    pushes the context again here); the recording is finished when the server closes it."""
+    """The response body, produced with the recorder still watching: stream_with_context
+    pushes the context again here, and those steps join the same recording."""
 
-    def __init__(self, body, recorder, finish):
-        self.body, self.recorder, self.finish = body, recorder, finish
+    def __init__(self, body, recorder):
+        self.body, self.recorder = body, recorder
 
     def __iter__(self):
         chunks = iter(self.body)
@@ -2216,12 +2216,9 @@ class RecordedBody:
             yield chunk
 
     def close(self):
-        try:
-            if hasattr(self.body, "close"):
-                with _Watching(self.recorder):
-                    self.body.close()
-        finally:
-            self.finish()
+        if hasattr(self.body, "close"):
+            with _Watching(self.recorder):
+                self.body.close()
 
 
 def note(text):
@@ -2287,17 +2284,13 @@ class RecordingMiddleware:
         )
         recorder = Recorder(self.app, recording, sink)
 
-        def finish():
-            if path != "/lifecycle":
-                self.app.recordings.add(recording)
-
         try:
             with _Watching(recorder):
                 body = self.wsgi_app(environ, start_response)
-        except BaseException:
-            finish()
-            raise
-        return RecordedBody(body, recorder, finish)
+        finally:
+            if path != "/lifecycle":  # kept now, so the next request's /lifecycle sees it
+                self.app.recordings.add(recording)
+        return RecordedBody(body, recorder)
 
 
 _print_lock = threading.Lock()

@@ -5,6 +5,7 @@ scripts are loaded with `importlib.import_module("03_localstack")` (the project 
 sys.path through pyproject's `pythonpath = ["."]`).
 """
 
+import contextlib
 import importlib
 import os
 import queue
@@ -57,6 +58,22 @@ def run_in_threads(task, count):
     for t in threads:
         t.join()
     return results
+
+
+@contextlib.contextmanager
+def served_in_thread(app):
+    """`app` under Werkzeug's threaded dev server on a free port, in a thread of this process;
+    yields its base URL, e.g. http://127.0.0.1:40123, and stops the server afterwards."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
 
 
 def wait_for_port(port, process=None, timeout=30):

@@ -8,14 +8,12 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import pytest
-from conftest import ROOT, ScriptProcess, free_port, load, wait_for_port
-from werkzeug.serving import make_server
+from conftest import ROOT, ScriptProcess, free_port, load, served_in_thread, wait_for_port
 
 lc = load("05_lifecycle")
 
@@ -23,12 +21,8 @@ lc = load("05_lifecycle")
 @pytest.fixture(scope="module")
 def server():
     """The module-level demo app under Werkzeug's threaded dev server, in a thread."""
-    srv = make_server("127.0.0.1", 0, lc.app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    thread.join(5)
+    with served_in_thread(lc.app) as url:
+        yield url
 
 
 def get(url, headers=None, opener=None):
@@ -163,16 +157,11 @@ def test_requests_really_are_in_flight_together():
         barrier.wait()  # breaks (500) unless four requests are inside views at once
         return lc.request.args["n"]
 
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
     answers = {}
-    try:
+    with served_in_thread(app) as url:
         clients = [
             threading.Thread(
-                target=lambda n=n: answers.__setitem__(
-                    n, get(f"http://127.0.0.1:{srv.server_port}/meet?n={n}")[:2]
-                )
+                target=lambda n=n: answers.__setitem__(n, get(f"{url}/meet?n={n}")[:2])
             )
             for n in range(4)
         ]
@@ -180,9 +169,6 @@ def test_requests_really_are_in_flight_together():
             c.start()
         for c in clients:
             c.join(60)
-    finally:
-        srv.shutdown()
-        thread.join(10)
     assert answers == {n: (200, str(n)) for n in range(4)}
 
 
@@ -267,11 +253,6 @@ def test_concurrent_requests_are_each_recorded_whole(server):
         t.start()
     for t in threads:
         t.join(60)
-    wanted = {f"/echo?value=c{i}&delay=0.05" for i in range(clients)}
-    deadline = time.monotonic() + 10  # a recording is kept once the server closes the body
-    while not wanted <= {r.path for r in lc.app.recordings.snapshot()}:
-        assert time.monotonic() < deadline, "not every request was recorded"
-        time.sleep(0.01)
     recent = {r.path: r for r in lc.app.recordings.snapshot()}
     for i in range(clients):
         steps = [s.n000 for s in recent[f"/echo?value=c{i}&delay=0.05"].steps if s.n000]
@@ -575,18 +556,13 @@ def test_an_ipv6_host_is_written_in_brackets():
 def test_a_broken_chunked_body_is_a_400_not_a_traceback(caplog):
     app = lc.Flask("chunked")
     app.route("/form", methods=["POST"])(lambda: dict(lc.request.form))
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with socket.create_connection(("127.0.0.1", srv.server_port), timeout=10) as s:
+    with served_in_thread(app) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
             s.sendall(
                 b"POST /form HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                 b"Content-Type: application/x-www-form-urlencoded\r\n\r\nZZZ\r\na=1\r\n0\r\n\r\n"
             )
             reply = s.recv(1024)
-    finally:
-        srv.shutdown()
-        thread.join(10)
     assert reply.startswith(b"HTTP/1.1 400"), reply
     assert not any(record.exc_info for record in caplog.records)  # no traceback logged

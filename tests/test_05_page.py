@@ -10,13 +10,11 @@ import os
 import shutil
 import struct
 import subprocess
-import threading
 import zlib
 from html.parser import HTMLParser
 
 import pytest
-from conftest import load
-from werkzeug.serving import make_server
+from conftest import load, served_in_thread
 from werkzeug.test import Client
 
 lc = load("05_lifecycle")
@@ -32,13 +30,9 @@ pytestmark = pytest.mark.skipif(
 def served():
     """A fresh demo app on a free port, after one GET /session."""
     app = lc.create_app()
-    Client(app).get("/session").close()  # the recording is kept once the body is closed
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
+    Client(app).get("/session")
+    with served_in_thread(app) as url:
+        yield url
 
 
 def chromium(tmp_path, *args):
