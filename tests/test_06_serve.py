@@ -40,10 +40,20 @@ class Serve:
 
 
 @pytest.fixture(scope="module")
-def served(test_database):
-    server = Serve(test_database)
+def served(test_database, mysql_server):
+    """`serve` on a database of its own, so the process list counts its connections only
+    (the other modules' pools and closing connections use test_database)."""
+    settings = dict(test_database, database=f"{test_database['database']}_serve")
+    server = Serve(settings)
+    server.database = settings["database"]
     yield server
     server.stop()
+    admin = pymysql.connect(ssl_disabled=True, **mysql_server)
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{settings['database']}`")
+    finally:
+        admin.close()
 
 
 def test_users_create_list_filter_get(served):
@@ -102,7 +112,7 @@ def app_connections(admin, database):
         return cur.fetchone()[0]
 
 
-def test_32_clients_never_exceed_maxconnections(served, mysql_server, test_database):
+def test_32_clients_never_exceed_maxconnections(served, mysql_server):
     admin = pymysql.connect(ssl_disabled=True, autocommit=True, **mysql_server)
     results, barrier, done = [], threading.Barrier(33), threading.Event()
     samples = []
@@ -120,7 +130,7 @@ def test_32_clients_never_exceed_maxconnections(served, mysql_server, test_datab
         waiter = threading.Thread(target=lambda: [t.join(120) for t in threads] and done.set())
         waiter.start()
         while not done.is_set() and len(samples) < 2000:
-            samples.append(app_connections(admin, test_database["database"]))
+            samples.append(app_connections(admin, served.database))
         waiter.join(130)
         elapsed = time.perf_counter() - started
     finally:
