@@ -81,9 +81,12 @@ def connect_kwargs(settings=None, with_database=True):
     kwargs = dict(
         settings,
         charset="utf8mb4",
-        connect_timeout=3,
-        read_timeout=10,
-        write_timeout=10,
+        # A database that hangs must cost a request seconds, not minutes. DBUtils retries a
+        # failed statement once on a new connection, whose handshake waits read_timeout too:
+        # about 2 + 2 s in all. read_timeout must stay above /slow's 1 s.
+        connect_timeout=2,
+        read_timeout=2,
+        write_timeout=2,
         # PyMySQL >= 1.2 builds a TLS context on every connect (~17 ms of CPU) when
         # the server offers TLS; a local server does not need it.
         ssl_disabled=True,
@@ -151,7 +154,10 @@ def create_pool(settings=None, **overrides):
         maxcached=0,  # keep every returned connection (0 = no limit; below 6 causes churn)
         maxshared=0,  # PyMySQL's threadsafety is 1: connections are never shared anyway
         blocking=True,  # wait for a free connection instead of raising
-        ping=1,  # check a connection when it leaves the pool; reconnects after a restart
+        # No ping as a connection leaves the pool: DBUtils pings (and opens connections) while
+        # holding the pool's lock, so one hung ping would hold every checkout. A statement that
+        # finds its connection dead is retried on a new one instead, which survives a restart.
+        ping=0,
         reset=True,  # ROLLBACK whatever a borrower left open
         **connect_kwargs(settings),
     )
@@ -173,6 +179,10 @@ def pool_status(pool):
 # ==========================================================================================
 # 扩展 SQLhelper 方式一 — one shared `db`, a per-thread stack of (conn, cursor)
 # ==========================================================================================
+
+
+class DatabaseUnavailable(pymysql.err.OperationalError):
+    """Raised at once while the database is known to be away (see SqlHelper.unavailable_for)."""
 
 
 class SqlHelper:
@@ -205,9 +215,24 @@ class SqlHelper:
                     self._pool = create_pool(**self._pool_options)
         return self._pool
 
+    # After the database timed out or went away, say so at once for a moment, instead of
+    # sending every waiting request into the same timeout one after the other.
+    unavailable_for = 2.0
+    _unavailable_until = 0.0
+
+    def _check_available(self):
+        if time.monotonic() < self._unavailable_until:
+            raise DatabaseUnavailable(
+                2013,
+                "Lost connection to MySQL server (timed out a moment ago; not asked again "
+                f"for {self.unavailable_for:.0f} s)",
+            )
+
     def open(self):
+        self._check_available()
         conn = self.pool.connection()
         try:
+            self._check_available()  # it may have gone while we waited for a connection
             return conn, conn.cursor()
         except BaseException:
             conn.close()
@@ -234,6 +259,9 @@ class SqlHelper:
         try:
             if exc_type is None:
                 conn.commit()
+            elif is_connection_error(exc):
+                self._unavailable_until = time.monotonic() + self.unavailable_for
+                _discard(conn)
             else:
                 _rollback_quietly(conn)  # the original exception is the one worth seeing
         finally:
@@ -254,6 +282,16 @@ class SqlHelper:
         with self as cursor:
             cursor.execute(sql, args)
             return cursor.lastrowid
+
+
+def _discard(conn):
+    """Really close a pooled connection that timed out or broke. The pool then gets back a
+    closed connection, which it reopens on next use; returned as it was, the pool would roll
+    it back under its lock — and wait on a hung server while every checkout waits too."""
+    try:
+        conn._con._close()  # DBUtils' steady connection; close() is a no-op on pooled ones
+    except Exception:
+        pass
 
 
 def _rollback_quietly(conn):
@@ -536,6 +574,8 @@ def unavailable_in_words(exc, settings, pool):
     text = str(exc.args[1]) if isinstance(exc, pymysql.err.Error) and len(exc.args) > 1 else ""
     if isinstance(exc, TooManyConnectionsError):
         return f"pool exhausted (all {pool._maxconnections} connections in use)"
+    if isinstance(exc, DatabaseUnavailable):
+        return f"MySQL at {where} did not answer a moment ago; it is asked again shortly"
     if code in (2002, 2003):
         return f"cannot reach MySQL at {where}"
     if "timed out" in text:
@@ -723,7 +763,9 @@ def serve(args):
     helper.configure(
         settings=settings,
         maxconnections=args.maxconnections,
-        mincached=min(2, args.maxconnections),
+        # All of them now: DBUtils opens connections under its pool lock, one at a time, which
+        # during an outage would queue every request behind one slow handshake.
+        mincached=args.maxconnections,
         blocking=not args.nonblocking,
     )
     check_database(settings, helper)

@@ -1,6 +1,8 @@
 """`python 06_sqlhelper.py serve` over real HTTP, against a real MariaDB."""
 
 import json
+import os
+import signal
 import threading
 import time
 import urllib.error
@@ -164,3 +166,38 @@ def test_database_restart_gives_503_then_recovers(throwaway_factory):
         assert json.loads(request(served.url + "/pool")[1])["in_use"] == 0
     finally:
         served.stop()
+
+
+def test_a_hung_database_gives_503s_within_seconds_then_recovers(throwaway_factory):
+    """The server stopped (SIGSTOP: it accepts connections and never answers). Each request's
+    503 must come within ~5 s, not after minutes of retries, and service comes back alone."""
+    server = throwaway_factory()
+    served = Serve(dict(server.settings, database="hung_test"))
+    answers = [None] * 8
+    try:
+        assert request(served.url + "/users", {"name": "before"})[0] == 201
+        os.kill(server.process.pid, signal.SIGSTOP)
+        barrier = threading.Barrier(8)
+
+        def client(i):
+            barrier.wait()
+            started = time.perf_counter()
+            status, body = request(served.url + "/users", timeout=60)
+            answers[i] = (status, json.loads(body)["error"], time.perf_counter() - started)
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(90)
+        os.kill(server.process.pid, signal.SIGCONT)
+        deadline, status = time.monotonic() + 30, None
+        while time.monotonic() < deadline and status != 200:
+            status, body = request(served.url + "/users")
+        assert status == 200 and [u["name"] for u in json.loads(body)] == ["before"]
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+        served.stop()
+    for status, error, seconds in answers:
+        assert status == 503 and error.startswith("database unavailable: MySQL at ")
+        assert seconds < 6, answers  # 2 s read timeout + 2 s for the retry's handshake
