@@ -33,6 +33,7 @@ import pymysql
 # The notes import DBUtils.PooledDB / DBUtils.PersistentDB: DBUtils 2.0 renamed the modules.
 from dbutils.persistent_db import PersistentDB
 from dbutils.pooled_db import PooledDB, TooManyConnectionsError
+from pymysql.constants import COMMAND
 
 lifecycle = importlib.import_module("05_lifecycle")
 _localstack = importlib.import_module("03_localstack")
@@ -448,6 +449,24 @@ class GlobalConnection:
             self.conn.close()
         except pymysql.err.Error:
             pass  # a connection a race already broke
+
+
+def crossed_answers(settings=None):
+    """示例2's failure, step by step on one connection: user A sends a query and, before A
+    reads its answer, user B sends one on the same socket (what two threads do when they share
+    a connection). MySQL answers in order, so whoever reads first gets A's answer.
+    Returns (what B read, what A read)."""
+    conn = pymysql.connect(**connect_kwargs(settings))
+    try:
+        conn._execute_command(COMMAND.COM_QUERY, "SELECT 'the answer to A'")  # A sends
+        conn._execute_command(COMMAND.COM_QUERY, "SELECT 'the answer to B'")  # B sends
+        conn._read_query_result()  # B reads first
+        read_by_b = conn._result.rows[0][0]
+        conn._next_seq_id = 1  # A reads as if alone: it sent with sequence 0, as B did
+        conn._read_query_result()  # then A
+        return read_by_b, conn._result.rows[0][0]
+    finally:
+        conn.close()
 
 
 class LockedGlobalConnection(GlobalConnection):
@@ -908,6 +927,8 @@ def demo_three_ways(settings):
         f"示例2 one global connection, 8 threads x 5 calls: ok={race['ok']}, "
         f"problems={dict(sorted(problems.items()))} -> {verdict}"
     )
+    read_by_b, read_by_a = crossed_answers(settings)
+    print(f"  step by step: A sends, B sends, B reads {read_by_b!r}, A reads {read_by_a!r}")
     locked = LockedGlobalConnection()
     started = time.perf_counter()
     race = echo_race(locked, threads=8, calls=5, sleep=0.01)
