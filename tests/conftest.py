@@ -24,6 +24,27 @@ from dbserver import free_port  # noqa: F401  (re-exported for the tests)
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Note 000's numbers of the steps one successful request goes through (第1步–第5步).
+STEPS_OF_A_REQUEST = [
+    "1",
+    "2",
+    "2.1",
+    "2.2",
+    "2.3",
+    "3",
+    "3.1",
+    "3.2",
+    "3.3",
+    "3.4",
+    "3.4.1",
+    "3.4.1.1",
+    "3.4.1.2",
+    "5",
+    "5.1",
+    "5.2",
+    "5.2.1",
+]
+
 
 def load(name):
     """Import a numbered script (e.g. "03_localstack") by its module name."""

@@ -13,7 +13,15 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from conftest import ROOT, ScriptProcess, free_port, load, served_in_thread, wait_for_port
+from conftest import (
+    ROOT,
+    STEPS_OF_A_REQUEST,
+    ScriptProcess,
+    free_port,
+    load,
+    served_in_thread,
+    wait_for_port,
+)
 
 lc = load("05_lifecycle")
 
@@ -195,25 +203,7 @@ def test_lifecycle_page_draws_the_last_request_other_than_itself(server):
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert "GET <code>/g</code>" in body
     numbers = [n for n in (s.split('"')[0] for s in body.split('data-n000="')[1:]) if n]
-    assert numbers == [
-        "1",
-        "2",
-        "2.1",
-        "2.2",
-        "2.3",
-        "3",
-        "3.1",
-        "3.2",
-        "3.3",
-        "3.4",
-        "3.4.1",
-        "3.4.1.1",
-        "3.4.1.2",
-        "5",
-        "5.1",
-        "5.2",
-        "5.2.1",
-    ]
+    assert numbers == STEPS_OF_A_REQUEST
 
 
 def test_lifecycle_n_picks_an_earlier_request_and_bad_n_is_400(server):
