@@ -19,6 +19,7 @@ from conftest import (
     ScriptProcess,
     free_port,
     load,
+    run_script,
     served_in_thread,
     wait_for_port,
 )
@@ -260,14 +261,7 @@ def lc_mask(text):
 
 
 def test_demo_prints_7_1_then_one_request_numbered_like_the_notes_and_exits():
-    first = subprocess.run(
-        [sys.executable, str(ROOT / "05_lifecycle.py"), "--demo"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-    )
+    first = run_script("05_lifecycle", "--demo")
     assert first.returncode == 0 and first.stderr == ""
     out = first.stdout
     for heading in (
@@ -281,14 +275,7 @@ def test_demo_prints_7_1_then_one_request_numbered_like_the_notes_and_exits():
     assert "  /static/<path:filename>    GET,HEAD,OPTIONS       -> static" in out
     assert "  static             -> Flask.send_static_file" in out
     assert max(len(line) for line in out.splitlines()) <= 100
-    second = subprocess.run(
-        [sys.executable, str(ROOT / "05_lifecycle.py"), "--demo"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-    )
+    second = run_script("05_lifecycle", "--demo")
     assert lc_mask(second.stdout) == lc_mask(out)
     assert lc_mask(out) == (ROOT / "tests" / "snapshots" / "05_demo.txt").read_text("utf-8")
 
@@ -303,14 +290,7 @@ def narrated_numbers(lines):
 
 
 def test_demo_numbers_every_step_as_000_and_002_do():
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "05_lifecycle.py"), "--demo"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-    ).stdout
+    out = run_script("05_lifecycle", "--demo").stdout
     request = out.split("== 7.2")[1].split("== 补充")[0].splitlines()[3:-2]
     assert narrated_numbers(request) == [
         ("1", "1.0"),
