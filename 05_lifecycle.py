@@ -1604,16 +1604,31 @@ class ServerSideSession(SecureCookieSession):
 
 class ServerSideSessionInterface(SessionInterface):
     """000's 补充：自定义session: the data stays on the server (here, in this process's memory);
-    the cookie holds only a random id. Swap it in with app.session_interface = ..."""
+    the cookie holds only a random id. Swap it in with app.session_interface = ...
+
+    Where the data lives is three methods, load/save/delete: 06 keeps it in MariaDB instead,
+    which every worker process of a server can read (process memory is one worker's only).
+    """
 
     def __init__(self):
         self.store = {}  # session id -> the session's data
         self.lock = threading.Lock()
 
+    def load(self, sid):
+        with self.lock:
+            return self.store.get(sid)
+
+    def save(self, sid, data):
+        with self.lock:
+            self.store[sid] = data
+
+    def delete(self, sid):
+        with self.lock:
+            self.store.pop(sid, None)
+
     def open_session(self, app, request):
         sid = request.cookies.get(app.session_cookie_name)
-        with self.lock:
-            data = self.store.get(sid) if sid else None
+        data = self.load(sid) if sid else None
         if data is None:  # no cookie, an unknown id, or a forged one: a new session
             return ServerSideSession(sid=secrets.token_urlsafe(16))
         return ServerSideSession(data, sid=sid)
@@ -1626,14 +1641,12 @@ class ServerSideSessionInterface(SessionInterface):
         )
         if not session:
             if session.modified:
-                with self.lock:
-                    self.store.pop(session.sid, None)
+                self.delete(session.sid)
                 response.delete_cookie(name, domain=domain, path=path)
             return
         if not self.should_set_cookie(app, session):
             return
-        with self.lock:
-            self.store[session.sid] = dict(session)
+        self.save(session.sid, dict(session))
         response.set_cookie(
             name,
             session.sid,

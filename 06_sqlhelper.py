@@ -10,16 +10,26 @@ it: the per-instance helper (方式二), note 002's static SQLHelper, and the th
 argues against — a connection per call, one global connection, one global connection under a lock
 — as strategies the demo and bench/bench_pool.py run side by side.
 
+Beyond the notes (README "Beyond one process"): the same app under gunicorn and gevent.
+协程: use_ident keys the context stacks by the OS thread, the greenlet or a ContextVar, and
+create_ident_app serves 05's app that way. 进程: each worker process opens its own pool after the
+fork (SqlHelper.pool; InheritedPoolSqlHelper shows why), and DatabaseSessionInterface keeps
+05's 自定义session in MariaDB, where every worker reads it. bench/bench_deploy.py measures each.
+
 Settings come from the environment: MYSQL_HOST=127.0.0.1 MYSQL_PORT=3306 MYSQL_USER=root
 MYSQL_PASSWORD= MYSQL_DATABASE=pooldb. The database and table tb1 are created if missing.
 
 Run:  python 06_sqlhelper.py                  the narrated demo
       python 06_sqlhelper.py serve [--port P] 05's demo app plus /users, /slow and /pool
-Test: python -m pytest tests/test_06_sqlhelper.py tests/test_06_serve.py
+      gunicorn -w 4 '06_sqlhelper:create_serve_app()'      the same app, 4 worker processes
+      python bench/bench_deploy.py            the lessons beyond one process, measured
+Test: python -m pytest tests/test_06_sqlhelper.py tests/test_06_serve.py tests/test_06_deploy.py
 """
 
 import argparse
+import asyncio
 import importlib
+import json
 import os
 import re
 import sys
@@ -28,15 +38,22 @@ import time
 import uuid
 from collections import Counter
 
-import pymysql
+try:
+    import pymysql
 
-# The notes import DBUtils.PooledDB / DBUtils.PersistentDB: DBUtils 2.0 renamed the modules.
-from dbutils.persistent_db import PersistentDB
-from dbutils.pooled_db import PooledDB, TooManyConnectionsError
-from pymysql.constants import COMMAND
+    # The notes import DBUtils.PooledDB / DBUtils.PersistentDB: DBUtils 2.0 renamed the modules.
+    from dbutils.persistent_db import PersistentDB
+    from dbutils.pooled_db import PooledDB, TooManyConnectionsError
+    from pymysql.constants import COMMAND
+except ImportError as exc:  # 01-05 run on Werkzeug alone; 06 needs the database packages
+    _missing = f"06_sqlhelper.py needs {exc.name.split('.')[0]}: pip install -r requirements.txt"
+    if __name__ == "__main__":
+        sys.exit(_missing)
+    raise ImportError(_missing) from exc
 
 lifecycle = importlib.import_module("05_lifecycle")
 _localstack = importlib.import_module("03_localstack")
+_proxy = importlib.import_module("04_proxy")
 
 # ==========================================================================================
 # Settings — MYSQL_* from the environment, with defaults for a stock local server
@@ -93,7 +110,7 @@ def connect_kwargs(settings=None, with_database=True):
         ssl_disabled=True,
     )
     if not with_database:
-        kwargs.pop("database")
+        kwargs.pop("database", None)
     return kwargs
 
 
@@ -117,6 +134,10 @@ def setup_database(settings=None):
             cur.execute(
                 f"CREATE TABLE IF NOT EXISTS `{settings['database']}`.tb1 ("
                 "id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64) NOT NULL)"
+            )
+            cur.execute(  # DatabaseSessionInterface's store: one row per session id
+                f"CREATE TABLE IF NOT EXISTS `{settings['database']}`.sessions ("
+                "sid VARCHAR(64) PRIMARY KEY, data TEXT NOT NULL)"
             )
         conn.commit()
     finally:
@@ -145,12 +166,15 @@ def check_pool_settings(maxconnections, mincached):
         )
 
 
+MAXCONNECTIONS = 6  # create_pool's default, and serve's
+
+
 def create_pool(settings=None, **overrides):
     """PooledDB(creator=pymysql, maxconnections=6, ...), every argument by keyword
     (DBUtils 3.2 inserted a positional parameter, so positions are not safe)."""
     options = dict(
         creator=pymysql,
-        maxconnections=6,  # at most 6 connections checked out at once
+        maxconnections=MAXCONNECTIONS,  # at most 6 connections checked out at once
         mincached=2,  # opened when the pool is created
         maxcached=0,  # keep every returned connection (0 = no limit; below 6 causes churn)
         maxshared=0,  # PyMySQL's threadsafety is 1: connections are never shared anyway
@@ -199,6 +223,9 @@ class SqlHelper:
         self._pool = pool
         self._pool_options = pool_options  # for create_pool, when no pool is given
         self._pool_lock = threading.Lock()
+        self._pool_given = pool is not None
+        self.pool_pid = os.getpid() if pool is not None else None  # the process that opened it
+        self._inherited_pools = []
         self.local = threading.local()
 
     def configure(self, **pool_options):
@@ -209,12 +236,30 @@ class SqlHelper:
 
     @property
     def pool(self):
-        """Created on first use, so importing this file connects to nothing."""
-        if self._pool is None:
+        """Created on first use in each process: importing this file connects to nothing, and a
+        worker forked by gunicorn never talks on the sockets it inherited (see 进程 below)."""
+        if self._needs_own_pool():
             with self._pool_lock:
-                if self._pool is None:
-                    self._pool = create_pool(**self._pool_options)
+                if self._needs_own_pool():
+                    self._open_pool()
         return self._pool
+
+    def _needs_own_pool(self):
+        return self._pool is None or self.pool_pid != os.getpid()
+
+    def _open_pool(self):
+        if self._pool is not None:
+            if self._pool_given:
+                raise RuntimeError(
+                    f"this helper's pool was opened in process {self.pool_pid}, before a fork, "
+                    "and cannot be reopened here: give SqlHelper pool options, not a pool"
+                )
+            # Opened by the parent before a fork: its sockets are the parent's connections
+            # too. Keep it referenced and unused: closing it here would send COM_QUIT down
+            # the parent's sockets (SQLAlchemy's engine.dispose(close=False) does the same).
+            self._inherited_pools.append(self._pool)
+        self._pool = create_pool(**self._pool_options)
+        self.pool_pid = os.getpid()
 
     # After the database timed out or went away, say so at once for a moment, instead of
     # sending every waiting request into the same timeout one after the other.
@@ -618,14 +663,20 @@ SERVE_ROUTES = [
     ("/slow?seconds=0.2", "SELECT SLEEP(S) through the pool, S <= 1"),
     ("/pool", "the pool: maxconnections, in_use, idle"),
     ("/case", "002's 2.3 app: SQLHelper.fetch_one('select * from tb1', [])"),
+    ("/connection", "this process, its pool's process, the connection id and its last user"),
 ]
 
 
-def create_serve_app(helper=None):
+def create_serve_app(helper=None, sessions="cookie"):
     """05's demo app plus the database routes. `gunicorn '06_sqlhelper:create_serve_app()'`
-    serves it too: with no helper it uses `db`, configured from the MYSQL_* settings."""
-    helper = helper or db
+    serves it too: with no helper it uses `db`, configured from the MYSQL_* settings, and
+    creates the database and tables if missing. sessions: cookie, memory or mariadb (进程)."""
+    if helper is None:
+        helper = db
+        _setup_or_exit(helper)
     app = lifecycle.create_app()
+    app.session_interface = session_interface(sessions, helper)
+    answered_by_header(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.config["JSON_AS_ASCII"] = False  # 你好, not \u4f60\u597d
     app.routes = app.routes + SERVE_ROUTES
@@ -679,6 +730,20 @@ def create_serve_app(helper=None):
             "same pool as /users": SQLHelper.pool() is helper.pool,
         }
 
+    @bp.route("/connection")
+    def which_connection():
+        """Which server connection answered, and which process used it before (进程)."""
+        pid = os.getpid()
+        connection_id, last_used_by, _ = helper.fetchone(
+            "SELECT CONNECTION_ID(), @used_by, @used_by := %s", pid
+        )
+        return {
+            "pid": pid,
+            "pool_opened_in": helper.pool_pid,
+            "connection_id": connection_id,
+            "last_used_by": last_used_by,
+        }
+
     @app.errorhandler(pymysql.err.Error)
     @app.errorhandler(TooManyConnectionsError)
     def database_unavailable(exc):
@@ -690,6 +755,17 @@ def create_serve_app(helper=None):
 
     app.register_blueprint(bp)
     return app
+
+
+def _setup_or_exit(helper):
+    """The database and tables, created where the helper's pool will connect; else one line
+    and exit status 3, gunicorn's "worker failed to boot": its master then stops, instead of
+    forking new workers that fail the same way for ever."""
+    try:
+        check_database(helper._pool_options.get("settings") or _settings_or_exit(), None)
+    except SystemExit as exc:
+        print(exc.code, file=sys.stderr, flush=True)
+        raise SystemExit(3) from None
 
 
 def _parse_seconds(text):
@@ -711,7 +787,8 @@ def check_database(settings, helper):
     where = f"{settings['host']}:{settings['port']}"
     try:
         setup_database(settings)
-        helper.fetchone("SELECT 1")
+        if helper is not None:
+            helper.fetchone("SELECT 1")
     except (pymysql.err.Error, TooManyConnectionsError) as exc:
         _one_line_exit(f"cannot use MySQL at {where} as {settings['user']!r}: {describe(exc)}")
 
@@ -764,8 +841,8 @@ def parse_args(argv):
     serve_parser.add_argument(
         "--maxconnections",
         type=_maxconnections,
-        default=6,
-        help="the most connections the pool opens at once (>= 1; default 6)",
+        default=MAXCONNECTIONS,
+        help=f"the most connections the pool opens at once (>= 1; default {MAXCONNECTIONS})",
     )
     serve_parser.add_argument(
         "--nonblocking",
@@ -797,6 +874,190 @@ def serve(args):
         flush=True,
     )
     create_serve_app(helper).run(args.host, args.port)
+
+
+# ==========================================================================================
+# 协程 and the ident, on a real server (after the notes: gunicorn -k gevent)
+# ==========================================================================================
+# A gevent worker serves every request in one OS thread, each in its own greenlet. The notes'
+# `try: from greenlet import getcurrent as get_ident` is what keeps their contexts apart there.
+
+IDENT_STRATEGIES = {
+    "thread": "threading.get_ident: the OS thread",
+    "greenlet": "greenlet.getcurrent: 03's get_ident, the notes' 协程 line",
+    "contextvar": "a ContextVar: 03's ContextVarLocalStack, as in Flask >= 2.2",
+}
+_LOCALSTACKS = (_proxy._request_ctx_stack, _proxy._app_ctx_stack)  # 04's, keyed by get_ident
+
+
+def use_ident(strategy):
+    """Key the two context stacks of 04 and 05 by `strategy`, for this whole process."""
+    if strategy not in IDENT_STRATEGIES:
+        raise ValueError(f"ident {strategy!r} is not one of {', '.join(IDENT_STRATEGIES)}")
+    if strategy == "contextvar":
+        stacks = _localstack.ContextVarLocalStack(), _localstack.ContextVarLocalStack()
+    else:
+        stacks = _LOCALSTACKS
+        # gevent's worker patches threading.get_ident to answer the greenlet; the OS thread's
+        # ident is the original. Nothing here patches threading.
+        ident = _localstack.get_ident if strategy == "greenlet" else _os_thread_ident()
+        _localstack.LocalManager(list(stacks), ident_func=ident)  # Werkzeug 1.0.1's own switch
+    for module in (_proxy, lifecycle):
+        module._request_ctx_stack, module._app_ctx_stack = stacks
+
+
+def _os_thread_ident():
+    from gevent.monkey import get_original
+
+    return get_original("_thread", "get_ident")
+
+
+def create_ident_app(ident="greenlet"):
+    """05's demo app with its stacks keyed by `ident`, plus /together. For example:
+    gunicorn -k gevent '06_sqlhelper:create_ident_app("thread")'"""
+    use_ident(ident)
+    app = lifecycle.create_app()
+    # Without 05's recorder: it watches one request per OS thread and reads LocalStack storage.
+    app.wsgi_app = app.wsgi_app.wsgi_app
+    app.routes = app.routes + [("/together?value=hi&n=1", "wait for n requests, then answer")]
+    answered_by_header(app)
+    request = lifecycle.request
+
+    @app.route("/together")
+    def together():
+        """n requests meet here, each inside its own request context, before any reads it."""
+        n = request.args.get("n", "1")
+        if not n.isdigit() or not 1 <= int(n) <= 1000:
+            lifecycle.abort(400, description="n must be a whole number from 1 to 1000")
+        if not _meet(int(n), timeout=10):
+            lifecycle.abort(503, description=f"fewer than {n} requests arrived within 10 s")
+        return request.args.get("value", ""), {"Content-Type": "text/plain; charset=utf-8"}
+
+    return app
+
+
+_meetings, _meetings_lock = {}, threading.Lock()
+
+
+def _meet(n, timeout):
+    """Wait until n callers are here (threads, or greenlets where gevent patched threading)."""
+    with _meetings_lock:
+        barrier = _meetings.setdefault(n, threading.Barrier(n))
+    try:
+        barrier.wait(timeout)
+        return True
+    except threading.BrokenBarrierError:
+        with _meetings_lock:
+            if _meetings.get(n) is barrier:
+                del _meetings[n]  # the next group gets a fresh one
+        return False
+
+
+def asyncio_ident_race(strategy, n=100):
+    """n asyncio tasks, each in its own request context, meet at a barrier and then read
+    request.args['value']: {'own': k, "another's": k, 'error': k}. All tasks run in one OS
+    thread and one greenlet, so only the ContextVar tells them apart."""
+    app = lifecycle.Flask(__name__)
+
+    async def one(i, barrier):
+        value, popped = None, True
+        try:
+            with app.test_request_context(f"/together?value={i}"):
+                await barrier.wait()
+                value = lifecycle.request.args["value"]
+        except AssertionError:  # "Popped wrong request context."
+            popped = False
+        if value != str(i):
+            return "another's"
+        return "own" if popped else "error"
+
+    async def race():
+        barrier = asyncio.Barrier(n)
+        return await asyncio.gather(*(one(i, barrier) for i in range(n)))
+
+    use_ident(strategy)
+    try:
+        return Counter(asyncio.run(race()))
+    finally:
+        use_ident("greenlet")
+
+
+def answered_by_header(app):
+    """Every answer says which process gave it: X-Worker-Pid."""
+
+    @app.after_request
+    def add_pid(response):
+        response.headers["X-Worker-Pid"] = str(os.getpid())
+        return response
+
+
+# ==========================================================================================
+# 进程: one pool per worker process, opened after the fork; sessions every worker can read
+# ==========================================================================================
+# gunicorn -w W forks W worker processes. Each has its own `db` and so its own pool: the
+# server sees up to W x maxconnections connections from the app, so
+#     server max_connections >= W x maxconnections + headroom (admin, cron, migrations).
+# A pool opened before the fork (002's module-level POOL under `gunicorn --preload`) is in
+# every worker at once: W processes talking on the same sockets. SqlHelper.pool opens a new one
+# in each process instead; InheritedPoolSqlHelper below keeps the inherited one, to show why.
+
+
+class InheritedPoolSqlHelper(SqlHelper):
+    """What a pool opened before the fork does: every worker uses the parent's connections."""
+
+    def _needs_own_pool(self):
+        return self._pool is None
+
+
+def create_app_with_pool_opened_now(per_process=True):
+    """The app with a one-connection pool opened right here, as 002's module-level
+    `POOL = PooledDB(...)` is at import; under `gunicorn --preload` that is the master,
+    before the fork. per_process=False keeps using that pool in every worker."""
+    helper_class = SqlHelper if per_process else InheritedPoolSqlHelper
+    helper = helper_class(settings=_settings_or_exit(), maxconnections=1, mincached=1)
+    _setup_or_exit(helper)
+    helper.pool  # noqa: B018  (opened now, in this process)
+    return create_serve_app(helper)
+
+
+class DatabaseSessionInterface(lifecycle.ServerSideSessionInterface):
+    """05's 自定义session with its store in MariaDB (table sessions), through the pool: what
+    one worker saves, the next request's worker loads."""
+
+    def __init__(self, helper):
+        self.helper = helper
+
+    def load(self, sid):
+        row = self.helper.fetchone("SELECT data FROM sessions WHERE sid = %s", sid)
+        return None if row is None else json.loads(row[0])
+
+    def save(self, sid, data):
+        self.helper.execute(
+            "INSERT INTO sessions (sid, data) VALUES (%s, %s) "
+            "ON DUPLICATE KEY UPDATE data = VALUES(data)",
+            sid,
+            json.dumps(data),
+        )
+
+    def delete(self, sid):
+        self.helper.execute("DELETE FROM sessions WHERE sid = %s", sid)
+
+
+SESSION_STORES = {
+    "cookie": "05's SecureCookieSessionInterface: the data, signed, in the cookie",
+    "memory": "05's ServerSideSessionInterface: in this process's memory",
+    "mariadb": "DatabaseSessionInterface: in MariaDB, through the pool",
+}
+
+
+def session_interface(store, helper):
+    if store == "cookie":
+        return lifecycle.SecureCookieSessionInterface()
+    if store == "memory":
+        return lifecycle.ServerSideSessionInterface()
+    if store == "mariadb":
+        return DatabaseSessionInterface(helper)
+    raise ValueError(f"sessions={store!r} is not one of {', '.join(SESSION_STORES)}")
 
 
 # ==========================================================================================

@@ -18,9 +18,8 @@ import uuid
 from pathlib import Path
 
 import dbserver
-import pymysql
 import pytest
-from dbserver import free_port  # noqa: F401  (re-exported for the tests)
+from dbserver import free_port, mysql_env  # noqa: F401  (re-exported for the tests)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -169,10 +168,10 @@ def throwaway_factory():
     """Start private mariadbd servers on demand; all are stopped and removed at the end."""
     servers = []
 
-    def make():
+    def make(**options):
         if not dbserver.binaries_available():
             _no_database("mariadbd / mariadb-install-db are not installed")
-        server = dbserver.ThrowawayMariaDB()
+        server = dbserver.ThrowawayMariaDB(**options)
         servers.append(server)
         server.start()
         return server
@@ -203,22 +202,4 @@ def test_database(mysql_server):
     name = f"pooltest_{uuid.uuid4().hex[:10]}"
     settings = dict(mysql_server, database=name)
     yield settings
-    conn = pymysql.connect(ssl_disabled=True, **mysql_server)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-    finally:
-        conn.close()
-
-
-def mysql_env(settings):
-    """The MYSQL_* variables that point a script at these settings."""
-    env = {
-        "MYSQL_HOST": settings["host"],
-        "MYSQL_PORT": str(settings["port"]),
-        "MYSQL_USER": settings["user"],
-        "MYSQL_PASSWORD": settings["password"],
-    }
-    if "database" in settings:
-        env["MYSQL_DATABASE"] = settings["database"]
-    return env
+    dbserver.drop_database(mysql_server, name)

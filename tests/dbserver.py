@@ -41,6 +41,30 @@ def answers(settings, timeout=2):
         return f"{type(exc).__name__}: {exc}"
 
 
+def mysql_env(settings):
+    """The MYSQL_* variables that point a script (or a gunicorn) at these settings."""
+    env = {
+        "MYSQL_HOST": settings["host"],
+        "MYSQL_PORT": str(settings["port"]),
+        "MYSQL_USER": settings["user"],
+        "MYSQL_PASSWORD": settings["password"],
+    }
+    if "database" in settings:
+        env["MYSQL_DATABASE"] = settings["database"]
+    return env
+
+
+def drop_database(settings, name):
+    """DROP DATABASE IF EXISTS `name` on the server of these settings."""
+    server = {k: settings[k] for k in ("host", "port", "user", "password")}
+    conn = pymysql.connect(ssl_disabled=True, **server)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        conn.close()
+
+
 def binaries_available():
     return all(shutil.which(b) for b in ("mariadbd", "mariadb-install-db"))
 
@@ -54,7 +78,8 @@ def free_port():
 class ThrowawayMariaDB:
     """A private mariadbd: `start()`, `stop()`, `start()` again on the same data and port."""
 
-    def __init__(self):
+    def __init__(self, max_connections=300):
+        self.max_connections = max_connections
         self.dir = tempfile.mkdtemp(prefix="mdb")  # short: socket paths are limited to ~107
         self.datadir = os.path.join(self.dir, "data")
         self.socket = os.path.join(self.dir, "sock")
@@ -95,7 +120,7 @@ class ThrowawayMariaDB:
                 f"--log-error={self.log}",
                 f"--tmpdir={self.dir}",
                 "--skip-name-resolve",
-                "--max-connections=300",
+                f"--max-connections={self.max_connections}",
                 "--innodb-buffer-pool-size=32M",
             ],
             stdout=subprocess.DEVNULL,

@@ -180,3 +180,19 @@ def test_the_demo_piped_into_head_exits_quietly(settings):
     process.stderr.close()
     process.wait(120)
     assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
+
+
+@pytest.mark.parametrize("missing", ["pymysql", "dbutils"])
+def test_run_without_the_requirements_says_what_to_install(missing):
+    # As on a machine where `pip install -r requirements.txt` was not run: the import fails.
+    code = (
+        f"import runpy, sys; sys.modules[{missing!r}] = None; "
+        "sys.argv = ['06_sqlhelper.py', '--help']; "
+        "runpy.run_path('06_sqlhelper.py', run_name='__main__')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    assert lines[0] == f"06_sqlhelper.py needs {missing}: pip install -r requirements.txt"

@@ -9,6 +9,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import dbserver
 import pymysql
 import pytest
 from conftest import ScriptProcess, free_port, mysql_env, wait_for_port
@@ -50,12 +51,7 @@ def served(test_database, mysql_server):
     server.database = settings["database"]
     yield server
     server.stop()
-    admin = pymysql.connect(ssl_disabled=True, **mysql_server)
-    try:
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{settings['database']}`")
-    finally:
-        admin.close()
+    dbserver.drop_database(mysql_server, settings["database"])
 
 
 def test_users_create_list_filter_get(served):

@@ -25,6 +25,8 @@ def bench(name, *args):
         ("bench_pool", ["--seconds", "-1"], "--seconds: must be more than 0"),
         ("bench_locals", ["--rounds", "0"], "--rounds: must be more than 0"),
         ("bench_lifecycle", ["--rounds", "x"], "--rounds: expected a number"),
+        ("bench_deploy", ["--lessons", "ident,bogus"], "--lessons: expected some of ident,"),
+        ("bench_deploy", ["--workers", "0"], "--workers: must be more than 0"),
     ],
 )
 def test_bad_arguments_are_one_line(name, args, message):
@@ -39,6 +41,7 @@ def test_bad_arguments_are_one_line(name, args, message):
         ("bench_pool", ["--threads", "--seconds"]),
         ("bench_locals", ["--rounds"]),
         ("bench_lifecycle", ["--rounds", "--seconds"]),
+        ("bench_deploy", ["--lessons", "--requests", "--workers", "--seconds", "--rounds"]),
     ],
 )
 def test_help_explains_every_flag_and_what_a_miss_means(name, flags):

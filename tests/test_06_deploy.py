@@ -1,0 +1,178 @@
+"""Beyond one process: real gunicorn processes on free loopback ports (README: Beyond one
+process). The measuring code is bench/bench_deploy.py's, so the README's tables come from the
+code tested here. Every gunicorn is stopped by its pid when its `with` ends."""
+
+import os
+import sys
+
+import pytest
+from conftest import ROOT, free_port, load, mysql_env
+
+sys.path.insert(0, str(ROOT / "bench"))
+import bench_deploy as deploy  # noqa: E402
+
+sh = load("06_sqlhelper")
+
+
+@pytest.fixture
+def db_settings(mysql_server):
+    """A fresh database with 06's tables for one test (dropped afterwards)."""
+    with deploy.database_for_run(mysql_server, prefix="deploytest") as settings:
+        yield settings
+
+
+# --- 协程 and the ident --------------------------------------------------------------------
+
+
+def test_greenlet_ident_keeps_every_gevent_request_apart():
+    outcomes = deploy.ident_outcomes("gevent", "greenlet", 50)
+    assert outcomes == {"own": 50}
+
+
+def test_thread_ident_under_gevent_mixes_the_requests():
+    # 50 greenlets in one OS thread share one stack: all meet inside their contexts first,
+    # so most read whichever context is on top, and 05's pop assertion gives 500s.
+    outcomes = deploy.ident_outcomes("gevent", "thread", 50)
+    assert outcomes["own"] < 50 and outcomes["500"] + outcomes["another's"] > 0, outcomes
+
+
+def test_contextvar_stacks_keep_gevent_requests_apart():
+    assert deploy.ident_outcomes("gevent", "contextvar", 50) == {"own": 50}
+
+
+def test_thread_ident_is_enough_under_real_threads():
+    assert deploy.ident_outcomes("gthread", "thread", 20) == {"own": 20}
+
+
+@pytest.mark.parametrize(
+    "strategy, all_own", [("thread", False), ("greenlet", False), ("contextvar", True)]
+)
+def test_asyncio_tasks_need_the_contextvar(strategy, all_own):
+    outcomes = sh.asyncio_ident_race(strategy, 30)
+    assert (outcomes == {"own": 30}) is all_own, outcomes
+    assert sh._proxy._request_ctx_stack is sh._LOCALSTACKS[0]  # put back afterwards
+
+
+def test_together_answers_and_refuses_a_bad_n():
+    with deploy.Gunicorn('06_sqlhelper:create_ident_app("greenlet")', "-k", "gevent") as server:
+        assert deploy.get(server.address, "/together?value=a&n=1")[:2] == (200, "a")
+        status, body, _ = deploy.get(server.address, "/together?n=x")
+        assert status == 400 and "n must be a whole number from 1 to 1000" in body
+
+
+def test_unknown_ident_is_one_line():
+    with pytest.raises(ValueError, match="ident 'fiber' is not one of thread, greenlet"):
+        sh.use_ident("fiber")
+
+
+def test_gunicorn_serves_05_unchanged_on_gevent():
+    with deploy.Gunicorn("05_lifecycle:app", "-k", "gevent") as server:
+        answers = deploy.get_all_at_once(server.address, [f"/echo?value={i}" for i in range(20)])
+    assert [body for _, body, _ in answers] == [str(i) for i in range(20)]
+
+
+def test_gunicorn_stops_in_one_line_when_the_database_is_away():
+    port = free_port()  # nothing listens there
+    env = {"MYSQL_HOST": "127.0.0.1", "MYSQL_PORT": str(port)}
+    server = deploy.Gunicorn("06_sqlhelper:create_serve_app()", env=env)
+    with pytest.raises(RuntimeError) as failure:
+        server.__enter__()
+    assert f"06_sqlhelper.py: cannot use MySQL at 127.0.0.1:{port} as 'root'" in str(failure.value)
+    assert "Worker failed to boot" in str(failure.value) and server.process.returncode == 3
+
+
+# --- a pool per process -------------------------------------------------------------------
+
+
+def test_each_worker_has_its_own_pool(db_settings):
+    one, statuses, _, _ = deploy.pool_peak(db_settings, workers=1, clients=16, seconds=2)
+    assert 0 < one <= sh.MAXCONNECTIONS and set(statuses) == {200}, (one, statuses)
+    two, statuses, _, _ = deploy.pool_peak(db_settings, workers=2, clients=16, seconds=2)
+    assert sh.MAXCONNECTIONS < two <= 2 * sh.MAXCONNECTIONS and set(statuses) == {200}, two
+
+
+def test_a_gevent_worker_shares_its_pool_between_greenlets(db_settings):
+    # PyMySQL is pure Python, so gevent's patched sockets let other greenlets run while one
+    # waits on MariaDB: all 6 connections are in use at once in one OS thread.
+    with deploy.Gunicorn(
+        "06_sqlhelper:create_serve_app()", "-k", "gevent", env=mysql_env(db_settings)
+    ) as server:
+        with deploy.PeakConnections(db_settings) as sampler:
+            statuses, _, _ = deploy.keep_getting(server.address, "/slow?seconds=0.2", 16, 2)
+    assert sampler.peak == sh.MAXCONNECTIONS and set(statuses) == {200}, (sampler.peak, statuses)
+
+
+def test_too_few_server_connections_give_quick_503s(throwaway_factory):
+    server = throwaway_factory(max_connections=10)  # below 2 workers x 6; MariaDB's least
+    assert deploy.server_max_connections(server.settings) == 10
+    with deploy.database_for_run(server.settings, prefix="deploytest") as settings:
+        peak, statuses, bodies, slowest = deploy.pool_peak(settings, 2, clients=16, seconds=2)
+    assert statuses[503] > 0 and set(statuses) <= {200, 503}, statuses  # no resets, no hangs
+    assert all("has too many connections" in body for body in bodies), bodies
+    assert slowest < 5, slowest  # a refused connect is answered at once, not after a timeout
+
+
+def test_a_pool_opened_before_the_fork_is_shared_by_the_workers(db_settings):
+    master, in_turn, together = deploy.fork_answers(db_settings, per_process=False, rounds=1)
+    summary = deploy.summarize_fork(master, in_turn, together)
+    assert summary["workers"] == 2 and summary["pool opened by"] == "master"
+    assert summary["connections"] == 1 and summary["used by 2+ workers"] == 1, summary
+    assert summary["last user another"] == 19, summary  # the workers took turns: all but one
+
+
+def test_the_pool_is_reopened_in_each_worker(db_settings):
+    master, in_turn, together = deploy.fork_answers(db_settings, per_process=True)
+    summary = deploy.summarize_fork(master, in_turn, together)
+    assert summary["pool opened by"] == "itself"
+    assert summary["used by 2+ workers"] == 0 and summary["last user another"] == 0, summary
+    assert summary["failed in turn"] == summary["failed at once"] == 0, summary
+
+
+def test_a_given_pool_is_refused_after_a_fork(db_settings):
+    helper = sh.SqlHelper(pool=sh.create_pool(db_settings, mincached=0))
+    pid = os.fork()
+    if pid == 0:  # the child: it must not use the parent's pool, and cannot make its own
+        try:
+            helper.pool  # noqa: B018
+        except RuntimeError as exc:
+            os._exit(3 if "before a fork" in str(exc) else 4)
+        os._exit(5)
+    assert os.waitpid(pid, 0)[1] >> 8 == 3
+    assert helper.fetchone("SELECT 1") == (1,)  # the parent's pool is unharmed
+
+
+# --- sessions across workers --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("store, keeps", [("cookie", True), ("memory", False), ("mariadb", True)])
+def test_sessions_across_four_workers(db_settings, store, keeps):
+    # Each request to the next worker in turn: the others are paused (SIGSTOP) meanwhile, so
+    # the spread does not depend on which worker the kernel wakes.
+    right, workers = deploy.session_counts(db_settings, store, 4, requests=20, in_turn=True)
+    assert workers == 4
+    assert right == (20 if keeps else 1), right  # in memory: a new session at every worker
+
+
+def test_unknown_session_store_is_one_line():
+    with pytest.raises(ValueError, match="sessions='redis' is not one of cookie, memory"):
+        sh.session_interface("redis", sh.db)
+
+
+def test_database_sessions_survive_a_new_interface(db_settings):
+    first = sh.DatabaseSessionInterface(sh.SqlHelper(settings=db_settings))
+    first.save("sid-1", {"counter": 7})
+    second = sh.DatabaseSessionInterface(sh.SqlHelper(settings=db_settings))
+    assert second.load("sid-1") == {"counter": 7} and second.load("forged") is None
+    second.delete("sid-1")
+    assert first.load("sid-1") is None
+
+
+# --- throughput: the two apps are the same app ---------------------------------------------
+
+
+def test_the_throughput_apps_answer_alike():
+    from werkzeug.test import Client
+
+    ours, flask = (Client(deploy.app_on(name)).get("/item/7?q=z") for name in ("ours", "flask"))
+    assert ours.text == flask.text == "item 7 q=z user=alice"
+    assert ours.headers["X-After"] == flask.headers["X-After"] == "1"
