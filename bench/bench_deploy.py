@@ -249,9 +249,7 @@ def fork_answers(settings, per_process, one_at_a_time=20, at_once=16, rounds=3):
     app = f"06_sqlhelper:create_app_with_pool_opened_now(per_process={per_process})"
     with Gunicorn(app, "--preload", workers=2, env=mysql_env(settings)) as server:
         pids = server.worker_pids()
-        in_turn = [
-            server.get_from(pids[i % 2], "/connection", timeout=10) for i in range(one_at_a_time)
-        ]
+        in_turn = [server.get_from(pids[i % 2], "/connection") for i in range(one_at_a_time)]
         together = []
         for _ in range(rounds):
             together += get_all_at_once(server.address, ["/connection"] * at_once, timeout=10)
@@ -586,10 +584,17 @@ class Gunicorn:
             if gone:
                 raise RuntimeError(f"gunicorn workers {gone} died paused: {self.log_tail(20)}")
 
-    def get_from(self, pid, path, headers=None, timeout=30):
-        """GET `path` answered by the worker `pid` (see only)."""
+    def get_from(self, pid, path, headers=None, timeout=10):
+        """GET `path` answered by the worker `pid` (see only). The others are paused meanwhile
+        and cannot tell gunicorn's master they are alive, so this waits well under its 30 s
+        --timeout: a worker that does not answer is an error that shows gunicorn's log."""
         with self.only(pid):
-            return get(self.address, path, headers, timeout)
+            status, body, headers = get(self.address, path, headers, timeout)
+        if status == 0:
+            raise RuntimeError(
+                f"gunicorn worker {pid} did not answer {path}: {body}: {self.log_tail(20)}"
+            )
+        return status, body, headers
 
     def stop(self):
         if self.process is not None and self.process.poll() is None:

@@ -3,6 +3,8 @@ process). The measuring code is bench/bench_deploy.py's, so the README's tables 
 code tested here. Every gunicorn is stopped by its pid when its `with` ends."""
 
 import os
+import select
+import signal
 import sys
 
 import pytest
@@ -176,3 +178,36 @@ def test_the_throughput_apps_answer_alike():
     ours, flask = (Client(deploy.app_on(name)).get("/item/7?q=z") for name in ("ours", "flask"))
     assert ours.text == flask.text == "item 7 q=z user=alice"
     assert ours.headers["X-After"] == flask.headers["X-After"] == "1"
+
+
+# --- the steering the tests above rely on (Gunicorn.only / get_from) -----------------------
+
+
+def _state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_steering_to_a_worker_that_is_gone_says_so_at_once():
+    with deploy.Gunicorn("05_lifecycle:app", workers=3) as server:
+        gone, *others = server.worker_pids()
+        exited = os.pidfd_open(gone)  # readable once the process has exited
+        os.kill(gone, signal.SIGKILL)
+        assert select.select([exited], [], [], 10)[0]
+        os.close(exited)
+        with pytest.raises(RuntimeError, match=f"gunicorn worker {gone} is gone"):
+            server.get_from(gone, "/echo?value=a")
+        assert all(_state(pid) != "T" for pid in others)  # nobody left paused
+
+
+def test_a_worker_that_does_not_answer_is_an_error_and_the_others_run_again():
+    with deploy.Gunicorn("05_lifecycle:app", workers=3) as server:
+        silent, *others = server.worker_pids()
+        os.kill(silent, signal.SIGSTOP)  # it cannot accept: nobody answers
+        try:
+            with pytest.raises(RuntimeError, match=f"gunicorn worker {silent} did not answer"):
+                server.get_from(silent, "/echo?value=a", timeout=1)
+            assert all(_state(pid) != "T" for pid in others)
+        finally:
+            os.kill(silent, signal.SIGCONT)
+        assert server.get_from(others[0], "/echo?value=b")[:2] == (200, "b")
