@@ -45,11 +45,12 @@ try:
     from dbutils.persistent_db import PersistentDB
     from dbutils.pooled_db import PooledDB, TooManyConnectionsError
     from pymysql.constants import COMMAND
-except ImportError as exc:  # 01-05 run on Werkzeug alone; 06 needs the database packages
-    _missing = f"06_sqlhelper.py needs {exc.name.split('.')[0]}: pip install -r requirements.txt"
-    if __name__ == "__main__":
-        sys.exit(_missing)
-    raise ImportError(_missing) from exc
+
+    MISSING = None
+except ImportError as exc:  # 01-05 run on Werkzeug alone. Importing 06 connects to nothing, so
+    # it works without them too; the first connection (or the demo, or serve) says what to do.
+    MISSING = f"06_sqlhelper.py needs {exc.name.split('.')[0]}: pip install -r requirements.txt"
+    pymysql = PersistentDB = PooledDB = TooManyConnectionsError = COMMAND = None
 
 lifecycle = importlib.import_module("05_lifecycle")
 _localstack = importlib.import_module("03_localstack")
@@ -95,6 +96,8 @@ def settings_from_env(env=None):
 
 def connect_kwargs(settings=None, with_database=True):
     """What every connection in this file passes to pymysql.connect."""
+    if MISSING:
+        raise ImportError(MISSING)
     settings = settings or settings_from_env()
     kwargs = dict(
         settings,
@@ -206,7 +209,7 @@ def pool_status(pool):
 # ==========================================================================================
 
 
-class DatabaseUnavailable(pymysql.err.OperationalError):
+class DatabaseUnavailable(pymysql.err.OperationalError if pymysql else Exception):
     """Raised at once while the database is known to be away (see SqlHelper.unavailable_for)."""
 
 
@@ -784,6 +787,8 @@ def _one_line_exit(message):
 
 def check_database(settings, helper):
     """At start: reach the server, create the database and table, or exit with one line."""
+    if MISSING:
+        sys.exit(MISSING)
     where = f"{settings['host']}:{settings['port']}"
     try:
         setup_database(settings)

@@ -182,17 +182,41 @@ def test_the_demo_piped_into_head_exits_quietly(settings):
     assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
 
 
-@pytest.mark.parametrize("missing", ["pymysql", "dbutils"])
-def test_run_without_the_requirements_says_what_to_install(missing):
-    # As on a machine where `pip install -r requirements.txt` was not run: the import fails.
-    code = (
-        f"import runpy, sys; sys.modules[{missing!r}] = None; "
-        "sys.argv = ['06_sqlhelper.py', '--help']; "
-        "runpy.run_path('06_sqlhelper.py', run_name='__main__')"
-    )
+def _without(missing, code):
+    """Run `code` in a Python where importing `missing` fails, as before `pip install -r
+    requirements.txt`: (exit status, stdout, stderr lines)."""
+    code = f"import sys; sys.modules[{missing!r}] = None; " + code
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 1 and len(lines) == 1, result.stderr
-    assert lines[0] == f"06_sqlhelper.py needs {missing}: pip install -r requirements.txt"
+    return result.returncode, result.stdout, result.stderr.strip().splitlines()
+
+
+@pytest.mark.parametrize("missing", ["pymysql", "dbutils"])
+@pytest.mark.parametrize("argv", [[], ["serve"]])
+def test_run_without_the_requirements_says_what_to_install(missing, argv):
+    run = f"import runpy; sys.argv = ['06_sqlhelper.py', *{argv!r}]; "
+    run += "runpy.run_path('06_sqlhelper.py', run_name='__main__')"
+    status, _, lines = _without(missing, run)
+    assert status == 1 and lines == [
+        f"06_sqlhelper.py needs {missing}: pip install -r requirements.txt"
+    ], lines
+
+
+@pytest.mark.parametrize("missing", ["pymysql", "dbutils"])
+def test_without_the_requirements_it_imports_and_explains_itself(missing):
+    # Importing connects to nothing, so it needs nothing; --help works everywhere (defect 7).
+    status, out, lines = _without(
+        missing,
+        "import runpy; sys.argv = ['06_sqlhelper.py', '--help']; "
+        "runpy.run_path('06_sqlhelper.py', run_name='__main__')",
+    )
+    assert status == 0 and "serve" in out and not lines, lines
+    status, out, lines = _without(
+        missing,
+        "sys.path.insert(0, '.'); import importlib; sh = importlib.import_module('06_sqlhelper')\n"
+        "try:\n    sh.db.fetchone('SELECT 1')\nexcept ImportError as exc:\n    print(exc)",
+    )
+    assert status == 0 and out.strip() == (
+        f"06_sqlhelper.py needs {missing}: pip install -r requirements.txt"
+    ), (out, lines)
