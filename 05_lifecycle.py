@@ -1443,7 +1443,7 @@ def create_app(app_class=Flask):
 
     @app.route("/lifecycle")
     def lifecycle():
-        return render_lifecycle_page(app.recordings, request.args.get("n", "1"))
+        return render_lifecycle_page(app.recordings, request.args.get("n"))
 
     @app.route("/favicon.ico")
     def favicon():
@@ -1549,20 +1549,15 @@ def read_request_elsewhere():
     copy_current_request_context; each line is also noted in this request's recording."""
     from greenlet import greenlet
 
-    view_ident = _ident_label(_localstack.get_ident())
-    lines = [f"in the view (ident {view_ident}): {_read_value()}"]
+    view_ident = _localstack.get_ident()
+    lines = [f"in the view (ident {_ident_label(view_ident)}): {_read_value()}"]
 
     def copied_and_storage():
-        here = _ident_label(_localstack.get_ident())
-        entries = stacks_snapshot()["_request_ctx_stack"]
-        return "\n".join(
-            [_read_value(), "  _request_ctx_stack.__storage__ now holds:"]
-            + [
-                f"    {ident}: {{'stack': [{', '.join(items)}]}}"
-                f"{'  <- the copy, here' if ident == here else '  <- the view'}"
-                for ident, items in entries.items()
-            ]
-        )
+        shown = []
+        for ident, whose in ((view_ident, "the view"), (_localstack.get_ident(), "the copy, here")):
+            for label, items in stacks_snapshot(ident)["_request_ctx_stack"].entries.items():
+                shown.append(f"    {label}: {{'stack': [{', '.join(items)}]}}  <- {whose}")
+        return "\n".join([_read_value(), "  _request_ctx_stack.__storage__ now holds:", *shown])
 
     for label, func in (
         ("a new thread", _read_value),
@@ -1682,7 +1677,7 @@ class Step:
     text: str
     depth: int
     items: list = field(default_factory=list)  # in order: inner Steps and (kind, text) lines
-    storage: dict = field(default_factory=dict)  # both stacks right after the step
+    storage: dict = field(default_factory=dict)  # {stack name: StackView} right after it
     subject: object = field(default=None, repr=False)  # what the return handler will look at
 
     @property
@@ -1697,6 +1692,7 @@ class Recording:
     path: str
     steps: list = field(default_factory=list)  # every step, in the order the calls began
     items: list = field(default_factory=list)  # the outermost steps: the call tree's roots
+    overlapped: bool = False  # another request ran on this OS thread meanwhile (greenlets)
 
 
 def _ident_label(ident):
@@ -1710,26 +1706,42 @@ def _short_item(item):
     return repr(item)
 
 
-def stacks_snapshot():
-    """{stack name: {ident label: [short repr of each context]}} for both stacks, right now."""
-    return {
-        name: {
-            _ident_label(ident): [_short_item(i) for i in data.get("stack", ())]
-            for ident, data in list(stack._local.__storage__.items())
-        }
-        for name, stack in (
-            ("_request_ctx_stack", _request_ctx_stack),
-            ("_app_ctx_stack", _app_ctx_stack),
-        )
-    }
+@dataclass
+class StackView:
+    """One stack as a step of one request sees it: that request's own entry, and how many
+    other idents hold an entry at that moment (counted, not copied: see stacks_snapshot)."""
+
+    entries: dict  # {ident label: [short repr of each context]}, the recorded ident only
+    others: int = 0
 
 
-def format_storage(entries):
-    """{ident: [items]} as the notes draw it: {ident: {'stack': [items]}}."""
+_STACK_NAMES = ("_request_ctx_stack", "_app_ctx_stack")
+
+
+def stacks_snapshot(ident):
+    """{stack name: StackView} for both stacks, right now, as `ident` sees them.
+
+    Only `ident`'s own entry is copied; the other requests in flight are counted. A snapshot
+    is taken after every step, so copying every entry would make recording one request cost
+    as much as all the requests in flight together (the cost grew with their square)."""
+    views = {}
+    for name, stack in zip(_STACK_NAMES, (_request_ctx_stack, _app_ctx_stack), strict=True):
+        storage = stack._local.__storage__
+        data = storage.get(ident)
+        entries = {}
+        if data is not None:
+            entries[_ident_label(ident)] = [_short_item(i) for i in data.get("stack", ())]
+        views[name] = StackView(entries, max(0, len(storage) - len(entries)))
+    return views
+
+
+def format_storage(view):
+    """A StackView as the notes draw __storage__: {ident: {'stack': [items]}}."""
     inner = ", ".join(
-        f"{ident}: {{'stack': [{', '.join(items)}]}}" for ident, items in entries.items()
+        f"{ident}: {{'stack': [{', '.join(items)}]}}" for ident, items in view.entries.items()
     )
-    return "{" + inner + "}"
+    others = f" (+{view.others} other idents in flight, not shown)" if view.others else ""
+    return "{" + inner + "}" + others
 
 
 class Recorder:
@@ -1739,6 +1751,7 @@ class Recorder:
         self.app = app
         self.recording = recording
         self.sink = sink
+        self.ident = _localstack.get_ident()  # the key this request's contexts are stored under
         self.open = []  # (frame, step) for steps whose function has not returned yet
         self.hooks = _hook_names(app)
         interface = type(app.session_interface)  # 自定义session: whichever the app uses
@@ -1789,8 +1802,8 @@ class Recorder:
         self.emit(None, "", n002, text, len(self.open))
 
     def storage_lines(self):
-        for name, entries in stacks_snapshot().items():
-            self.line("storage", f"{name}.__storage__ = {format_storage(entries)}")
+        for name, view in stacks_snapshot(self.ident).items():
+            self.line("storage", f"{name}.__storage__ = {format_storage(view)}")
 
     # --- sys.setprofile events -----------------------------------------------------------
     def on_event(self, frame, event, arg):
@@ -1803,7 +1816,7 @@ class Recorder:
         elif event == "return":
             if self.open and self.open[-1][0] is frame:
                 step = self.open[-1][1]
-                step.storage = stacks_snapshot()
+                step.storage = stacks_snapshot(self.ident)
                 handler = _ON_RETURN.get(frame.f_code) or self.session_returns.get(frame.f_code)
                 if handler is not None:  # lines of the result still belong to the step
                     handler(self, step, arg)
@@ -2030,7 +2043,7 @@ def _on_response_call(rec, frame):
             frame,
             "",
             "",
-            "finalize",
+            "respond",
             "return response(environ, start_response)",
             subject=frame.f_locals["self"],
         )
@@ -2155,22 +2168,25 @@ _ON_RETURN = {
 }
 
 # --- one recording at a time per OS thread -------------------------------------------------
-# Keyed by the thread, not by 03's greenlet-first get_ident: calling greenlet.getcurrent()
-# inside a profile function crashed the interpreter under load (CPython 3.11 and 3.12 here).
-# Under a coroutine server (several greenlets on one thread) only one of them is recorded at
-# a time; the others are served without a recording.
+# sys.setprofile watches an OS thread, so recordings are keyed by the OS thread's ident: not by
+# 03's greenlet-first get_ident (calling greenlet.getcurrent() inside a profile function crashed
+# the interpreter under load, CPython 3.11 and 3.12 here), and not by threading.get_ident,
+# which gevent's monkey-patching turns into the greenlet's.
 
-_recorders = {}  # threading.get_ident() -> the Recorder watching that thread right now
+_recorders = {}  # OS thread ident -> the Recorder watching that thread right now
 
 
 def _profile(frame, event, arg):
-    recorder = _recorders.get(threading.get_ident())
+    recorder = _recorders.get(_thread_ident())
     if recorder is not None and (event == "call" or event == "return"):
         recorder.on_event(frame, event, arg)
 
 
+_thread_ident = threading.get_ident  # gevent patches it to the greenlet's: see _listen_to_signals
+
+
 def _on_signal(sender, _signal, **kwargs):
-    recorder = _recorders.get(threading.get_ident())
+    recorder = _recorders.get(_thread_ident())
     if recorder is not None and sender is recorder.app:
         extra = ", ".join(f"{k}={_short(v)}" for k, v in sorted(kwargs.items()))
         recorder.line("signal", f"{_signal}({extra})" if extra else _signal)
@@ -2181,8 +2197,12 @@ _SIGNAL_RECEIVERS = []
 
 def _listen_to_signals():
     """Connect once, on the first recording (importing this file connects nothing)."""
+    global _thread_ident
     if _SIGNAL_RECEIVERS:
         return
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        _thread_ident = monkey.get_original("_thread", "get_ident")  # the OS thread's ident
     for signal in (
         appcontext_pushed,
         request_started,
@@ -2204,12 +2224,12 @@ class _Watching:
         self.recorder = recorder
 
     def __enter__(self):
-        _recorders[threading.get_ident()] = self.recorder
+        _recorders[_thread_ident()] = self.recorder
         sys.setprofile(_profile)
 
     def __exit__(self, *exc_info):
         sys.setprofile(None)
-        del _recorders[threading.get_ident()]
+        del _recorders[_thread_ident()]
 
 
 class RecordedBody:
@@ -2237,7 +2257,7 @@ class RecordedBody:
 def note(text):
     """Add a line to the recording of the request this thread runs, if it is being recorded
     (the demo's views use it to report what happened in other threads)."""
-    recorder = _recorders.get(threading.get_ident())
+    recorder = _recorders.get(_thread_ident())
     if recorder is not None:
         recorder.line("note", text)
 
@@ -2264,44 +2284,69 @@ class RecordingRing:
 
 
 class RecordingMiddleware:
-    """app.wsgi_app wrapped: every request recorded into app.recordings, except /favicon.ico;
+    """app.wsgi_app wrapped: requests recorded into app.recordings, except /favicon.ico;
     /lifecycle itself is not kept, so the page shows the request before it.
 
-    `out`, when set, gets (request number, line) for each line as it happens: --trace prints
-    them with the number in front, the narration prints them as they are.
+    One request is recorded at a time: one that arrives while another is being recorded is
+    served as it is. Recording makes a request several times slower, so recording them all
+    would slow a crowd of requests down several times; one at a time costs a bounded amount
+    however many are in flight.
+
+    `out`, when set (--trace), records every request and gets (request number, line) for each
+    line as it happens; the narration records its request with `record` and keeps it apart.
     """
 
     def __init__(self, app, wsgi_app):
         self.app = app
         self.wsgi_app = wsgi_app
         self.out = None
+        self.recording_now = threading.Lock()  # held while a request is being recorded
+        self.in_wsgi_app = 0  # requests inside wsgi_app right now (counted under greenlets)
 
     def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if path == "/favicon.ico":
+        if environ.get("PATH_INFO") == "/favicon.ico":
             return self.wsgi_app(environ, start_response)
-        if threading.get_ident() in _recorders:  # another greenlet of this thread is recorded
+        if self.out is not None and _thread_ident() not in _recorders:
+            return self.record(environ, start_response, out=self.out)
+        if _thread_ident() in _recorders or not self.recording_now.acquire(blocking=False):
+            return self.unrecorded(environ, start_response)
+        try:  # the body is still recorded (RecordedBody), but need not hold the others back
+            return self.record(environ, start_response)
+        finally:
+            self.recording_now.release()
+
+    def unrecorded(self, environ, start_response):
+        if _thread_ident is threading.get_ident:  # threads: each has its own profile
             return self.wsgi_app(environ, start_response)
+        recorder = _recorders.get(_thread_ident())
+        if recorder is not None:  # a greenlet of the thread being recorded: it will mix in
+            recorder.recording.overlapped = True
+        self.in_wsgi_app += 1
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
+            self.in_wsgi_app -= 1
+
+    def record(self, environ, start_response, sink=None, out=None, keep=True):
         _listen_to_signals()
-        number = self.app.recordings.next_number()
-        out = self.out
-        sink = None if out is None else (lambda line: out(number, line))
+        method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+        number = self.app.recordings.next_number() if keep else 0
+        if out is not None:
+            sink = partial(out, number)
         if sink is not None:
             sink(
-                f"{'-' * 7} {environ.get('REQUEST_METHOD')} {path}: "
+                f"{'-' * 7} {method} {path}: "
                 "run_simple -> app.__call__ -> app.wsgi_app(environ, start_response)"
             )
         query = environ.get("QUERY_STRING")
-        recording = Recording(
-            number, environ.get("REQUEST_METHOD", ""), path + (f"?{query}" if query else "")
-        )
+        recording = Recording(number, method, path + (f"?{query}" if query else ""))
+        recording.overlapped = self.in_wsgi_app > 0  # only ever counted under greenlets
         recorder = Recorder(self.app, recording, sink)
-
         try:
             with _Watching(recorder):
                 body = self.wsgi_app(environ, start_response)
         finally:
-            if path != "/lifecycle":  # kept now, so the next request's /lifecycle sees it
+            if keep and path != "/lifecycle":  # kept now: the next /lifecycle sees it
                 self.app.recordings.add(recording)
         return RecordedBody(body, recorder)
 
@@ -2365,13 +2410,13 @@ def narrate_request(app, path="/session", out=print):
     out(f"== 7.2 有用户请求到来: GET {path}, 第1步–第5步 (000's numbers; 002's beside them) ==")
     out(f"{'000':<8}{'002':<9}what runs (indented: called from the line above)")
     middleware = app.wsgi_app
-    saved, middleware.out = middleware.out, lambda number, line: out(line)
-    try:
-        with Client(app).get(path) as response:
-            body = response.get_data(as_text=True)
-    finally:
-        middleware.out = saved
-    empty = stacks_snapshot() == {"_request_ctx_stack": {}, "_app_ctx_stack": {}}
+
+    def recorded(environ, start_response):  # kept apart: /lifecycle lists served requests only
+        return middleware.record(environ, start_response, sink=out, keep=False)
+
+    with Client(recorded).get(path) as response:
+        body = response.get_data(as_text=True)
+    empty = not any(storage_view(stack) for stack in (_request_ctx_stack, _app_ctx_stack))
     out(f"-> {response.status}, body {body!r}; both stacks empty again: {empty}")
 
 
@@ -2836,13 +2881,14 @@ tr:nth-child(even) { background: #f4f4f4; } code { background: #f0f0f0; padding:
 .line.signal::before { content: "signal "; color: #a37; font-weight: bold; }
 .line.hook::before { content: "calls "; color: #37a; }
 .phase-push { border-left: 6px solid #3a7; } .phase-dispatch { border-left: 6px solid #37a; }
-.phase-finalize { border-left: 6px solid #a73; } .phase-pop { border-left: 6px solid #a37; }
+.phase-finalize { border-left: 6px solid #a73; }
+.phase-respond { border-left: 6px solid #777; } .phase-pop { border-left: 6px solid #a37; }
 .legend { padding: 0 .4em; margin-right: .3em; }
 .stacks { display: flex; gap: 1em; margin-top: .3em; flex-wrap: wrap; }
 .storage { border: 2px solid #888; border-radius: 4px; padding: .2em .5em; min-width: 22em;
            font-family: monospace; font-size: 12px; background: #fafafa; }
 .storage .title { font-weight: bold; } .storage .empty { color: #999; }
-.same { color: #999; font-size: 12px; }
+.storage .others { color: #666; } .warning { background: #fde; padding: .4em; }
 .ident { border: 1px dashed #888; margin: .2em 0; padding: .2em .4em; }
 .ctx { display: inline-block; border: 1px solid #555; background: #fff7d6; padding: 0 .3em;
        margin: .1em; }
@@ -2878,10 +2924,14 @@ def render_home_page(routes=None):
 
 PHASES = {
     "push": "push: 第1步–第2步, the contexts go on the stacks",
-    "dispatch": "dispatch: 第3步 (and 第4步): before_request, the view, then finalize",
-    "finalize": "finalize: 3.4 make_response, after_request, the session saved",
+    "dispatch": "dispatch: 第3步 — before_request, the view, and inside it 3.4 finalize_request "
+    "(make_response, after_request, the session saved); 第4步 if the view raised",
+    "respond": "respond: wsgi_app hands the response to the server",
     "pop": "pop: 第5步, teardown, the contexts come off the stacks",
 }
+
+
+PHASE_COLOURS = ("push", "dispatch", "finalize", "respond", "pop")
 
 
 def render_lifecycle_page(ring, which):
@@ -2892,33 +2942,50 @@ def render_lifecycle_page(ring, which):
             "<h1>No request recorded yet</h1><p>Open "
             '<a href="/session">/session</a>, then come back.</p>',
         )
-    if not (which.isdigit() and 1 <= int(which) <= len(recordings)):
+    by_number = {r.number: r for r in recordings}
+    if which is None:
+        chosen = recordings[0]
+    elif which.isdigit() and int(which) in by_number:
+        chosen = by_number[int(which)]
+    else:
         abort(
             400,
-            description=f"n must be a number from 1 to {len(recordings)} "
-            "(1 is the most recent request)",
+            description=f"n must be the number of a recent request, from {recordings[-1].number} "
+            f"to {recordings[0].number} (the list on /lifecycle)",
         )
-    chosen = recordings[int(which) - 1]
     links = " ".join(
-        f'<a href="/lifecycle?n={i}">{i}: {html.escape(r.method)} {html.escape(r.path)}</a>'
-        for i, r in enumerate(recordings, 1)
+        f'<a href="/lifecycle?n={r.number}">#{r.number} {html.escape(r.method)} '
+        f"{html.escape(r.path)}</a>"
+        for r in recordings
     )
-    sections, phase, shown = [], None, [{}]
+    sections, phase, shown = [], None, [None]
     for item in chosen.items:
         if isinstance(item, Step) and item.phase != phase:
             phase = item.phase
             sections.append(f"<h2>{html.escape(PHASES[phase])}</h2>")
         sections.append(_render_item(item, shown))
+    warning = ""
+    if chosen.overlapped:
+        warning = (
+            '<p class="warning">Another request ran on the same OS thread while this one was '
+            "recorded (a coroutine server: greenlets take turns on one thread). The recorder "
+            "watches the thread, so steps below may be missing or belong to the other request."
+            "</p>"
+        )
     body = (
         f"<h1>Request #{chosen.number}: {html.escape(chosen.method)} "
-        f"<code>{html.escape(chosen.path)}</code></h1>"
+        f"<code>{html.escape(chosen.path)}</code></h1>{warning}"
         "<p>Each box is a step, numbered as note 000 numbers it (note 002's number in "
         "grey), with the function that ran and, in the order they happened, the steps it "
-        "called, the hooks and signals it fired, and what it returned. Under each box: both "
-        "LocalStacks' <code>__storage__</code> right after it (drawn again only when it "
-        "changed). The colour is the phase: "
-        + " ".join(f'<span class="legend phase-{p}">{p}</span>' for p in PHASES)
-        + f"</p><p>Recent requests: {links}</p>{''.join(sections)}"
+        "called, the hooks and signals it fired, and what it returned. Under a box: both "
+        "LocalStacks' <code>__storage__</code> right after it, drawn when it changed: this "
+        "request's own entry, and how many other requests had one at that moment. The colour "
+        "is the phase: "
+        + " ".join(f'<span class="legend phase-{p}">{p}</span>' for p in PHASE_COLOURS)
+        + "</p><p>One request is recorded at a time: a request that arrives while another is "
+        "being recorded is served without a recording, so recording costs the same whatever "
+        "else is in flight (<code>--trace</code> records every request).</p>"
+        f"<p>Recent requests: {links}</p>{''.join(sections)}"
     )
     return _page(f"lifecycle of {chosen.method} {chosen.path}", body)
 
@@ -2931,31 +2998,31 @@ def _render_item(item, shown):
             return ""
         return f'<div class="line {kind}">{html.escape(text)}</div>'
     inner = "".join(_render_item(i, shown) for i in item.items)
-    if item.storage == shown[0] and item.depth > 0:
-        stacks = '<div class="same">both stacks: as drawn above</div>'
-    else:
+    stacks = ""
+    if item.storage != shown[0]:
         shown[0] = item.storage
-        stacks = "".join(_render_storage(name, entries) for name, entries in item.storage.items())
+        stacks = "".join(_render_storage(name, view) for name, view in item.storage.items())
+        stacks = f'<div class="stacks">{stacks}</div>'
     return (
         f'<div class="step phase-{item.phase}" data-n000="{html.escape(item.n000)}" '
         f'data-n002="{html.escape(item.n002)}" data-func="{html.escape(item.func)}">'
         f'<div class="head"><span class="num">{html.escape(item.n000) or "&nbsp;"}</span>'
         f'<span class="n002">{html.escape(item.n002)}</span> {html.escape(item.text)} '
-        f'<span class="func">{html.escape(item.func)}</span></div>{inner}'
-        f'<div class="stacks">{stacks}</div></div>'
+        f'<span class="func">{html.escape(item.func)}</span></div>{inner}{stacks}</div>'
     )
 
 
-def _render_storage(name, entries):
-    if entries:
-        inner = "".join(
-            f'<div class="ident">{html.escape(ident)} &rarr; {{"stack": ['
-            + "".join(f'<span class="ctx">{html.escape(item)}</span>' for item in items)
-            + "]}</div>"
-            for ident, items in entries.items()
-        )
-    else:
+def _render_storage(name, view):
+    inner = "".join(
+        f'<div class="ident">{html.escape(str(ident))} &rarr; {{"stack": ['
+        + "".join(f'<span class="ctx">{html.escape(item)}</span>' for item in items)
+        + "]}</div>"
+        for ident, items in view.entries.items()
+    )
+    if not view.entries:
         inner = '<div class="empty">{} (empty)</div>'
+    if view.others:
+        inner += f'<div class="others">+ {view.others} other request(s) in flight</div>'
     return (
         f'<div class="storage" data-stack="{name}"><div class="title">{name}.__storage__'
         f"</div>{inner}</div>"

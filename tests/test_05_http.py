@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,6 +24,7 @@ from conftest import (
     served_in_thread,
     wait_for_port,
 )
+from werkzeug.test import Client
 
 lc = load("05_lifecycle")
 
@@ -207,13 +209,35 @@ def test_lifecycle_page_draws_the_last_request_other_than_itself(server):
     assert numbers == STEPS_OF_A_REQUEST
 
 
-def test_lifecycle_n_picks_an_earlier_request_and_bad_n_is_400(server):
+def test_lifecycle_n_is_the_number_in_the_title_and_bad_n_is_400(server):
     get(server + "/index")
     get(server + "/g")
-    assert "GET <code>/index</code>" in get(server + "/lifecycle?n=2")[1]
-    for bad in ("0", "21", "x", "-1", "1e3"):
+    newest = lc.app.recordings.snapshot()[0].number
+    body = get(f"{server}/lifecycle?n={newest - 1}")[1]
+    assert f"<h1>Request #{newest - 1}: GET <code>/index</code></h1>" in body
+    # the list names each request by the same number the title and ?n= use
+    assert f'<a href="/lifecycle?n={newest}">#{newest} GET /g</a>' in body
+    for bad in ("0", str(newest + 1), "x", "-1", "1e3"):
         status, body, _ = get(f"{server}/lifecycle?n={bad}")
-        assert status == 400 and "n must be a number from 1 to" in body, bad
+        assert status == 400 and "n must be the number of a recent request" in body, bad
+
+
+def test_lifecycle_page_draws_each_storage_once_and_3_4_under_the_step_that_calls_it(server):
+    get(server + "/session")
+    body = get(server + "/lifecycle")[1]
+    assert "as drawn above" not in body
+    headings = [h.split("</h2>")[0] for h in body.split("<h2>")[1:]]
+    assert [h.split(":")[0] for h in headings] == ["push", "dispatch", "respond", "pop"]
+    assert "3.4 finalize_request" in headings[1]
+    # 3.4's box is drawn inside 第3步's box (full_dispatch_request calls finalize_request)
+    third = body.index('data-n000="3"')
+    assert third < body.index('data-n000="3.4"') < body.index("<h2>respond")
+
+
+def test_the_narrations_own_request_is_not_listed(tmp_path):
+    app = lc.create_app()
+    lc.narrate_request(app, out=lambda line: None)
+    assert app.recordings.snapshot() == []
 
 
 def test_lifecycle_page_escapes_what_the_client_sent(server):
@@ -231,23 +255,87 @@ def test_the_ring_keeps_the_last_twenty(server):
     assert "/echo?value=r4<" not in body and "?n=21" not in body
 
 
-def test_concurrent_requests_are_each_recorded_whole(server):
-    clients = 12
+def test_concurrent_requests_each_recorded_whole_when_tracing(server):
+    clients, traced = 12, []
     barrier = threading.Barrier(clients)
 
     def client(i):
         barrier.wait()
         get(f"{server}/echo?value=c{i}&delay=0.05")
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    lc.app.wsgi_app.out = lambda number, line: traced.append(number)
+    try:
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        lc.app.wsgi_app.out = None
     recent = {r.path: r for r in lc.app.recordings.snapshot()}
     for i in range(clients):
         steps = [s.n000 for s in recent[f"/echo?value=c{i}&delay=0.05"].steps if s.n000]
         assert steps[0] == "1" and steps[-1] == "5.2.1" and steps.count("2.2") == 1
+    assert len(set(traced)) == clients
+
+
+def wait_for(predicate, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_a_request_arriving_while_another_is_recorded_is_served_unrecorded():
+    app = lc.create_app()
+    inside, release = threading.Event(), threading.Event()
+
+    @app.route("/hold")
+    def hold():
+        inside.set()
+        release.wait(10)
+        return "held"
+
+    with served_in_thread(app) as url:
+        holder = threading.Thread(target=get, args=(url + "/hold",))
+        holder.start()
+        assert inside.wait(10)
+        assert get(url + "/index")[:2] == (200, "hello world")  # answered meanwhile
+        release.set()
+        holder.join(10)
+        paths = [r.path for r in app.recordings.snapshot()]
+    assert paths == ["/hold"]
+
+
+def test_recording_one_request_copies_its_own_entry_while_200_others_are_in_flight():
+    """The bound: each step's snapshot holds the recorded request's own entry and a count of
+    the others, not a copy of all of them (which made a crowd cost the square of its size)."""
+    app, others = lc.create_app(), 200
+    pushed, release = threading.Barrier(others + 1), threading.Event()
+
+    def in_flight(i):
+        with app.test_request_context(f"/other/{i}"):
+            pushed.wait(10)
+            release.wait(10)
+
+    threads = [threading.Thread(target=in_flight, args=(i,)) for i in range(others)]
+    for t in threads:
+        t.start()
+    try:
+        pushed.wait(10)
+        with Client(app).get("/index") as response:
+            assert response.get_data(as_text=True) == "hello world"
+    finally:
+        release.set()
+        for t in threads:
+            t.join(10)
+    steps = app.recordings.snapshot()[0].steps
+    views = [view for step in steps for view in step.storage.values()]
+    assert len(steps) > 20 and all(len(view.entries) <= 1 for view in views)
+    assert {view.others for view in views} == {others}
+    pushing = next(s for s in steps if s.n000 == "2.2")
+    (items,) = pushing.storage["_request_ctx_stack"].entries.values()
+    assert items == ["<RequestContext GET /index>"]
 
 
 # --- the script itself --------------------------------------------------------------------
