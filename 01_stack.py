@@ -18,9 +18,10 @@ Run:  python 01_stack.py
 Test: python -m pytest tests/test_01_stack.py
 """
 
-import os
 import sys
 import time
+
+from instruments import cli
 
 # ==========================================================================================
 # §1 栈 — 后进先出，通过列表可以实现一个栈
@@ -165,21 +166,11 @@ def demo_throttle():
         print(f"bad rate -> ValueError: {exc}")
 
 
-def main():
+def main(argv=None):
+    cli.demo_parser("01_stack.py", __doc__).parse_args(sys.argv[1:] if argv is None else argv)
     demo_stack()
     demo_throttle()
 
 
-def run_quietly(main):
-    """Run main(); when the reader of stdout goes away (`| head`), stop quietly, as cat does."""
-    try:
-        main()
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # Python would complain again when it flushes stdout at exit: point stdout at devnull.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
-
-
 if __name__ == "__main__":
-    run_quietly(main)
+    cli.run(main, "01_stack.py")

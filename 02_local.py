@@ -15,10 +15,11 @@ Run:  python 02_local.py
 Test: python -m pytest tests/test_02_local.py
 """
 
-import os
 import sys
 import threading
 from threading import get_ident
+
+from instruments import cli
 
 # ==========================================================================================
 # §2 面向对象 — __setattr__ / __getattr__
@@ -412,7 +413,8 @@ def demo_notes_locals():
     print("   AttributeError instead of printing 'None')")
 
 
-def main():
+def main(argv=None):
+    cli.demo_parser("02_local.py", __doc__).parse_args(sys.argv[1:] if argv is None else argv)
     demo_attribute_hooks()
     demo_thread_ident()
     demo_ten_threads()
@@ -421,16 +423,5 @@ def main():
     demo_stack_local()
 
 
-def run_quietly(main):
-    """Run main(); when the reader of stdout goes away (`| head`), stop quietly, as cat does."""
-    try:
-        main()
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # Python would complain again when it flushes stdout at exit: point stdout at devnull.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
-
-
 if __name__ == "__main__":
-    run_quietly(main)
+    cli.run(main, "02_local.py")

@@ -20,10 +20,11 @@ Test: python -m pytest tests/test_03_localstack.py
 """
 
 import asyncio
-import os
 import sys
 import threading
 from contextvars import ContextVar
+
+from instruments import cli
 
 try:
     # 协程: each greenlet (and each thread's main greenlet) is its own context.
@@ -397,7 +398,8 @@ def demo_greenlets():
     print(f"storage entries: greenlet-ident {keys[0]}, thread-ident {keys[1]}")
 
 
-def main():
+def main(argv=None):
+    cli.demo_parser("03_localstack.py", __doc__).parse_args(sys.argv[1:] if argv is None else argv)
     demo_local()
     demo_localstack_todo()
     demo_two_stacks()
@@ -405,16 +407,5 @@ def main():
     demo_greenlets()
 
 
-def run_quietly(main):
-    """Run main(); when the reader of stdout goes away (`| head`), stop quietly, as cat does."""
-    try:
-        main()
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # Python would complain again when it flushes stdout at exit: point stdout at devnull.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
-
-
 if __name__ == "__main__":
-    run_quietly(main)
+    cli.run(main, "03_localstack.py")

@@ -30,6 +30,8 @@ import sys
 from functools import partial
 from itertools import chain
 
+from instruments import cli
+
 _localstack = importlib.import_module("03_localstack")
 LocalStack = _localstack.LocalStack
 storage_view = _localstack.storage_view
@@ -607,7 +609,8 @@ def demo_outside_context():
             print(f"{expression} -> RuntimeError: {str(exc).splitlines()[0]}")
 
 
-def main():
+def main(argv=None):
+    cli.demo_parser("04_proxy.py", __doc__).parse_args(sys.argv[1:] if argv is None else argv)
     demo_helpers()
     demo_request_method()
     demo_four_mappings()
@@ -616,4 +619,4 @@ def main():
 
 
 if __name__ == "__main__":
-    _localstack.run_quietly(main)
+    cli.run(main, "04_proxy.py")

@@ -43,8 +43,6 @@ Run:  python 05_lifecycle.py          narrate startup (7.1) and one request (7.2
 Test: python -m pytest tests/test_05_lifecycle.py tests/test_05_http.py tests/test_05_page.py
 """
 
-import argparse
-import errno
 import hashlib
 import html
 import importlib
@@ -55,11 +53,11 @@ import logging
 import os
 import re
 import secrets
-import socket
 import sys
 import threading
 import time
 import urllib.request
+import weakref
 from collections import deque
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
@@ -84,6 +82,8 @@ from werkzeug.utils import import_string, send_from_directory
 from werkzeug.utils import redirect as redirect  # re-exported for quick-start apps
 from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response as _WerkzeugResponse
+
+from instruments import cli, serving
 
 _globals = importlib.import_module("04_proxy")
 _localstack = importlib.import_module("03_localstack")
@@ -1751,7 +1751,10 @@ class Recorder:
         self.app = app
         self.recording = recording
         self.sink = sink
-        self.ident = _localstack.get_ident()  # the key this request's contexts are stored under
+        # The key this request's contexts are stored under. A greenlet is held by a weak
+        # reference: a strong one kept a thread's main greenlet alive past its thread, and
+        # freeing it later crashed the interpreter (CPython 3.11, greenlet 3).
+        self.ident = _weak(_localstack.get_ident())
         self.open = []  # (frame, step) for steps whose function has not returned yet
         self.hooks = _hook_names(app)
         interface = type(app.session_interface)  # 自定义session: whichever the app uses
@@ -1802,7 +1805,7 @@ class Recorder:
         self.emit(None, "", n002, text, len(self.open))
 
     def storage_lines(self):
-        for name, view in stacks_snapshot(self.ident).items():
+        for name, view in stacks_snapshot(self.ident()).items():
             self.line("storage", f"{name}.__storage__ = {format_storage(view)}")
 
     # --- sys.setprofile events -----------------------------------------------------------
@@ -1816,7 +1819,7 @@ class Recorder:
         elif event == "return":
             if self.open and self.open[-1][0] is frame:
                 step = self.open[-1][1]
-                step.storage = stacks_snapshot(self.ident)
+                step.storage = stacks_snapshot(self.ident())
                 handler = _ON_RETURN.get(frame.f_code) or self.session_returns.get(frame.f_code)
                 if handler is not None:  # lines of the result still belong to the step
                     handler(self, step, arg)
@@ -1839,6 +1842,11 @@ class Recorder:
         self.line("hook", f"{kind} {code.co_name}({params})")
         if kind == "view":
             self.view_frame = frame
+
+
+def _weak(ident):
+    """A callable that gives `ident` back, holding a greenlet only weakly (ints as they are)."""
+    return (lambda: ident) if isinstance(ident, int) else weakref.ref(ident)
 
 
 def _hook_names(app):
@@ -3034,28 +3042,13 @@ def _render_storage(name, view):
 # ==========================================================================================
 
 
-class _OneLineErrors(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _port(text):
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"port must be a number, got {text!r}") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be from 1 to 65535, got {port}")
-    return port
-
-
 def parse_args(argv):
-    parser = _OneLineErrors(
+    parser = cli.ArgumentParser(
         prog="05_lifecycle.py",
         description="Narrate Flask's startup (7.1) and one request (7.2), then serve the demo app.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=_port, default=5000, help="port to listen on")
+    parser.add_argument("--port", type=cli.port, default=5000, help="port to listen on")
     parser.add_argument(
         "--trace", action="store_true", help="also narrate every request served, step by step"
     )
@@ -3065,40 +3058,44 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def check_can_listen(host, port):
-    """Fail early, in one line, where run_simple would print a traceback or two messages."""
-    try:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind((host, port))
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            return (
-                f"05_lifecycle.py: cannot listen on {host}:{port}: port already in use "
-                "(try another --port)"
-            )
-        return (
-            f"05_lifecycle.py: cannot listen on {host}:{port}: {exc.strerror or exc} "
-            "(check --host: an address of this machine, e.g. 127.0.0.1 or ::1)"
-        )
-    return None
-
-
-def server_url(host, port):
-    """http://host:port/, with an IPv6 address in brackets: http://[::1]:5000/."""
-    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
-
-
 app = create_app()
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if not args.demo:
-        problem = check_can_listen(args.host, args.port)
-        if problem:
-            sys.exit(problem)
+    server = None
+    if not args.demo:  # the port first: a second copy on the same port stops before narrating
+        try:
+            server = serving.bind(args.host, args.port, app)
+        except serving.CannotListen as exc:
+            sys.exit(f"05_lifecycle.py: {exc}")
+    try:
+        narrate_all()
+    except BrokenPipeError:  # `| head`: the reader went away
+        if server is None:
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(
+            "05_lifecycle.py: stdout was closed; the narration stops, serving goes on",
+            file=sys.stderr,
+            flush=True,
+        )
+        args.trace = False
+    if server is None:
+        return
+    if args.trace:
+        app.wsgi_app.out = print_traced
+    url = serving.url_of(args.host, args.port)
+    print(
+        f"\n05_lifecycle: serving on {url} ; "
+        f"{'narrating every request' if args.trace else 'add --trace to narrate every request'}"
+        f", and see {url}lifecycle",
+        flush=True,
+    )
+    serving.serve(server)
+
+
+def narrate_all():
     narrate_startup(app)
     narrate_request(app)
     narrate_custom_session()
@@ -3109,19 +3106,7 @@ def main(argv=None):
     narrate_blueprints()
     narrate_notes_bugs()
     narrate_routes()
-    if args.demo:
-        return
-    if args.trace:
-        app.wsgi_app.out = print_traced
-    url = server_url(args.host, args.port)
-    print(
-        f"\n05_lifecycle: serving on {url} ; "
-        f"{'narrating every request' if args.trace else 'add --trace to narrate every request'}"
-        f", and see {url}lifecycle",
-        flush=True,
-    )
-    app.run(args.host, args.port)
 
 
 if __name__ == "__main__":
-    _localstack.run_quietly(main)
+    cli.run(main, "05_lifecycle.py")

@@ -52,6 +52,8 @@ except ImportError as exc:  # 01-05 run on Werkzeug alone. Importing 06 connects
     MISSING = f"06_sqlhelper.py needs {exc.name.split('.')[0]}: pip install -r requirements.txt"
     pymysql = PersistentDB = PooledDB = TooManyConnectionsError = COMMAND = None
 
+from instruments import cli, serving
+
 lifecycle = importlib.import_module("05_lifecycle")
 _localstack = importlib.import_module("03_localstack")
 _proxy = importlib.import_module("04_proxy")
@@ -825,7 +827,7 @@ SETTINGS_HELP = (
 
 
 def parse_args(argv):
-    parser = lifecycle._OneLineErrors(
+    parser = cli.ArgumentParser(
         prog="06_sqlhelper.py",
         description="The notes' database sections, narrated (the default), or 05's demo app "
         "served with database routes on one pool (serve).",
@@ -842,7 +844,7 @@ def parse_args(argv):
         epilog=SETTINGS_HELP,
     )
     serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve_parser.add_argument("--port", type=lifecycle._port, default=5000, help="port")
+    serve_parser.add_argument("--port", type=cli.port, default=5000, help="port")
     serve_parser.add_argument(
         "--maxconnections",
         type=_maxconnections,
@@ -870,15 +872,18 @@ def serve(args):
         blocking=not args.nonblocking,
     )
     check_database(settings, helper)
-    problem = lifecycle.check_can_listen(args.host, args.port)
-    if problem:
-        sys.exit(problem.replace("05_lifecycle.py", "06_sqlhelper.py"))
+    try:
+        server = serving.bind(args.host, args.port, create_serve_app(helper))
+    except serving.CannotListen as exc:
+        _one_line_exit(str(exc))
     print(
-        f"06_sqlhelper: serving {lifecycle.server_url(args.host, args.port)} with MySQL at "
+        f"06_sqlhelper: serving {serving.url_of(args.host, args.port)} with MySQL at "
         f"{settings['host']}:{settings['port']}/{settings['database']}",
         flush=True,
     )
-    create_serve_app(helper).run(args.host, args.port)
+    # Ctrl-C: no new requests, the ones in flight finish, then the pool closes: in this order,
+    # no thread is left holding a connection while the interpreter shuts down.
+    serving.serve(server, on_stop=helper.pool.close)
 
 
 # ==========================================================================================
@@ -1446,4 +1451,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    _localstack.run_quietly(main)
+    cli.run(main, "06_sqlhelper.py")

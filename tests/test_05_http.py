@@ -26,6 +26,8 @@ from conftest import (
 )
 from werkzeug.test import Client
 
+from instruments import serving
+
 lc = load("05_lifecycle")
 
 
@@ -600,8 +602,8 @@ def test_a_bad_host_gets_a_hint_about_the_host(host):
 
 
 def test_an_ipv6_host_is_written_in_brackets():
-    assert lc.server_url("::1", 5009) == "http://[::1]:5009/"
-    assert lc.server_url("127.0.0.1", 5009) == "http://127.0.0.1:5009/"
+    assert serving.url_of("::1", 5009) == "http://[::1]:5009/"
+    assert serving.url_of("127.0.0.1", 5009) == "http://127.0.0.1:5009/"
     port = free_port()
     script = ScriptProcess("05_lifecycle", "--host", "::1", "--port", str(port))
     try:

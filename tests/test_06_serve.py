@@ -197,3 +197,32 @@ def test_a_hung_database_gives_503s_within_seconds_then_recovers(throwaway_facto
     for status, error, seconds in answers:
         assert status == 503 and error.startswith("database unavailable: MySQL at ")
         assert seconds < 6, answers  # 2 s read timeout + 2 s for the retry's handshake
+
+
+def test_ctrl_c_with_database_requests_in_flight_finishes_them_and_exits_0(
+    test_database, mysql_server
+):
+    """Stop accepting, let the requests in flight finish, close the pool, exit 0: no thread is
+    left holding a connection while the interpreter shuts down (that aborted with a fatal
+    error in DBUtils' __del__)."""
+    server = Serve(test_database)
+    answers, in_flight = [], 3
+    try:
+        threads = [
+            threading.Thread(target=lambda: answers.append(request(f"{server.url}/slow?seconds=1")))
+            for _ in range(in_flight)
+        ]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 10
+        while json.loads(request(server.url + "/pool")[1])["in_use"] < in_flight:
+            assert time.monotonic() < deadline, "the slow requests never held their connections"
+        server.process.send_signal(signal.SIGINT)
+        for t in threads:
+            t.join(15)
+        assert answers == [(200, '{"slept":1.0}\n')] * in_flight
+        assert server.process.wait(15) == 0
+        output = "\n".join(server.script.read_until("stopped", timeout=5))
+        assert "Fatal" not in output and "Traceback" not in output
+    finally:
+        server.stop()

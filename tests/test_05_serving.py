@@ -1,0 +1,140 @@
+"""`python 05_lifecycle.py` as a server others can reach: the port taken before the narration,
+a crowd of half-open connections that neither stalls it nor blocks Ctrl-C, and the two ways a
+reader stops it (Ctrl-C, a closed stdout) ending in one line.
+
+The script is made to stop inside its narration without any timing: its stdout is a pipe of
+4 kB that the test does not read, and the narration is larger, so the script blocks writing.
+"""
+
+import fcntl
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from conftest import ROOT, free_port, run_script, wait_for_port
+
+SCRIPT = str(ROOT / "05_lifecycle.py")
+F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, Linux
+
+
+def narrow_pipe():
+    """(read end, write end) of a pipe that holds 4 kB."""
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, F_SETPIPE_SZ, 4096)
+    return read_end, write_end
+
+
+def start(*args, stdout, preexec_fn=None):
+    process = subprocess.Popen(
+        [sys.executable, SCRIPT, *args],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONIOENCODING="utf-8"),
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        preexec_fn=preexec_fn,
+    )
+    if isinstance(stdout, int) and stdout > 2:
+        os.close(stdout)  # the child has it; the test keeps only the read end
+    return process
+
+
+def stop(process):
+    if process.poll() is None:
+        process.kill()
+    process.wait(10)
+
+
+def get(url, timeout=20):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, response.read().decode()
+
+
+def test_the_port_is_taken_before_the_narration():
+    port = free_port()
+    read_end, write_end = narrow_pipe()
+    first = start("--port", str(port), stdout=write_end)  # blocks inside its narration
+    try:
+        wait_for_port(port, first, timeout=15)  # already listening while it narrates
+        second = run_script("05_lifecycle", "--port", str(port), timeout=30)
+        assert second.returncode == 1
+        assert second.stdout == ""  # it did not narrate
+        assert second.stderr == (
+            f"05_lifecycle.py: cannot listen on 127.0.0.1:{port}: port already in use "
+            "(try another --port)\n"
+        )
+    finally:
+        stop(first)
+        os.close(read_end)
+
+
+def test_ctrl_c_during_the_narration_is_one_line():
+    read_end, write_end = narrow_pipe()
+    process = start("--demo", stdout=write_end)
+    with os.fdopen(read_end, "rb") as out:
+        assert out.readline().startswith(b"== 7.1")  # narrating, and stuck in it
+        process.send_signal(signal.SIGINT)
+        out.read()
+    assert process.wait(20) == 130
+    assert process.stderr.read().decode() == "05_lifecycle.py: interrupted\n"
+
+
+def test_a_closed_stdout_stops_the_narration_and_serving_goes_on():
+    """`python 05_lifecycle.py --trace | head -5`."""
+    port = free_port()
+    read_end, write_end = narrow_pipe()
+    process = start("--trace", "--port", str(port), stdout=write_end)
+    try:
+        with os.fdopen(read_end, "rb") as out:
+            head = [out.readline() for _ in range(5)]
+        assert head[0].startswith(b"== 7.1")
+        wait_for_port(port, process, timeout=15)
+        assert get(f"http://127.0.0.1:{port}/index") == (200, "hello world")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(20) == 0
+        err = process.stderr.read().decode()
+        assert "05_lifecycle.py: stdout was closed; the narration stops, serving goes on" in err
+        assert "Traceback" not in err
+    finally:
+        stop(process)
+
+
+def few_file_descriptors():
+    resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200))
+
+
+def half_open(port, count):
+    """Connections that send the start of a request and then nothing."""
+    sockets = []
+    for _ in range(count):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(b"GET /index HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # no blank line: never ends
+        sockets.append(s)
+    return sockets
+
+
+def test_half_open_connections_neither_stall_the_server_nor_block_ctrl_c():
+    """250 half-open connections against a server allowed 200 file descriptors: it runs out
+    of them, closes the silent connections after its idle timeout, and answers again; Ctrl-C
+    stops it at once although connections are still open."""
+    port = free_port()
+    process = start("--port", str(port), stdout=subprocess.DEVNULL, preexec_fn=few_file_descriptors)
+    sockets = []
+    try:
+        wait_for_port(port, process, timeout=15)
+        sockets = half_open(port, 250)
+        started = time.monotonic()
+        assert get(f"http://127.0.0.1:{port}/index", timeout=30) == (200, "hello world")
+        assert time.monotonic() - started < 25  # the idle timeout is 10 s
+        sockets += half_open(port, 50)  # and a few more, still open at Ctrl-C
+        process.send_signal(signal.SIGINT)
+        assert process.wait(10) == 0
+        assert "stopped" in process.stderr.read().decode()
+    finally:
+        for s in sockets:
+            s.close()
+        stop(process)
