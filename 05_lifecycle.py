@@ -2240,12 +2240,38 @@ class _Watching:
         del _recorders[_thread_ident()]
 
 
-class RecordedBody:
-    """The response body, produced with the recorder still watching: stream_with_context
-    pushes the context again here, and those steps join the same recording."""
+class CountedBody:
+    """The response body, wrapped: its request counts as in flight until the server closes
+    the body (or drops it unclosed, as a test client may)."""
 
-    def __init__(self, body, recorder):
-        self.body, self.recorder = body, recorder
+    def __init__(self, body, done):
+        self.body, self.done = body, done
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self):
+        try:
+            if hasattr(self.body, "close"):
+                self.body.close()
+        finally:
+            self.finish()
+
+    def finish(self):
+        if self.done is not None:
+            self.done, done = None, self.done
+            done()
+
+    __del__ = finish
+
+
+class RecordedBody(CountedBody):
+    """The body, produced with the recorder still watching: stream_with_context pushes the
+    context again here, and those steps join the same recording."""
+
+    def __init__(self, body, recorder, done):
+        super().__init__(body, done)
+        self.recorder = recorder
 
     def __iter__(self):
         chunks = iter(self.body)
@@ -2257,9 +2283,8 @@ class RecordedBody:
             yield chunk
 
     def close(self):
-        if hasattr(self.body, "close"):
-            with _Watching(self.recorder):
-                self.body.close()
+        with _Watching(self.recorder):
+            super().close()
 
 
 def note(text):
@@ -2295,10 +2320,9 @@ class RecordingMiddleware:
     """app.wsgi_app wrapped: requests recorded into app.recordings, except /favicon.ico;
     /lifecycle itself is not kept, so the page shows the request before it.
 
-    One request is recorded at a time: one that arrives while another is being recorded is
-    served as it is. Recording makes a request several times slower, so recording them all
-    would slow a crowd of requests down several times; one at a time costs a bounded amount
-    however many are in flight.
+    A request is recorded when it is the only one in flight. Recording makes a request
+    several times slower; recording every request of a crowd made the crowd several times
+    slower, so in a crowd requests are served unrecorded, and the recorder costs nothing there.
 
     `out`, when set (--trace), records every request and gets (request number, line) for each
     line as it happens; the narration records its request with `record` and keeps it apart.
@@ -2308,34 +2332,31 @@ class RecordingMiddleware:
         self.app = app
         self.wsgi_app = wsgi_app
         self.out = None
-        self.recording_now = threading.Lock()  # held while a request is being recorded
-        self.in_wsgi_app = 0  # requests inside wsgi_app right now (counted under greenlets)
+        self.in_flight = 0  # requests from here until the server closes their body
+        self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") == "/favicon.ico":
             return self.wsgi_app(environ, start_response)
-        if self.out is not None and _thread_ident() not in _recorders:
-            return self.record(environ, start_response, out=self.out)
-        if _thread_ident() in _recorders or not self.recording_now.acquire(blocking=False):
-            return self.unrecorded(environ, start_response)
-        try:  # the body is still recorded (RecordedBody), but need not hold the others back
-            return self.record(environ, start_response)
-        finally:
-            self.recording_now.release()
-
-    def unrecorded(self, environ, start_response):
-        if _thread_ident is threading.get_ident:  # threads: each has its own profile
-            return self.wsgi_app(environ, start_response)
-        recorder = _recorders.get(_thread_ident())
-        if recorder is not None:  # a greenlet of the thread being recorded: it will mix in
-            recorder.recording.overlapped = True
-        self.in_wsgi_app += 1
+        with self.lock:
+            self.in_flight += 1
+            alone = self.in_flight == 1
         try:
-            return self.wsgi_app(environ, start_response)
-        finally:
-            self.in_wsgi_app -= 1
+            recorder = _recorders.get(_thread_ident())
+            if recorder is not None:  # a greenlet of a thread being recorded: it will mix in
+                recorder.recording.overlapped = True
+            elif alone or self.out is not None:
+                return self.record(environ, start_response, out=self.out, done=self.finished)
+            return CountedBody(self.wsgi_app(environ, start_response), self.finished)
+        except BaseException:
+            self.finished()
+            raise
 
-    def record(self, environ, start_response, sink=None, out=None, keep=True):
+    def finished(self):
+        with self.lock:
+            self.in_flight -= 1
+
+    def record(self, environ, start_response, sink=None, out=None, keep=True, done=None):
         _listen_to_signals()
         method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
         number = self.app.recordings.next_number() if keep else 0
@@ -2348,7 +2369,6 @@ class RecordingMiddleware:
             )
         query = environ.get("QUERY_STRING")
         recording = Recording(number, method, path + (f"?{query}" if query else ""))
-        recording.overlapped = self.in_wsgi_app > 0  # only ever counted under greenlets
         recorder = Recorder(self.app, recording, sink)
         try:
             with _Watching(recorder):
@@ -2356,7 +2376,7 @@ class RecordingMiddleware:
         finally:
             if keep and path != "/lifecycle":  # kept now: the next /lifecycle sees it
                 self.app.recordings.add(recording)
-        return RecordedBody(body, recorder)
+        return RecordedBody(body, recorder, done)
 
 
 _print_lock = threading.Lock()

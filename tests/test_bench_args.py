@@ -27,6 +27,8 @@ def bench(name, *args):
         ("bench_lifecycle", ["--rounds", "x"], "--rounds: expected a number"),
         ("bench_deploy", ["--lessons", "ident,bogus"], "--lessons: expected some of ident,"),
         ("bench_deploy", ["--workers", "0"], "--workers: must be more than 0"),
+        ("bench_burst", ["--sizes", "0"], "--sizes: expected numbers >= 1 with commas"),
+        ("bench_burst", ["--rounds", "0"], "--rounds: must be more than 0"),
     ],
 )
 def test_bad_arguments_are_one_line(name, args, message):
@@ -42,6 +44,7 @@ def test_bad_arguments_are_one_line(name, args, message):
         ("bench_locals", ["--rounds"]),
         ("bench_lifecycle", ["--rounds", "--seconds"]),
         ("bench_deploy", ["--lessons", "--requests", "--workers", "--seconds", "--rounds"]),
+        ("bench_burst", ["--sizes", "--rounds"]),
     ],
 )
 def test_help_explains_every_flag_and_what_a_miss_means(name, flags):
