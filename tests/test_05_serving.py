@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -137,4 +138,58 @@ def test_half_open_connections_neither_stall_the_server_nor_block_ctrl_c():
     finally:
         for s in sockets:
             s.close()
+        stop(process)
+
+
+GEVENT_SERVER = """
+from gevent import monkey
+
+monkey.patch_all()
+import importlib, sys
+import gevent.event
+from gevent.pywsgi import WSGIServer
+
+sys.path.insert(0, sys.argv[2])
+lc = importlib.import_module("05_lifecycle")
+release = gevent.event.Event()
+
+
+@lc.app.route("/hold")
+def hold():
+    print("held", flush=True)
+    release.wait(10)
+    return "released"
+
+
+@lc.app.route("/release")
+def let_go():
+    release.set()
+    return "ok"
+
+
+WSGIServer(("127.0.0.1", int(sys.argv[1])), lc.app, log=None).serve_forever()
+"""
+
+
+def test_under_gevent_a_recording_another_request_ran_into_says_so():
+    """Greenlets take turns on one OS thread, and the recorder watches the thread: a request
+    that runs while another is recorded mixes into its recording, and the page warns."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", GEVENT_SERVER, str(port), str(ROOT)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_port(port, process, timeout=30)
+        holder = threading.Thread(target=get, args=(f"http://127.0.0.1:{port}/hold",))
+        holder.start()
+        assert process.stdout.readline() == "held\n"  # /hold is in flight, being recorded
+        assert get(f"http://127.0.0.1:{port}/release") == (200, "ok")
+        holder.join(20)
+        page = get(f"http://127.0.0.1:{port}/lifecycle")[1]
+        assert "<code>/hold</code>" in page
+        assert "Another request ran on the same OS thread while this one was recorded" in page
+    finally:
         stop(process)

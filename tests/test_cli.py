@@ -1,0 +1,25 @@
+"""Every numbered script parses its arguments alike: --help answers and exits 0, an unknown
+flag is one line on stderr and exit status 2 (01-04 used to ignore both and run the demo)."""
+
+import pytest
+from conftest import load
+
+SCRIPTS = ["01_stack", "02_local", "03_localstack", "04_proxy", "05_lifecycle", "06_sqlhelper"]
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_help_answers_without_running_the_demo(name, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        load(name).main(["--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    assert out.startswith(f"usage: {name}.py") and "==" not in out
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_an_unknown_flag_is_one_line_and_status_2(name, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        load(name).main(["--bogus"])
+    captured = capsys.readouterr()
+    assert exit_.value.code == 2 and captured.out == ""
+    assert captured.err == f"{name}.py: error: unrecognized arguments: --bogus (see --help)\n"
