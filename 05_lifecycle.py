@@ -72,6 +72,7 @@ from werkzeug.exceptions import (
     BadRequest,
     HTTPException,
     InternalServerError,
+    RequestEntityTooLarge,
     default_exceptions,
 )
 from werkzeug.exceptions import abort as abort  # re-exported for quick-start apps
@@ -82,6 +83,7 @@ from werkzeug.utils import import_string, send_from_directory
 from werkzeug.utils import redirect as redirect  # re-exported for quick-start apps
 from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response as _WerkzeugResponse
+from werkzeug.wsgi import LimitedStream
 
 from instruments import cli, serving
 
@@ -331,6 +333,20 @@ class Request(_WerkzeugRequest):
             super()._load_form_data()
         except OSError as exc:  # a broken chunked body: the client's mistake, not ours
             raise BadRequest(f"The request body could not be read: {exc}.") from None
+        if self.body_goes_past_the_limit():
+            raise RequestEntityTooLarge()
+
+    def body_goes_past_the_limit(self):
+        """A chunked body has no Content-Length to refuse up front: Werkzeug reads it up to
+        MAX_CONTENT_LENGTH and, if it is longer, silently parses only that much. One more
+        byte after the limit tells a body that was cut from one that was whole."""
+        stream = self.stream
+        return (
+            self.content_length is None
+            and isinstance(stream, LimitedStream)
+            and stream.is_exhausted
+            and bool(self.environ["wsgi.input"].read(1))
+        )
 
     @property
     def max_content_length(self):
@@ -1429,7 +1445,7 @@ def create_app(app_class=Flask):
 
     @app.after_request
     def link_to_lifecycle(response):
-        response.headers["Link"] = '</lifecycle>; rel="help"'  # every page points at the steps
+        response.headers.add("Link", '</lifecycle>; rel="help"')  # every page: see the steps
         return response
 
     @app.teardown_request

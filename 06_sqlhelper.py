@@ -35,8 +35,11 @@ import re
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 from collections import Counter
+
+from werkzeug.exceptions import HTTPException
 
 try:
     import pymysql
@@ -140,6 +143,10 @@ def setup_database(settings=None):
                 f"CREATE TABLE IF NOT EXISTS `{settings['database']}`.tb1 ("
                 "id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64) NOT NULL)"
             )
+            cur.execute(  # POST /users with an Idempotency-Key: the key, and the user it made
+                f"CREATE TABLE IF NOT EXISTS `{settings['database']}`.idempotency_keys ("
+                "idem_key VARCHAR(64) PRIMARY KEY, user_id INT NOT NULL)"
+            )
             cur.execute(  # DatabaseSessionInterface's store: one row per session id
                 f"CREATE TABLE IF NOT EXISTS `{settings['database']}`.sessions ("
                 "sid VARCHAR(64) PRIMARY KEY, data TEXT NOT NULL)"
@@ -172,6 +179,45 @@ def check_pool_settings(maxconnections, mincached):
 
 
 MAXCONNECTIONS = 6  # create_pool's default, and serve's
+WAIT_FOR_CONNECTION = 2.0  # seconds a borrower waits for a free connection, at most
+
+
+class PoolBusy(pymysql.err.OperationalError if pymysql else Exception):
+    """Every connection stayed in use for as long as a borrower may wait."""
+
+
+class BoundedPooledDB(PooledDB or object):
+    """PooledDB whose waiting borrowers give up: after `wait` seconds (PoolBusy), or at once
+    when `down()` says the database is away. DBUtils' own wait (blocking=True) has no end: in
+    a stall every request queued behind connections that would never come back in time.
+
+    Waiting happens in DBUtils' `_wait_lock`, under its Condition; `wake_waiters` notifies it
+    so that they look at `down()` again (the breaker below calls it when it opens)."""
+
+    def __init__(self, *args, wait=WAIT_FOR_CONNECTION, down=lambda: False, **kwargs):
+        self.wait, self.down = wait, down
+        self.deadlines = threading.local()  # this borrower's deadline, while it waits
+        super().__init__(*args, **kwargs)
+
+    def connection(self, shareable=True):
+        self.deadlines.at = time.monotonic() + self.wait
+        return super().connection(shareable)
+
+    def _wait_lock(self):  # called by connection() under self._lock, while all are in use
+        if not self._blocking:
+            raise TooManyConnectionsError
+        if self.down():
+            raise DatabaseUnavailable(2013, "the database did not answer a moment ago")
+        left = self.deadlines.at - time.monotonic()
+        if left <= 0:
+            raise PoolBusy(
+                1040, f"all {self._maxconnections} connections busy for {self.wait:.0f} s"
+            )
+        self._lock.wait(left)
+
+    def wake_waiters(self):
+        with self._lock:
+            self._lock.notify_all()
 
 
 def create_pool(settings=None, **overrides):
@@ -194,7 +240,7 @@ def create_pool(settings=None, **overrides):
     options.update(overrides)
     # With blocking=True, PooledDB(mincached > maxconnections) waits for ever in its constructor.
     check_pool_settings(options["maxconnections"], options["mincached"])
-    return PooledDB(**options)
+    return BoundedPooledDB(**options)
 
 
 def pool_status(pool):
@@ -213,6 +259,10 @@ def pool_status(pool):
 
 class DatabaseUnavailable(pymysql.err.OperationalError if pymysql else Exception):
     """Raised at once while the database is known to be away (see SqlHelper.unavailable_for)."""
+
+
+class OutcomeUnknown(DatabaseUnavailable):
+    """COMMIT was sent and its answer never came: the write may be stored, or not."""
 
 
 class SqlHelper:
@@ -240,6 +290,10 @@ class SqlHelper:
         self._pool_options = pool_options
 
     @property
+    def configured(self):
+        return bool(self._pool_options) or self._pool is not None
+
+    @property
     def pool(self):
         """Created on first use in each process: importing this file connects to nothing, and a
         worker forked by gunicorn never talks on the sockets it inherited (see 进程 below)."""
@@ -263,21 +317,51 @@ class SqlHelper:
             # too. Keep it referenced and unused: closing it here would send COM_QUIT down
             # the parent's sockets (SQLAlchemy's engine.dispose(close=False) does the same).
             self._inherited_pools.append(self._pool)
-        self._pool = create_pool(**self._pool_options)
+        self._pool = create_pool(
+            creator=self._connect, down=self.is_down, isfatal=self._worth_a_retry,
+            **self._pool_options,
+        )  # fmt: skip
         self.pool_pid = os.getpid()
 
-    # After the database timed out or went away, say so at once for a moment, instead of
-    # sending every waiting request into the same timeout one after the other.
-    unavailable_for = 2.0
+    # --- the breaker: after a timeout, say "unavailable" at once for a moment ---------------
+    # Without it, every request in a stall waited out the same timeouts one after the other.
+    # It opens on the first timeout, answers the requests waiting for a connection at once
+    # (wake_waiters), refuses new connections to the database meanwhile (_connect), and lets
+    # requests try again after `unavailable_for` seconds: back within a second of the stall.
+    unavailable_for = 1.0
     _unavailable_until = 0.0
 
+    def is_down(self):
+        return time.monotonic() < self._unavailable_until
+
+    def trip(self):
+        self._unavailable_until = time.monotonic() + self.unavailable_for
+        if self._pool is not None and hasattr(self._pool, "wake_waiters"):
+            self._pool.wake_waiters()
+
     def _check_available(self):
-        if time.monotonic() < self._unavailable_until:
+        if self.is_down():
             raise DatabaseUnavailable(
                 2013,
                 "Lost connection to MySQL server (timed out a moment ago; not asked again "
                 f"for {self.unavailable_for:.0f} s)",
             )
+
+    def _connect(self, *args, **kwargs):
+        """The pool's creator: DBUtils reconnects after a failed statement, commit or
+        rollback, some of it under its pool lock; while the breaker is open, it fails fast."""
+        self._check_available()
+        return pymysql.connect(*args, **kwargs)
+
+    _connect.dbapi = pymysql  # tells DBUtils whose exceptions and threadsafety to use
+
+    def _worth_a_retry(self, error):
+        """DBUtils' isfatal: retry a failed statement on a new connection (a restarted server)
+        unless it timed out: a hung server would only make the retry wait again."""
+        if is_timeout(error):
+            self.trip()
+            return False
+        return True
 
     def open(self):
         self._check_available()
@@ -309,14 +393,27 @@ class SqlHelper:
         conn, cursor = self.local.stack.pop()
         try:
             if exc_type is None:
-                conn.commit()
+                self._commit(conn)
             elif is_connection_error(exc):
-                self._unavailable_until = time.monotonic() + self.unavailable_for
-                _discard(conn)
+                self._lost(conn)
             else:
                 _rollback_quietly(conn)  # the original exception is the one worth seeing
         finally:
             self.close(conn, cursor)
+
+    def _commit(self, conn):
+        try:
+            conn.commit()
+        except Exception as error:
+            if not is_connection_error(error):
+                raise
+            self._lost(conn)
+            # COMMIT was sent and no answer came: the server may have stored it or not.
+            raise OutcomeUnknown(*error.args) from error
+
+    def _lost(self, conn):
+        self.trip()
+        _discard(conn)
 
     def fetchall(self, sql, *args):
         with self as cursor:
@@ -452,7 +549,10 @@ class SQLHelper:
                 cursor.execute(sql, args)
                 return getattr(cursor, method)()
         finally:
-            conn.close()
+            try:
+                conn.rollback()  # end the read's transaction: a served pool does not (SERVE_POOL)
+            finally:
+                conn.close()
 
 
 # ==========================================================================================
@@ -643,7 +743,9 @@ def unavailable_in_words(exc, settings, pool):
     text = str(exc.args[1]) if isinstance(exc, pymysql.err.Error) and len(exc.args) > 1 else ""
     if isinstance(exc, TooManyConnectionsError):
         return f"pool exhausted (all {pool._maxconnections} connections in use)"
-    if isinstance(exc, DatabaseUnavailable):
+    if isinstance(exc, PoolBusy):
+        return f"{text}; try again shortly"
+    if isinstance(exc, DatabaseUnavailable) and not isinstance(exc, OutcomeUnknown):
         return f"MySQL at {where} did not answer a moment ago; it is asked again shortly"
     if code in (2002, 2003):
         return f"cannot reach MySQL at {where}"
@@ -652,6 +754,11 @@ def unavailable_in_words(exc, settings, pool):
     if code == 1040:
         return f"MySQL at {where} has too many connections"
     return f"lost the connection to MySQL at {where}"
+
+
+def is_timeout(exc):
+    """PyMySQL's read, write and connect timeouts: (2013 or 2003, '... (timed out)')."""
+    return isinstance(exc, pymysql.err.OperationalError) and "timed out" in str(exc.args)
 
 
 def is_connection_error(exc):
@@ -667,9 +774,17 @@ SERVE_ROUTES = [
     ("/users/1", "one user, or 404"),
     ("/slow?seconds=0.2", "SELECT SLEEP(S) through the pool, S <= 1"),
     ("/pool", "the pool: maxconnections, in_use, idle"),
-    ("/case", "002's 2.3 app: SQLHelper.fetch_one('select * from tb1', [])"),
+    ("/case", "002's 2.3 app: SQLHelper.fetch_one('select * from tb1 limit 1', [])"),
     ("/connection", "this process, its pool's process, the connection id and its last user"),
 ]
+
+
+# A served pool does not roll back the connections it gets back (reset=True would): SqlHelper
+# commits or rolls back in __exit__ itself, and DBUtils' ROLLBACK on return is a second round
+# trip made under the pool's lock — where, with the database stalled, every request waited its
+# turn behind the others. (The demo keeps reset=True: the notes' helpers never commit.)
+SERVE_POOL = {"reset": False}
+JSON_ROUTES = ("/users", "/slow", "/pool", "/case", "/connection")
 
 
 def create_serve_app(helper=None, sessions="cookie"):
@@ -678,6 +793,8 @@ def create_serve_app(helper=None, sessions="cookie"):
     creates the database and tables if missing. sessions: cookie, memory or mariadb (进程)."""
     if helper is None:
         helper = db
+        if not helper.configured:
+            helper.configure(**SERVE_POOL)
         _setup_or_exit(helper)
     app = lifecycle.create_app()
     app.session_interface = session_interface(sessions, helper)
@@ -690,14 +807,24 @@ def create_serve_app(helper=None, sessions="cookie"):
 
     @bp.route("/users", methods=["GET"])
     def list_users():
+        """A page of users (?limit=, ?after= the last id seen); ?name= finds one, exactly."""
+        limit, after = _page_args(request.args)
         name = request.args.get("name")
         if name is None:
-            rows = helper.fetchall("SELECT id, name FROM tb1 ORDER BY id")
+            rows = helper.fetchall(
+                "SELECT id, name FROM tb1 WHERE id > %s ORDER BY id LIMIT %s", after, limit
+            )
         else:  # BINARY: MariaDB's `=` ignores trailing spaces ('bob' = 'bob  '); bytes do not
             rows = helper.fetchall(
-                "SELECT id, name FROM tb1 WHERE BINARY name = BINARY %s ORDER BY id", name
-            )
-        return lifecycle.jsonify([{"id": i, "name": n} for i, n in rows])
+                "SELECT id, name FROM tb1 WHERE BINARY name = BINARY %s AND id > %s "
+                "ORDER BY id LIMIT %s",
+                name, after, limit,
+            )  # fmt: skip
+        response = lifecycle.jsonify([{"id": i, "name": n} for i, n in rows])
+        if len(rows) == limit:  # maybe more: where the next page starts
+            query = urllib.parse.urlencode({**request.args, "after": rows[-1][0]})
+            response.headers["Link"] = f'</users?{query}>; rel="next"'
+        return response
 
     @bp.route("/users", methods=["POST"])
     def create_user():
@@ -706,8 +833,17 @@ def create_serve_app(helper=None, sessions="cookie"):
             abort(400, description="missing or blank form field 'name'")
         if len(name) > 64:
             abort(400, description="name is longer than 64 characters")
-        new_id = helper.execute("INSERT INTO tb1 (name) VALUES (%s)", name)
-        return {"id": new_id, "name": name}, 201
+        if "\0" in name:
+            abort(400, description="name contains a NUL character")
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return {
+                "id": helper.execute("INSERT INTO tb1 (name) VALUES (%s)", name),
+                "name": name,
+            }, 201
+        if not IDEMPOTENCY_KEY.fullmatch(key):
+            abort(400, description="Idempotency-Key must be 1-64 visible ASCII characters")
+        return create_user_once(helper, key, name)
 
     @bp.route("/users/<int:user_id>")
     def get_user(user_id):
@@ -729,9 +865,11 @@ def create_serve_app(helper=None, sessions="cookie"):
     @bp.route("/case")
     def hello():
         """002's 2.3 app.py, whose view reads `select * from t1` (our table is tb1)."""
-        result = SQLHelper.fetch_one("select * from tb1", [])
+        result = SQLHelper.fetch_one("select * from tb1 limit 1", [])  # not the whole table
         return {
-            "SQLHelper.fetch_one('select * from tb1', [])": list(result) if result else None,
+            "SQLHelper.fetch_one('select * from tb1 limit 1', [])": list(result)
+            if result
+            else None,
             "same pool as /users": SQLHelper.pool() is helper.pool,
         }
 
@@ -749,6 +887,17 @@ def create_serve_app(helper=None, sessions="cookie"):
             "last_used_by": last_used_by,
         }
 
+    @app.errorhandler(HTTPException)
+    def json_for_json_routes(exc):
+        """The database routes answer JSON, errors included; the others, 05's HTML."""
+        if not request.path.startswith(JSON_ROUTES):
+            return exc
+        response = lifecycle.jsonify({"error": exc.description})
+        response.status_code = exc.code
+        if exc.code == 405:
+            response.headers["Allow"] = exc.get_response().headers.get("Allow", "")
+        return response
+
     @app.errorhandler(pymysql.err.Error)
     @app.errorhandler(TooManyConnectionsError)
     def database_unavailable(exc):
@@ -756,10 +905,52 @@ def create_serve_app(helper=None, sessions="cookie"):
             raise exc  # a bad statement is a 500 (logged), not "unavailable"
         settings = {**settings_from_env(), **helper.pool._kwargs}
         message = unavailable_in_words(exc, settings, helper.pool)
+        if isinstance(exc, OutcomeUnknown) and request.method not in ("GET", "HEAD"):
+            message = (
+                f"outcome unknown: the write was sent and {message}: it may or may not be "
+                "stored. Retry with the same Idempotency-Key header to get its result."
+            )
+            return lifecycle.jsonify({"error": message}), 503
         return lifecycle.jsonify({"error": f"database unavailable: {message}"}), 503
 
     app.register_blueprint(bp)
     return app
+
+
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,64}")
+
+
+def create_user_once(helper, key, name):
+    """POST /users with an Idempotency-Key: the user and its key are stored in one
+    transaction, the key unique. A retry with the same key (after a timeout whose outcome is
+    unknown, say) finds the key and answers with the user stored the first time."""
+    try:
+        with helper as cursor:
+            cursor.execute("INSERT INTO tb1 (name) VALUES (%s)", (name,))
+            new_id = cursor.lastrowid
+            cursor.execute(
+                "INSERT INTO idempotency_keys (idem_key, user_id) VALUES (%s, %s)", (key, new_id)
+            )
+        return {"id": new_id, "name": name}, 201
+    except pymysql.err.IntegrityError:  # the key is stored already; this transaction rolled back
+        row = helper.fetchone(
+            "SELECT u.id, u.name FROM idempotency_keys k JOIN tb1 u ON u.id = k.user_id "
+            "WHERE k.idem_key = %s",
+            key,
+        )
+    if row is None or row[1] != name:
+        lifecycle.abort(422, description=f"Idempotency-Key {key!r} was used for another request")
+    return {"id": row[0], "name": row[1]}, 201
+
+
+def _page_args(args):
+    """(limit, after) from ?limit= (1-1000, default 100) and ?after= (an id, default 0)."""
+    limit, after = args.get("limit", "100"), args.get("after", "0")
+    if not (limit.isdigit() and 1 <= int(limit) <= 1000):
+        lifecycle.abort(400, description="limit must be a whole number from 1 to 1000")
+    if not (after.isdigit() and len(after) <= 10):
+        lifecycle.abort(400, description="after must be a user id (a whole number)")
+    return int(limit), int(after)
 
 
 def _setup_or_exit(helper):
@@ -870,6 +1061,7 @@ def serve(args):
         # during an outage would queue every request behind one slow handshake.
         mincached=args.maxconnections,
         blocking=not args.nonblocking,
+        **SERVE_POOL,
     )
     check_database(settings, helper)
     try:
@@ -1133,6 +1325,49 @@ def demo_commit_semantics(helper):
             f"{label:<17} INSERT inside `with`, then look from another connection: "
             f"{kept} row{'' if kept == 1 else 's'}"
         )
+
+
+def demo_ambiguous_write(helper, settings):
+    """After the notes: a write whose answer never came, and what an idempotency key does."""
+    print()
+    print("== beyond the notes: a write that timed out is ambiguous; an idempotency key ==")
+    name = f"ambiguous-{uuid.uuid4().hex[:8]}"
+    conn = pymysql.connect(**dict(connect_kwargs(settings), read_timeout=0.5), autocommit=True)
+    connection_id = conn.thread_id()
+    try:
+        with conn.cursor() as cur:  # the statement takes 1 s; the client waits 0.5 s
+            cur.execute(
+                "INSERT INTO tb1 (name) SELECT %s FROM (SELECT SLEEP(1)) AS slow_server", (name,)
+            )
+    except pymysql.err.OperationalError as exc:
+        print(f"INSERT sent, no answer in 0.5 s -> {describe(exc)}")
+    finally:
+        conn.close()
+    _wait_until_gone(helper, connection_id)  # the server finishes what it was doing first
+    count = helper.fetchone("SELECT COUNT(*) FROM tb1 WHERE name = %s", name)[0]
+    print(f"yet the server finished it: {count} row. Stored or not, the client could not know")
+    helper.execute("INSERT INTO tb1 (name) VALUES (%s)", name)
+    count = helper.fetchone("SELECT COUNT(*) FROM tb1 WHERE name = %s", name)[0]
+    print(f"so a blind retry stores it twice: {count} rows")
+    key, keyed = uuid.uuid4().hex, f"keyed-{uuid.uuid4().hex[:8]}"
+    first, retry = (create_user_once(helper, key, keyed)[0] for _ in range(2))
+    count = helper.fetchone("SELECT COUNT(*) FROM tb1 WHERE name = %s", keyed)[0]
+    print("with a key stored beside the row, unique, in the same transaction (create_user_once):")
+    print(f"  the retry finds the key -> the first answer again: {retry == first}; {count} row")
+    print("-> POST /users takes an Idempotency-Key header; a 503 after the write was sent says")
+    print("   'outcome unknown', and a retry with the same key returns the first result")
+
+
+def _wait_until_gone(helper, connection_id, timeout=10):
+    """Until the server has finished with a connection the client closed."""
+    deadline = time.monotonic() + timeout
+    while (
+        time.monotonic() < deadline
+        and helper.fetchone(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s", connection_id
+        )[0]
+    ):
+        time.sleep(0.05)
 
 
 def demo_two_users_one_instance(helper):
@@ -1442,6 +1677,7 @@ def main(argv=None):
     print()
     demo_sqlhelper_way_one(db)
     demo_commit_semantics(db)
+    demo_ambiguous_write(db, settings)
     demo_two_users_one_instance(db)
     demo_sqlhelper_way_two(db)
     demo_three_ways(settings)

@@ -29,6 +29,7 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 IDLE_TIMEOUT = 10.0  # seconds a connection may send nothing (request line, headers, body)
 LISTEN_BACKLOG = 1024  # connections the kernel queues before accept (Werkzeug's is 128)
+LINGER_BYTES = 1 << 20  # of a body refused as too large, read at most this much more
 
 
 class RequestHandler(WSGIRequestHandler):
@@ -46,10 +47,27 @@ class RequestHandler(WSGIRequestHandler):
     def send_response(self, code, message=None):
         super().send_response(code, message)
         if code == 413:
-            # After answering, Werkzeug reads what is left of the body (up to 10 GB) so the
-            # client sees the 413. A body too large is not read: the connection is closed.
+            # After answering, Werkzeug reads what is left of the body (up to 10 GB), so that
+            # a client still sending sees the 413 rather than a reset. Read at most 1 MB of a
+            # body too large, then close the connection.
             self.close_connection = True
-            self.rfile = io.BytesIO()
+            self.rfile = AtMost(self.rfile, LINGER_BYTES)
+
+
+class AtMost(io.RawIOBase):
+    """A stream that gives at most `left` more bytes of another, then says it has ended."""
+
+    def __init__(self, stream, left):
+        self.stream, self.left = stream, left
+
+    def readable(self):
+        return True
+
+    def read(self, size=-1):
+        size = self.left if size is None or size < 0 else min(size, self.left)
+        data = self.stream.read(size) if size else b""
+        self.left -= len(data)
+        return data
 
 
 class Server(ThreadedWSGIServer):

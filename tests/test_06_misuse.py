@@ -1,13 +1,20 @@
 """06 tried as a careless user and as an attacker would: bad pool settings, bad input, huge
 bodies, names with padding, --help, and what the answers say. Each test failed before its fix."""
 
+import contextlib
+import http.client
 import json
+import socket
 import subprocess
 import sys
+import threading
+import uuid
 
 import pytest
 from conftest import ROOT, ScriptProcess, free_port, load, mysql_env, run_script, wait_for_port
 from werkzeug.test import Client
+
+from instruments import serving
 
 sh = load("06_sqlhelper")
 
@@ -220,3 +227,118 @@ def test_without_the_requirements_it_imports_and_explains_itself(missing):
     assert status == 0 and out.strip() == (
         f"06_sqlhelper.py needs {missing}: pip install -r requirements.txt"
     ), (out, lines)
+
+
+# --- an idempotent POST, one format per route family, pages, NUL (issue 16, 3 and 5) -------
+
+
+def post(client, name, key=None):
+    headers = {} if key is None else {"Idempotency-Key": key}
+    return client.post("/users", data={"name": name}, headers=headers)
+
+
+def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer_and_stores_nothing(
+    client,
+):
+    key = uuid.uuid4().hex
+    first, retry = post(client, "idem-user", key), post(client, "idem-user", key)
+    assert first.status_code == retry.status_code == 201 and first.json == retry.json
+    rows = client.get("/users?name=idem-user").json
+    assert [row["id"] for row in rows] == [first.json["id"]]
+
+
+def test_an_idempotency_key_used_for_another_name_or_malformed_is_refused(client):
+    key = uuid.uuid4().hex
+    assert post(client, "first-name", key).status_code == 201
+    reused = post(client, "other-name", key)
+    assert reused.status_code == 422 and "was used for another request" in reused.json["error"]
+    for bad in ("", "has space", "x" * 65, "é"):
+        answer = post(client, "any", bad)
+        assert answer.status_code == 400 and "Idempotency-Key" in answer.json["error"], bad
+
+
+def test_a_nul_character_in_a_name_is_refused(client):
+    answer = post(client, "nul\x00name")
+    assert answer.status_code == 400 and answer.json == {"error": "name contains a NUL character"}
+
+
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("POST", "/users", 400),
+        ("GET", "/users/999999999", 404),
+        ("GET", "/users/abc", 404),
+        ("PUT", "/users", 405),
+        ("GET", "/slow?seconds=9", 400),
+        ("GET", "/users?limit=0", 400),
+    ],
+)
+def test_the_json_routes_answer_errors_in_json(client, method, path, status):
+    answer = client.open(path, method=method)
+    assert answer.status_code == status
+    assert answer.mimetype == "application/json" and answer.json["error"], answer.text
+
+
+def test_a_413_on_a_json_route_is_json_and_05s_pages_stay_html(client):
+    answer = client.post("/users", data={"name": "x" * (70 * 1024)})
+    assert answer.status_code == 413 and answer.mimetype == "application/json"
+    assert client.get("/nowhere").mimetype == "text/html"
+
+
+def test_users_come_in_pages_with_a_link_to_the_next(client):
+    ids = [post(client, f"paged-{i}").json["id"] for i in range(5)]
+    after = ids[0] - 1
+    first = client.get(f"/users?limit=2&after={after}")
+    assert [u["id"] for u in first.json] == ids[:2]
+    assert f'</users?limit=2&after={ids[1]}>; rel="next"' in first.headers.getlist("Link")
+    second = client.get(f"/users?limit=2&after={ids[1]}")
+    assert [u["id"] for u in second.json] == ids[2:4]
+
+
+@contextlib.contextmanager
+def served(app):
+    """The app under the scripts' own server (instruments.serving), in a thread."""
+    server = serving.bind("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def test_a_chunked_body_over_64_kb_is_413_not_cut_and_stored(client, settings):
+    body = b"name=chunked-cut&pad=" + b"x" * 100_000  # cut at 64 kB, name= alone looked fine
+    with served(client.application) as port:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.putrequest("POST", "/users")
+        conn.putheader("Transfer-Encoding", "chunked")
+        conn.putheader("Content-Type", "application/x-www-form-urlencoded")
+        conn.endheaders()
+        for i in range(0, len(body), 8192):
+            part = body[i : i + 8192]
+            conn.send(b"%x\r\n%s\r\n" % (len(part), part))
+        conn.send(b"0\r\n\r\n")
+        assert conn.getresponse().status == 413
+    assert client.get("/users?name=chunked-cut").json == []
+
+
+def test_after_a_413_the_rest_of_a_huge_body_is_not_read(client):
+    """Werkzeug reads what is left of a body after answering (up to 10 GB); the server closes
+    the connection instead: the client's sending fails long before its 200 MB are out."""
+    sent, size = 0, 200 * 1024 * 1024
+    with served(client.application) as port:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(
+            b"POST /users HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\n\r\n" % size
+        )
+        chunk = b"x" * 65536
+        with pytest.raises(OSError):  # reset or broken pipe: the server closed
+            while sent < size:
+                sent += sock.send(chunk)
+        sock.close()
+    assert sent < size // 4, sent

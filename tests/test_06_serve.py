@@ -1,5 +1,6 @@
 """`python 06_sqlhelper.py serve` over real HTTP, against a real MariaDB."""
 
+import itertools
 import json
 import os
 import signal
@@ -12,7 +13,9 @@ import urllib.request
 import dbserver
 import pymysql
 import pytest
-from conftest import ScriptProcess, free_port, mysql_env, wait_for_port
+from conftest import ScriptProcess, free_port, load, mysql_env, wait_for_port
+
+sh = load("06_sqlhelper")
 
 MAX_CONNECTIONS = 6
 
@@ -226,3 +229,127 @@ def test_ctrl_c_with_database_requests_in_flight_finishes_them_and_exits_0(
         assert "Fatal" not in output and "Traceback" not in output
     finally:
         server.stop()
+
+
+def post_user(url, name, key, timeout=30):
+    req = urllib.request.Request(
+        url + "/users",
+        data=urllib.parse.urlencode({"name": name}).encode(),
+        headers={"Idempotency-Key": key},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_sixty_clients_through_a_15_s_stall_each_answered_within_6_s_and_no_write_ambiguous(
+    throwaway_factory,
+):
+    """The database SIGSTOPped for 15 s under 60 clients (40 reading, 20 writing, each again
+    as soon as answered). Every answer within 6 s; service back within 2 s of SIGCONT. A write
+    answered 'unavailable' was not stored; one whose outcome is unknown says so, and its retry
+    with the same Idempotency-Key stores it at most once."""
+    server = throwaway_factory()
+    served = Serve(dict(server.settings, database="stall_test"))
+    answers, stop, writes = [], threading.Event(), {}
+    try:
+        assert request(served.url + "/users", {"name": "before"})[0] == 201
+        barrier = threading.Barrier(61)
+
+        def reader():
+            barrier.wait()
+            while not stop.is_set():
+                started = time.monotonic()
+                status, _ = request(served.url + "/users", timeout=30)
+                answers.append((status, time.monotonic() - started))
+
+        def writer(i):
+            barrier.wait()
+            for k in itertools.count():
+                if stop.is_set():
+                    return
+                name, started = f"w{i}-{k}", time.monotonic()
+                writes[name] = post_user(served.url, name, key=name)
+                answers.append((writes[name][0], time.monotonic() - started))
+
+        threads = [threading.Thread(target=reader) for _ in range(40)]
+        threads += [threading.Thread(target=writer, args=(i,)) for i in range(20)]
+        for t in threads:
+            t.start()
+        barrier.wait()
+        while len(answers) < 200:  # in full swing: connections in use, others waiting
+            time.sleep(0.01)
+        os.kill(server.process.pid, signal.SIGSTOP)
+        stalled = time.monotonic()
+        while time.monotonic() - stalled < 15:
+            time.sleep(0.5)
+        os.kill(server.process.pid, signal.SIGCONT)
+        resumed = time.monotonic()
+        stop.set()
+        for t in threads:
+            t.join(60)
+        status = None
+        while status != 200 and time.monotonic() - resumed < 10:
+            status, _ = request(served.url + "/users?limit=1")
+        back_after = time.monotonic() - resumed
+        stored = stored_names(server.settings, "stall_test")  # before any retry
+        retries = {name: post_user(served.url, name, key=name) for name in writes}
+        stored_after = stored_names(server.settings, "stall_test")
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+        served.stop()
+    slowest = max(seconds for _, seconds in answers)
+    assert slowest <= 6, sorted(answers, key=lambda a: -a[1])[:5]
+    assert {status for status, _ in answers} <= {200, 201, 503}
+    assert back_after <= 2 + 0.5  # 0.5: the loop's last request itself
+    for name, (status, body) in writes.items():
+        if status == 201:
+            assert stored[name] == 1, name
+        elif body["error"].startswith("database unavailable"):
+            assert stored.get(name, 0) == 0, (name, body)  # said not stored: not stored
+        else:
+            assert body["error"].startswith("outcome unknown"), body
+        assert retries[name][0] == 201 and stored_after[name] == 1, (name, retries[name])
+        if status == 201:
+            assert retries[name][1] == body  # the first answer again, nothing new stored
+
+
+def stored_names(settings, database):
+    conn = pymysql.connect(ssl_disabled=True, database=database, **settings)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT name, COUNT(*) FROM tb1 GROUP BY name")
+            return dict(cur.fetchall())
+    finally:
+        conn.close()
+
+
+def wait_until_stopped(pid, timeout=10):
+    deadline = time.monotonic() + timeout
+    while open(f"/proc/{pid}/stat").read().split(") ")[1][0] != "T":
+        assert time.monotonic() < deadline, "the server never stopped"
+        time.sleep(0.01)
+
+
+def test_a_commit_without_an_answer_is_outcome_unknown_and_may_be_stored(throwaway_factory):
+    """The server stops after the INSERT and before the COMMIT: the COMMIT is sent, no answer
+    comes. 'Unavailable' would be wrong: once the server resumes, the row is there."""
+    server = throwaway_factory()
+    settings = dict(server.settings, database="ambiguous_test")
+    sh.setup_database(settings)
+    helper = sh.SqlHelper(settings=settings, maxconnections=1, mincached=1, **sh.SERVE_POOL)
+    try:
+        with pytest.raises(sh.OutcomeUnknown):
+            with helper as cursor:
+                cursor.execute("INSERT INTO tb1 (name) VALUES ('sent, unanswered')")
+                os.kill(server.process.pid, signal.SIGSTOP)
+                wait_until_stopped(server.process.pid)
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+    deadline = time.monotonic() + 10
+    while stored_names(server.settings, "ambiguous_test").get("sent, unanswered") != 1:
+        assert time.monotonic() < deadline, "the commit the client gave up on never landed"
+        time.sleep(0.05)
+    helper.pool.close()

@@ -340,7 +340,7 @@ def test_the_2_3_case_route_uses_sqlhelper_on_the_same_pool(settings, monkeypatc
     helper.execute("INSERT INTO tb1 (name) VALUES (%s)", "case")
     answer = Client(sh.create_serve_app(helper)).get("/case").json
     assert answer["same pool as /users"] is True
-    assert answer["SQLHelper.fetch_one('select * from tb1', [])"][1]
+    assert answer["SQLHelper.fetch_one('select * from tb1 limit 1', [])"][1]
     helper.pool.close()
 
 
@@ -356,3 +356,14 @@ def test_docstrings_say_which_note_and_which_way():
     assert sh.SqlHelper.__doc__.startswith("扩展 SQLhelper 方式一")
     assert sh.SqlHelper2.__doc__.startswith("扩展 SQLhelper 方式二")
     assert sh.SQLHelper.__doc__.startswith("Note 002's 2.3")
+
+
+def test_the_narration_shows_a_timed_out_write_stored_and_the_key_keeping_a_retry_single(
+    helper, settings, capsys
+):
+    sh.demo_ambiguous_write(helper, settings)
+    out = capsys.readouterr().out
+    assert "no answer in 0.5 s -> (2013) Lost connection to MySQL server during query (timed out)"
+    assert "yet the server finished it: 1 row." in out
+    assert "so a blind retry stores it twice: 2 rows" in out
+    assert "the first answer again: True; 1 row" in out
