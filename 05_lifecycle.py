@@ -1478,7 +1478,10 @@ def create_app(app_class=Flask):
         if request.method == "POST":  # request.method: 002's 3.3-3.7, traced in the narration
             session.pop("counter", None)
             return "reset"
-        session["counter"] = session.get("counter", 0) + 1
+        count = session.get("counter", 0)
+        if type(count) is not int:  # a cookie that holds something else: start again
+            count = 0
+        session["counter"] = count + 1
         return str(session["counter"])
 
     @app.route("/echo")
@@ -1619,28 +1622,49 @@ class ServerSideSessionInterface(SessionInterface):
 
     Where the data lives is three methods, load/save/delete: 06 keeps it in MariaDB instead,
     which every worker process of a server can read (process memory is one worker's only).
+    Stored data expires after PERMANENT_SESSION_LIFETIME, and memory holds at most
+    `max_sessions`: the least recently saved go first.
     """
 
+    max_sessions = 10_000
+
     def __init__(self):
-        self.store = {}  # session id -> the session's data
+        self.store = {}  # session id -> the session's data, least recently saved first
+        self.expires = {}  # session id -> time.time() after which it is gone
         self.lock = threading.Lock()
 
     def load(self, sid):
         with self.lock:
-            return self.store.get(sid)
+            if self.expires.get(sid, 0) <= time.time():
+                self._forget(sid)
+                return None
+            return self.store[sid]
 
-    def save(self, sid, data):
+    def save(self, sid, data, expires=None):
         with self.lock:
+            self._forget(sid)  # saved again: now the most recent
             self.store[sid] = data
+            self.expires[sid] = self.default_expiry() if expires is None else expires
+            while len(self.store) > self.max_sessions:
+                self._forget(next(iter(self.store)))  # the least recently saved
 
     def delete(self, sid):
         with self.lock:
-            self.store.pop(sid, None)
+            self._forget(sid)
+
+    @staticmethod
+    def default_expiry():
+        """When data saved now expires, with Flask's default lifetime (31 days)."""
+        return time.time() + DEFAULT_CONFIG["PERMANENT_SESSION_LIFETIME"].total_seconds()
+
+    def _forget(self, sid):
+        self.store.pop(sid, None)
+        self.expires.pop(sid, None)
 
     def open_session(self, app, request):
         sid = request.cookies.get(app.session_cookie_name)
         data = self.load(sid) if sid else None
-        if data is None:  # no cookie, an unknown id, or a forged one: a new session
+        if data is None:  # no cookie, an unknown id, expired, or forged: a new session
             return ServerSideSession(sid=secrets.token_urlsafe(16))
         return ServerSideSession(data, sid=sid)
 
@@ -1657,7 +1681,8 @@ class ServerSideSessionInterface(SessionInterface):
             return
         if not self.should_set_cookie(app, session):
             return
-        self.save(session.sid, dict(session))
+        lifetime = app.permanent_session_lifetime.total_seconds()
+        self.save(session.sid, dict(session), expires=time.time() + lifetime)
         response.set_cookie(
             name,
             session.sid,
@@ -2257,14 +2282,16 @@ class _Watching:
 
 
 class CountedBody:
-    """The response body, wrapped: its request counts as in flight until the server closes
-    the body (or drops it unclosed, as a test client may)."""
+    """The response body, wrapped: its request counts as in flight until its last chunk has
+    been written (Werkzeug closes the body only after waiting 10 ms for more of the request,
+    and a client may already have sent the next one), or until the server closes or drops it."""
 
     def __init__(self, body, done):
         self.body, self.done = body, done
 
     def __iter__(self):
-        return iter(self.body)
+        yield from self.body
+        self.finish()
 
     def close(self):
         try:
@@ -2295,6 +2322,7 @@ class RecordedBody(CountedBody):
             with _Watching(self.recorder):
                 chunk = next(chunks, None)
             if chunk is None:
+                self.finish()
                 return
             yield chunk
 
@@ -2949,10 +2977,15 @@ def _page(title, body):
     )
 
 
+def _code_spans(text):
+    """A route's description, escaped, with its `names` drawn as code (written as in Markdown)."""
+    return re.sub(r"`([^`<>]+)`", r"<code>\1</code>", html.escape(text))
+
+
 def render_home_page(routes=None):
     rows = "".join(
         f'<tr><td><a href="{html.escape(url)}"><code>{html.escape(url)}</code></a></td>'
-        f"<td>{html.escape(what)}</td></tr>"
+        f"<td>{_code_spans(what)}</td></tr>"
         for url, what in (routes or current_app.routes)
     )
     body = (
@@ -3094,7 +3127,9 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-app = create_app()
+# What `python 05_lifecycle.py` and `gunicorn '05_lifecycle:app'` serve. Its sessions are
+# signed with $SECRET_KEY when it is set; the narration shows a demo app of its own.
+app = serving.use_secret_key(create_app())
 
 
 def main(argv=None):
@@ -3106,7 +3141,7 @@ def main(argv=None):
         except serving.CannotListen as exc:
             sys.exit(f"05_lifecycle.py: {exc}")
     try:
-        narrate_all()
+        narrate_all(create_app())
     except BrokenPipeError:  # `| head`: the reader went away
         if server is None:
             raise
@@ -3119,6 +3154,7 @@ def main(argv=None):
         args.trace = False
     if server is None:
         return
+    serving.use_secret_key(app, say=lambda line: print(f"05_lifecycle.py: {line}", file=sys.stderr))
     if args.trace:
         app.wsgi_app.out = print_traced
     url = serving.url_of(args.host, args.port)
@@ -3131,7 +3167,7 @@ def main(argv=None):
     serving.serve(server)
 
 
-def narrate_all():
+def narrate_all(app):
     narrate_startup(app)
     narrate_request(app)
     narrate_custom_session()

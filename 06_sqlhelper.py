@@ -29,6 +29,7 @@ Test: python -m pytest tests/test_06_sqlhelper.py tests/test_06_serve.py tests/t
 import argparse
 import asyncio
 import importlib
+import itertools
 import json
 import os
 import re
@@ -149,8 +150,19 @@ def setup_database(settings=None):
             )
             cur.execute(  # DatabaseSessionInterface's store: one row per session id
                 f"CREATE TABLE IF NOT EXISTS `{settings['database']}`.sessions ("
-                "sid VARCHAR(64) PRIMARY KEY, data TEXT NOT NULL)"
+                "sid VARCHAR(64) PRIMARY KEY, data TEXT NOT NULL, "
+                "expires_at DOUBLE NOT NULL DEFAULT 0)"
             )
+            cur.execute(  # a sessions table made before sessions expired: add the column
+                "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
+                "AND TABLE_NAME = 'sessions' AND COLUMN_NAME = 'expires_at'",
+                (settings["database"],),
+            )
+            if not cur.fetchone()[0]:
+                cur.execute(
+                    f"ALTER TABLE `{settings['database']}`.sessions "
+                    "ADD COLUMN expires_at DOUBLE NOT NULL DEFAULT 0"
+                )
         conn.commit()
     finally:
         conn.close()
@@ -796,7 +808,7 @@ def create_serve_app(helper=None, sessions="cookie"):
         if not helper.configured:
             helper.configure(**SERVE_POOL)
         _setup_or_exit(helper)
-    app = lifecycle.create_app()
+    app = serving.use_secret_key(lifecycle.create_app(), say=_say)
     app.session_interface = session_interface(sessions, helper)
     answered_by_header(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
@@ -974,6 +986,10 @@ def _parse_seconds(text):
     return seconds + 0.0  # -0 is 0.0, not -0.0
 
 
+def _say(line):
+    print(f"06_sqlhelper.py: {line}", file=sys.stderr, flush=True)
+
+
 def _one_line_exit(message):
     sys.exit(f"06_sqlhelper.py: {message}")
 
@@ -1118,7 +1134,7 @@ def create_ident_app(ident="greenlet"):
     """05's demo app with its stacks keyed by `ident`, plus /together. For example:
     gunicorn -k gevent '06_sqlhelper:create_ident_app("thread")'"""
     use_ident(ident)
-    app = lifecycle.create_app()
+    app = serving.use_secret_key(lifecycle.create_app(), say=_say)
     # Without 05's recorder: it watches one request per OS thread and reads LocalStack storage.
     app.wsgi_app = app.wsgi_app.wsgi_app
     app.routes = app.routes + [("/together?value=hi&n=1", "wait for n requests, then answer")]
@@ -1224,25 +1240,38 @@ def create_app_with_pool_opened_now(per_process=True):
 
 class DatabaseSessionInterface(lifecycle.ServerSideSessionInterface):
     """05's 自定义session with its store in MariaDB (table sessions), through the pool: what
-    one worker saves, the next request's worker loads."""
+    one worker saves, the next request's worker loads. Expired rows are not loaded, and every
+    `sweep_every`-th save deletes them."""
+
+    sweep_every = 100
 
     def __init__(self, helper):
         self.helper = helper
+        self.saves = itertools.count(1)
 
     def load(self, sid):
-        row = self.helper.fetchone("SELECT data FROM sessions WHERE sid = %s", sid)
+        row = self.helper.fetchone(
+            "SELECT data FROM sessions WHERE sid = %s AND expires_at > %s", sid, time.time()
+        )
         return None if row is None else json.loads(row[0])
 
-    def save(self, sid, data):
+    def save(self, sid, data, expires=None):
         self.helper.execute(
-            "INSERT INTO sessions (sid, data) VALUES (%s, %s) "
-            "ON DUPLICATE KEY UPDATE data = VALUES(data)",
+            "INSERT INTO sessions (sid, data, expires_at) VALUES (%s, %s, %s) "
+            "ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at)",
             sid,
             json.dumps(data),
+            self.default_expiry() if expires is None else expires,
         )
+        if next(self.saves) % self.sweep_every == 0:
+            self.delete_expired()
 
     def delete(self, sid):
         self.helper.execute("DELETE FROM sessions WHERE sid = %s", sid)
+
+    def delete_expired(self):
+        with self.helper as cursor:
+            return cursor.execute("DELETE FROM sessions WHERE expires_at <= %s", (time.time(),))
 
 
 SESSION_STORES = {

@@ -19,6 +19,7 @@ Nothing here imports a numbered script: it is handed the app.
 import errno
 import io
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -119,6 +120,24 @@ class Server(ThreadedWSGIServer):
                     return False
                 self.changed.wait(left)
             return True
+
+
+def use_secret_key(app, say=None):
+    """A served app signs its sessions with $SECRET_KEY, never with a key from the source.
+
+    Unset, `say` given: a random key for this start, said in one line (sessions then end when
+    the server stops). gunicorn.conf.py does the same in gunicorn's master, before it forks,
+    so every worker gets the same key through the environment."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        app.secret_key = key
+    elif say is not None:
+        app.secret_key = secrets.token_hex(32)
+        say(
+            "SECRET_KEY is not set: sessions are signed with a random key made for this start "
+            "(they end when it stops; set SECRET_KEY to keep them)"
+        )
+    return app
 
 
 class CannotListen(Exception):

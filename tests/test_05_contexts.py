@@ -4,6 +4,7 @@ Flask constructor and class attributes, url_for with SERVER_NAME, and the demo's
 show a context staying with its ident. tests/test_05_flask111.py runs the same on Flask 1.1.1."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from conftest import load
@@ -360,3 +361,19 @@ def test_stream_route_without_and_with_context_and_its_recording():
     # and the teardown (5.1) ran while the body was produced, after the response was returned
     assert numbers.count("2") == 2 and numbers.index("5.1") > numbers.index("5")
     assert both_stacks_empty()
+
+
+def test_server_side_sessions_expire_and_memory_holds_a_bounded_number():
+    app = lc.create_app()
+    app.session_interface = interface = lc.ServerSideSessionInterface()
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=-1)  # stored expired
+    client = app.test_client()
+    assert [client.get("/session").text for _ in range(2)] == ["1", "1"]  # never found again
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=1)
+    interface.max_sessions = 3
+    clients = [app.test_client() for _ in range(5)]
+    for c in clients:
+        assert c.get("/session").text == "1"
+    assert len(interface.store) == 3  # the two saved first were dropped
+    answers = [c.get("/session").text for c in reversed(clients)]
+    assert answers == ["2", "2", "2", "1", "1"]  # the last three were kept

@@ -626,3 +626,30 @@ def test_a_broken_chunked_body_is_a_400_not_a_traceback(caplog):
             reply = s.recv(1024)
     assert reply.startswith(b"HTTP/1.1 400"), reply
     assert not any(record.exc_info for record in caplog.records)  # no traceback logged
+
+
+def test_a_session_value_of_the_wrong_type_starts_a_fresh_count():
+    app = lc.create_app()
+    signer = lc.SecureCookieSessionInterface().get_signing_serializer(app)
+    for forged in ({"counter": "x"}, {"counter": [1]}, {"counter": True}):
+        client = Client(app)
+        client.set_cookie("session", signer.dumps(forged))
+        response = client.get("/session")
+        assert (response.status_code, response.text) == (200, "1"), forged
+
+
+def test_the_served_app_signs_with_secret_key_from_the_environment(monkeypatch):
+    said = []
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    assert serving.use_secret_key(lc.create_app(), say=said.append).secret_key == (
+        "from-the-environment"
+    )
+    monkeypatch.delenv("SECRET_KEY")
+    keys = {serving.use_secret_key(lc.create_app(), say=said.append).secret_key for _ in "ab"}
+    assert len(keys) == 2 and lc.DemoConfig.SECRET_KEY not in keys  # random, per start
+    assert said == [said[0]] * 2 and said[0].startswith("SECRET_KEY is not set")
+
+
+def test_home_page_draws_the_descriptions_names_as_code_not_backticks(server):
+    body = get(server + "/")[1]
+    assert "`" not in body and "read through <code>request</code> after sleeping" in body

@@ -101,14 +101,7 @@ def png_size_and_colours(path):
     """(width, height) from the PNG header, and how many distinct bytes its pixels use."""
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", data[16:24])
-    chunks, pos = [], 8
-    while pos < len(data):
-        length = struct.unpack(">I", data[pos : pos + 4])[0]
-        if data[pos + 4 : pos + 8] == b"IDAT":
-            chunks.append(data[pos + 8 : pos + 8 + length])
-        pos += 12 + length
-    return (width, height), len(set(zlib.decompress(b"".join(chunks))))
+    return struct.unpack(">II", data[16:24]), len(set(png_pixels(path)))
 
 
 def test_lifecycle_page_screenshot_is_drawn(served, tmp_path):
@@ -146,3 +139,30 @@ def test_home_page_in_the_browser(served, tmp_path):
     for url, _ in lc.ROUTES:
         assert url.split("?")[0] in dom
     assert '<a href="/lifecycle">' in dom
+
+
+def test_the_notes_chinese_headings_are_drawn_not_tofu(tmp_path):
+    """Two different CJK characters in /lifecycle's font draw as two different pictures only
+    when a font has them; without one (no fonts-noto-cjk) both are the same empty box."""
+    pixels = []
+    for char in "第步":
+        page = tmp_path / f"{ord(char)}.html"
+        page.write_text(
+            f'<!doctype html><meta charset="utf-8"><style>{lc.PAGE_STYLE}</style>'
+            f'<h1 style="font-size:160px;margin:0">{char}</h1>',
+            encoding="utf-8",
+        )
+        shot = tmp_path / f"{ord(char)}.png"
+        chromium(tmp_path, "--window-size=200,200", f"--screenshot={shot}", page.as_uri())
+        pixels.append(png_pixels(shot))
+    assert pixels[0] != pixels[1], "CJK glyphs are missing: apt-get install -y fonts-noto-cjk"
+
+
+def png_pixels(path):
+    data, chunks, pos = path.read_bytes(), [], 8
+    while pos < len(data):
+        length = struct.unpack(">I", data[pos : pos + 4])[0]
+        if data[pos + 4 : pos + 8] == b"IDAT":
+            chunks.append(data[pos + 8 : pos + 8 + length])
+        pos += 12 + length
+    return zlib.decompress(b"".join(chunks))

@@ -6,6 +6,7 @@ import os
 import select
 import signal
 import sys
+import time
 
 import pytest
 from conftest import ROOT, free_port, load, mysql_env
@@ -14,6 +15,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import bench_deploy as deploy  # noqa: E402
 
 sh = load("06_sqlhelper")
+lc = load("05_lifecycle")
 
 
 @pytest.fixture
@@ -211,3 +213,30 @@ def test_a_worker_that_does_not_answer_is_an_error_and_the_others_run_again():
         finally:
             os.kill(silent, signal.SIGCONT)
         assert server.get_from(others[0], "/echo?value=b")[:2] == (200, "b")
+
+
+def test_gunicorn_signs_sessions_with_one_key_per_start_never_the_demo_key():
+    """The demo key is in the source: a cookie forged with it must not be taken. With no
+    SECRET_KEY set, gunicorn.conf.py makes one in the master, so the workers agree."""
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    forged = lc.SecureCookieSessionInterface().get_signing_serializer(lc.create_app())
+    cookie = f"session={forged.dumps({'counter': 41})}"
+    with deploy.Gunicorn("05_lifecycle:app", workers=2, env=env) as server:
+        pids = server.worker_pids()
+        answers = [server.get_from(pid, "/session", headers={"Cookie": cookie}) for pid in pids]
+        assert [body for _, body, _ in answers] == ["1", "1"]  # a fresh session, not 42
+        again = answers[0][2]["Set-Cookie"].split(";")[0]  # minted by one worker ...
+        status, body, _ = server.get_from(pids[1], "/session", headers={"Cookie": again})
+        assert (status, body) == (200, "2")  # ... read by the other
+        assert "SECRET_KEY is not set" in server.log_text()
+
+
+def test_database_sessions_expire_and_are_swept(db_settings):
+    helper = sh.SqlHelper(settings=db_settings, maxconnections=2, mincached=0)
+    store = sh.DatabaseSessionInterface(helper)
+    store.save("gone", {"counter": 1}, expires=time.time() - 1)
+    store.save("kept", {"counter": 2})
+    assert store.load("gone") is None and store.load("kept") == {"counter": 2}
+    assert store.delete_expired() >= 1
+    assert helper.fetchone("SELECT COUNT(*) FROM sessions WHERE sid = 'gone'")[0] == 0
+    helper.pool.close()
