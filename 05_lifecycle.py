@@ -2282,16 +2282,14 @@ class _Watching:
 
 
 class CountedBody:
-    """The response body, wrapped: its request counts as in flight until its last chunk has
-    been written (Werkzeug closes the body only after waiting 10 ms for more of the request,
-    and a client may already have sent the next one), or until the server closes or drops it."""
+    """The response body, wrapped: its request counts as in flight until the server closes
+    the body (or drops it unclosed, as a test client may)."""
 
     def __init__(self, body, done):
         self.body, self.done = body, done
 
     def __iter__(self):
-        yield from self.body
-        self.finish()
+        return iter(self.body)
 
     def close(self):
         try:
@@ -2322,7 +2320,6 @@ class RecordedBody(CountedBody):
             with _Watching(self.recorder):
                 chunk = next(chunks, None)
             if chunk is None:
-                self.finish()
                 return
             yield chunk
 

@@ -5,10 +5,10 @@ server, with its recorder), `python 06_sqlhelper.py serve` (the same, plus a poo
 and Flask 3's own dev server (`app.run(threaded=True)`) serving the same /index.
 
 For each server and each N: open N connections and send each a request without its last line
-ending; once all N are waiting, send the N last bytes in one go and time until the last answer
-arrives. Peak memory is the server's peak resident size (VmHWM, reset just before) minus its
-size before the connections were opened. Each burst gets a fresh server; rounds are
-interleaved (05, 06, flask, 05, ...) and the median kept.
+ending; once the server has accepted all N (a thread each), send the N last bytes in one go and
+time until the last answer arrives. Peak memory is the server's peak resident size (VmHWM,
+reset just before) minus its size before the connections were opened. Each burst gets a fresh
+server; rounds are interleaved (05, 06, flask, 05, ...) and the median kept.
 
 Run: python bench/bench_burst.py [--json PATH] [--sizes 400,1000] [--rounds 3]
 Target: 05 and 06 within 1.5x Flask 3's time to the last answer and its peak memory, at each N.
@@ -86,11 +86,20 @@ class Server:
         return data.split(b"\r\n\r\n", 1)[1]
 
     def memory_kb(self, field):
+        """A number from /proc/PID/status: VmRSS, VmHWM (in kB) or Threads."""
         with open(f"/proc/{self.process.pid}/status") as status:
             for line in status:
                 if line.startswith(field + ":"):
                     return int(line.split()[1])
         raise RuntimeError(f"no {field} for {self.name}")
+
+    def wait_for_threads(self, count, timeout=60):
+        """Until the server runs `count` threads: one per connection, and the main one."""
+        deadline = time.monotonic() + timeout
+        while self.memory_kb("Threads") < count:  # not memory, but the same /proc file
+            if time.monotonic() > deadline:
+                sys.exit(f"bench_burst.py: {self.name} did not accept the connections in time")
+            time.sleep(0.01)
 
     def reset_peak(self):
         """Start VmHWM again from the present size (Linux: 5 > /proc/PID/clear_refs)."""
@@ -115,6 +124,7 @@ def burst(server, n, timeout=120):
         s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
         s.sendall(REQUEST)
         sockets.append(s)
+    server.wait_for_threads(n + 1)  # every connection accepted, its thread waiting
     selector = selectors.DefaultSelector()
     replies = {}
     started = time.perf_counter()

@@ -47,6 +47,23 @@ def get(url, headers=None, opener=None):
         return e.code, e.read().decode(), e.headers
 
 
+def get_alone(url):
+    """GET, then wait until the demo app has closed the response. Werkzeug closes a body
+    ~10 ms after sending it; a request arriving meanwhile overlaps it, and a request is only
+    recorded when it is the only one in flight. It waits before sending, too."""
+    settle()
+    answer = get(url)
+    settle()
+    return answer
+
+
+def settle():
+    deadline = time.monotonic() + 10
+    while lc.app.wsgi_app.in_flight:
+        assert time.monotonic() < deadline, "the demo app never closed its responses"
+        time.sleep(0.001)
+
+
 @pytest.mark.parametrize(
     "path, status, body",
     [
@@ -76,7 +93,7 @@ def test_every_answer_links_to_the_lifecycle_page(server):
 
 def test_favicon_is_answered_quietly(server):
     before = lc.app.recordings.snapshot()
-    status, body, _ = get(server + "/favicon.ico")
+    status, body, _ = get_alone(server + "/favicon.ico")
     assert (status, body) == (204, "")
     assert lc.app.recordings.snapshot()[:1] == before[:1]  # not recorded
 
@@ -202,9 +219,9 @@ def test_storage_shows_no_leftover_contexts(server):
 
 
 def test_lifecycle_page_draws_the_last_request_other_than_itself(server):
-    get(server + "/g")
-    get(server + "/lifecycle")  # not kept: the page still shows /g
-    status, body, headers = get(server + "/lifecycle")
+    get_alone(server + "/g")
+    get_alone(server + "/lifecycle")  # not kept: the page still shows /g
+    status, body, headers = get_alone(server + "/lifecycle")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert "GET <code>/g</code>" in body
     numbers = [n for n in (s.split('"')[0] for s in body.split('data-n000="')[1:]) if n]
@@ -212,21 +229,21 @@ def test_lifecycle_page_draws_the_last_request_other_than_itself(server):
 
 
 def test_lifecycle_n_is_the_number_in_the_title_and_bad_n_is_400(server):
-    get(server + "/index")
-    get(server + "/g")
+    get_alone(server + "/index")
+    get_alone(server + "/g")
     newest = lc.app.recordings.snapshot()[0].number
-    body = get(f"{server}/lifecycle?n={newest - 1}")[1]
+    body = get_alone(f"{server}/lifecycle?n={newest - 1}")[1]
     assert f"<h1>Request #{newest - 1}: GET <code>/index</code></h1>" in body
     # the list names each request by the same number the title and ?n= use
     assert f'<a href="/lifecycle?n={newest}">#{newest} GET /g</a>' in body
     for bad in ("0", str(newest + 1), "x", "-1", "1e3"):
-        status, body, _ = get(f"{server}/lifecycle?n={bad}")
+        status, body, _ = get_alone(f"{server}/lifecycle?n={bad}")
         assert status == 400 and "n must be the number of a recent request" in body, bad
 
 
 def test_lifecycle_page_draws_each_storage_once_and_3_4_under_the_step_that_calls_it(server):
-    get(server + "/session")
-    body = get(server + "/lifecycle")[1]
+    get_alone(server + "/session")
+    body = get_alone(server + "/lifecycle")[1]
     assert "as drawn above" not in body
     headings = [h.split("</h2>")[0] for h in body.split("<h2>")[1:]]
     assert [h.split(":")[0] for h in headings] == ["push", "dispatch", "respond", "pop"]
@@ -243,16 +260,16 @@ def test_the_narrations_own_request_is_not_listed(tmp_path):
 
 
 def test_lifecycle_page_escapes_what_the_client_sent(server):
-    get(server + "/nowhere?q=%3Cscript%3Ealert(1)%3C/script%3E")
-    body = get(server + "/lifecycle")[1]
+    get_alone(server + "/nowhere?q=%3Cscript%3Ealert(1)%3C/script%3E")
+    body = get_alone(server + "/lifecycle")[1]
     assert "<script>" not in body
     assert "/nowhere?q=&lt;script&gt;alert(1)&lt;/script&gt;" in body
 
 
 def test_the_ring_keeps_the_last_twenty(server):
     for i in range(25):
-        get(f"{server}/echo?value=r{i}")
-    body = get(server + "/lifecycle")[1]
+        get_alone(f"{server}/echo?value=r{i}")
+    body = get_alone(server + "/lifecycle")[1]
     assert "/echo?value=r24" in body and "/echo?value=r5" in body
     assert "/echo?value=r4<" not in body and "?n=21" not in body
 
