@@ -6,6 +6,7 @@ import os
 import select
 import signal
 import sys
+import threading
 import time
 
 import pytest
@@ -240,3 +241,50 @@ def test_database_sessions_expire_and_are_swept(db_settings):
     assert store.delete_expired() >= 1
     assert helper.fetchone("SELECT COUNT(*) FROM sessions WHERE sid = 'gone'")[0] == 0
     helper.pool.close()
+
+
+def test_under_gunicorn_gthread_a_stalled_database_answers_every_request_within_6_s(
+    throwaway_factory,
+):
+    """gunicorn's app factory configures the pool as serve does: 20 threads keep asking while
+    the database is SIGSTOPped for 8 s; every answer within 6 s, service back within 2 s."""
+    db = throwaway_factory()
+    with deploy.database_for_run(db.settings, prefix="gthread_stall") as settings:
+        server = deploy.Gunicorn(
+            "06_sqlhelper:create_serve_app()", "-k", "gthread", "--threads", "20",
+            env=mysql_env(settings),
+        )  # fmt: skip
+        with server:
+            answers, stop = [], threading.Event()
+            barrier = threading.Barrier(21)
+
+            def client():
+                barrier.wait()
+                while not stop.is_set():
+                    started = time.monotonic()
+                    status, _, _ = deploy.get(server.address, "/users", timeout=30)
+                    answers.append((status, time.monotonic() - started))
+
+            threads = [threading.Thread(target=client) for _ in range(20)]
+            for t in threads:
+                t.start()
+            barrier.wait()
+            while len(answers) < 100:  # in full swing before the stall
+                time.sleep(0.01)
+            os.kill(db.process.pid, signal.SIGSTOP)
+            try:
+                stalled = time.monotonic()
+                while time.monotonic() - stalled < 8:
+                    time.sleep(0.5)
+            finally:
+                os.kill(db.process.pid, signal.SIGCONT)
+            resumed = time.monotonic()
+            stop.set()
+            for t in threads:
+                t.join(60)
+            status = None
+            while status != 200 and time.monotonic() - resumed < 10:
+                status, _, _ = deploy.get(server.address, "/users?limit=1")
+            back_after = time.monotonic() - resumed
+    assert max(seconds for _, seconds in answers) <= 6, sorted(answers, key=lambda a: -a[1])[:5]
+    assert {status for status, _ in answers} <= {200, 503} and back_after <= 2.5
