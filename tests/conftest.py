@@ -9,6 +9,7 @@ import contextlib
 import importlib
 import os
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -203,3 +204,25 @@ def test_database(mysql_server):
     settings = dict(mysql_server, database=name)
     yield settings
     dbserver.drop_database(mysql_server, name)
+
+
+def stall_database(pid, seconds, in_full_swing, timeout=60):
+    """Once in_full_swing() holds, stop the database process (SIGSTOP: it accepts connections
+    and answers nothing) for `seconds`, then let it go on; returns the moment it resumed."""
+    deadline = time.monotonic() + timeout
+    while not in_full_swing():
+        assert time.monotonic() < deadline, "the clients never got going"
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        time.sleep(seconds)  # the stall itself: a length of time, not a wait for an event
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    return time.monotonic()
+
+
+def seconds_until_ok(since, status_of_a_request, timeout=10):
+    """How long after `since` a request first answers 200 (fails after `timeout`)."""
+    while status_of_a_request() != 200:
+        assert time.monotonic() - since < timeout, "the service never came back"
+    return time.monotonic() - since

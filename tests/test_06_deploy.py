@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from conftest import ROOT, free_port, load, mysql_env
+from conftest import ROOT, free_port, load, mysql_env, seconds_until_ok, stall_database
 
 sys.path.insert(0, str(ROOT / "bench"))
 import bench_deploy as deploy  # noqa: E402
@@ -269,22 +269,12 @@ def test_under_gunicorn_gthread_a_stalled_database_answers_every_request_within_
             for t in threads:
                 t.start()
             barrier.wait()
-            while len(answers) < 100:  # in full swing before the stall
-                time.sleep(0.01)
-            os.kill(db.process.pid, signal.SIGSTOP)
-            try:
-                stalled = time.monotonic()
-                while time.monotonic() - stalled < 8:
-                    time.sleep(0.5)
-            finally:
-                os.kill(db.process.pid, signal.SIGCONT)
-            resumed = time.monotonic()
+            resumed = stall_database(db.process.pid, 8, lambda: len(answers) >= 100)
             stop.set()
             for t in threads:
                 t.join(60)
-            status = None
-            while status != 200 and time.monotonic() - resumed < 10:
-                status, _, _ = deploy.get(server.address, "/users?limit=1")
-            back_after = time.monotonic() - resumed
+            back_after = seconds_until_ok(
+                resumed, lambda: deploy.get(server.address, "/users?limit=1")[0]
+            )
     assert max(seconds for _, seconds in answers) <= 6, sorted(answers, key=lambda a: -a[1])[:5]
     assert {status for status, _ in answers} <= {200, 503} and back_after <= 2.5

@@ -13,7 +13,15 @@ import urllib.request
 import dbserver
 import pymysql
 import pytest
-from conftest import ScriptProcess, free_port, load, mysql_env, wait_for_port
+from conftest import (
+    ScriptProcess,
+    free_port,
+    load,
+    mysql_env,
+    seconds_until_ok,
+    stall_database,
+    wait_for_port,
+)
 
 sh = load("06_sqlhelper")
 
@@ -279,21 +287,12 @@ def test_sixty_clients_through_a_15_s_stall_each_answered_within_6_s_and_no_writ
         for t in threads:
             t.start()
         barrier.wait()
-        while len(answers) < 200:  # in full swing: connections in use, others waiting
-            time.sleep(0.01)
-        os.kill(server.process.pid, signal.SIGSTOP)
-        stalled = time.monotonic()
-        while time.monotonic() - stalled < 15:
-            time.sleep(0.5)
-        os.kill(server.process.pid, signal.SIGCONT)
-        resumed = time.monotonic()
+        # in full swing first: connections in use, other requests waiting for one
+        resumed = stall_database(server.process.pid, 15, lambda: len(answers) >= 200)
         stop.set()
         for t in threads:
             t.join(60)
-        status = None
-        while status != 200 and time.monotonic() - resumed < 10:
-            status, _ = request(served.url + "/users?limit=1")
-        back_after = time.monotonic() - resumed
+        back_after = seconds_until_ok(resumed, lambda: request(served.url + "/users?limit=1")[0])
         stored = stored_names(server.settings, "stall_test")  # before any retry
         retries = {name: post_user(served.url, name, key=name) for name in writes}
         stored_after = stored_names(server.settings, "stall_test")
