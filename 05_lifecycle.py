@@ -3056,9 +3056,9 @@ def render_lifecycle_page(ring, which):
         "request's own entry, and how many other requests had one at that moment. The colour "
         "is the phase: "
         + " ".join(f'<span class="legend phase-{p}">{p}</span>' for p in PHASE_COLOURS)
-        + "</p><p>One request is recorded at a time: a request that arrives while another is "
-        "being recorded is served without a recording, so recording costs the same whatever "
-        "else is in flight (<code>--trace</code> records every request).</p>"
+        + "</p><p>A request is recorded when it is the only one in flight: in a crowd, "
+        "requests are served without a recording, which would make each several times slower "
+        "(<code>--trace</code> records every request).</p>"
         f"<p>Recent requests: {links}</p>{''.join(sections)}"
     )
     return _page(f"lifecycle of {chosen.method} {chosen.path}", body)

@@ -2,16 +2,19 @@
 
 05's `Flask.run` is Flask 1.1.1's: `run_simple(host, port, app, threaded=True)`. The scripts'
 own servers (`python 05_lifecycle.py`, `python 06_sqlhelper.py serve`) use the same Werkzeug
-server, with three things a server that others can reach needs:
+server, with what a server that others can reach needs:
 
 - `bind(host, port, app)` takes the port before anything is printed: of two copies started at
   once, the second says in one line that the port is taken, before it narrates anything.
 - A connection that sends nothing for `IDLE_TIMEOUT` seconds is closed. Werkzeug's server
   gives each connection a thread and waits for its request for ever, so a crowd of half-open
   connections used up the threads and file descriptors, and Ctrl-C waited on them too.
+- After a 413 (a body too large), at most 1 MB more of the body is read, not the whole of it.
 - `serve(server)` stops in order on Ctrl-C (or SIGTERM): stop accepting, let the requests in
   flight finish (for up to `grace` seconds), close the idle connections, then return, so the
   caller closes its pool and exits 0.
+- `use_secret_key(app)` signs sessions with $SECRET_KEY, or a random key per start, never the
+  demo key written in the source.
 
 Nothing here imports a numbered script: it is handed the app.
 """
