@@ -226,3 +226,22 @@ def seconds_until_ok(since, status_of_a_request, timeout=10):
     while status_of_a_request() != 200:
         assert time.monotonic() - since < timeout, "the service never came back"
     return time.monotonic() - since
+
+
+# --- markers: cut the suite by what a test needs (pytest -m "not db and not browser") ------
+
+NEEDS_A_DATABASE = {"mysql_server", "test_database", "throwaway_factory"}
+MARKED_BY_FILE = {
+    "test_06_deploy.py": "deploy",  # real gunicorn processes
+    "test_05_page.py": "browser",  # headless Chromium
+    "test_05_flask111.py": "flask111",  # a side venv with Flask 1.1.1 and Werkzeug 1.0.1
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if NEEDS_A_DATABASE & set(item.fixturenames):
+            item.add_marker("db")
+        marker = MARKED_BY_FILE.get(item.path.name)
+        if marker is not None:
+            item.add_marker(marker)

@@ -1,20 +1,25 @@
-"""The bench/ scripts refuse bad arguments in one line and explain their flags (not timed)."""
+"""The bench/ scripts refuse bad arguments in one line and explain their flags (not timed).
 
-import subprocess
+Each script's main() runs in this process with the arguments given: parsing them is all it
+does before it would start measuring.
+"""
+
+import importlib
 import sys
 
 import pytest
 from conftest import ROOT
 
+sys.path.insert(0, str(ROOT / "bench"))
 
-def bench(name, *args):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "bench" / f"{name}.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+
+def bench(name, *args, capsys, monkeypatch):
+    """(exit status, stdout, stderr) of `python bench/<name>.py args...`, run in-process."""
+    monkeypatch.setattr(sys, "argv", [f"{name}.py", *args])
+    with pytest.raises(SystemExit) as exit_:
+        importlib.import_module(name).main()
+    out, err = capsys.readouterr()
+    return exit_.value.code, out, err
 
 
 @pytest.mark.parametrize(
@@ -31,10 +36,10 @@ def bench(name, *args):
         ("bench_burst", ["--rounds", "0"], "--rounds: must be more than 0"),
     ],
 )
-def test_bad_arguments_are_one_line(name, args, message):
-    result = bench(name, *args)
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and len(lines) == 1 and message in lines[0], result.stderr
+def test_bad_arguments_are_one_line(name, args, message, capsys, monkeypatch):
+    status, _, err = bench(name, *args, capsys=capsys, monkeypatch=monkeypatch)
+    lines = err.strip().splitlines()
+    assert status == 2 and len(lines) == 1 and message in lines[0], err
 
 
 @pytest.mark.parametrize(
@@ -47,10 +52,10 @@ def test_bad_arguments_are_one_line(name, args, message):
         ("bench_burst", ["--sizes", "--rounds"]),
     ],
 )
-def test_help_explains_every_flag_and_what_a_miss_means(name, flags):
-    result = bench(name, "--help")
-    assert result.returncode == 0
-    text = " ".join(result.stdout.split())
+def test_help_explains_every_flag_and_what_a_miss_means(name, flags, capsys, monkeypatch):
+    status, out, _ = bench(name, "--help", capsys=capsys, monkeypatch=monkeypatch)
+    assert status == 0
+    text = " ".join(out.split())
     for flag in flags:
         assert f"{flag} " in text and "MISS" in text
     assert text.split("options:")[0].rstrip().endswith(".")  # the description ends a sentence
