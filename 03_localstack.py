@@ -12,8 +12,8 @@ ident's whole entry so a reused ident never sees a dead thread's data. The API a
 are Werkzeug 1.0.1's `werkzeug.local`. Werkzeug 3.1 still ships `Local`, `LocalStack`,
 `LocalProxy`, `release_local` and `LocalManager`, rebuilt on ContextVars: no `get_ident`, no
 `__storage__`, no `ident_func`, and a `LocalStack.pop` with nothing to release (see the end).
-`local("name")` and `stack()` return 04's LocalProxy: 04 adds those two `__call__` methods, so
-this file never imports a later one.
+`local("name")` and `stack()`, which hand out a LocalProxy, are in 04's subclasses of these two
+classes: the proxy is 04's lesson, and this file never imports a later one.
 
 Run:  python 03_localstack.py
 Test: python -m pytest tests/test_03_localstack.py

@@ -33,7 +33,6 @@ from itertools import chain
 from instruments import cli
 
 _localstack = importlib.import_module("03_localstack")
-LocalStack = _localstack.LocalStack
 storage_view = _localstack.storage_view
 
 # ==========================================================================================
@@ -297,29 +296,33 @@ def _read_local(local, name):
         raise RuntimeError(f"no object bound to {name}") from None
 
 
-# Werkzeug keeps Local, LocalStack and LocalProxy in one file. Here the proxy is this file's
-# lesson, so this is where 03's Local and LocalStack get the __call__ that hands one out.
+# Werkzeug keeps Local, LocalStack and LocalProxy in one file, and `local("name")` and
+# `stack()` hand out a LocalProxy. Here the proxy is this file's lesson, so 03's classes gain
+# their __call__ here, in subclasses: 03 stays as it is, whether or not this file is loaded.
 
 
-def _local_call(self, name):
-    """local("name"): a proxy reading `name` from this Local for whichever context is current."""
-    return LocalProxy(self, name)
+class Local(_localstack.Local):
+    """03's Local, plus Werkzeug 1.0.1's __call__."""
+
+    def __call__(self, name):
+        """local("name"): a proxy reading `name` from this Local for whichever context is
+        current."""
+        return LocalProxy(self, name)
 
 
-def _stack_call(self):
-    """stack(): a proxy to whatever is on top of this stack, looked up on every use."""
+class LocalStack(_localstack.LocalStack):
+    """03's LocalStack, plus Werkzeug 1.0.1's __call__."""
 
-    def _lookup():
-        rv = self.top
-        if rv is None:
-            raise RuntimeError("object unbound")
-        return rv
+    def __call__(self):
+        """stack(): a proxy to whatever is on top of this stack, looked up on every use."""
 
-    return LocalProxy(_lookup)
+        def _lookup():
+            rv = self.top
+            if rv is None:
+                raise RuntimeError("object unbound")
+            return rv
 
-
-_localstack.Local.__call__ = _local_call
-LocalStack.__call__ = _stack_call
+        return LocalProxy(_lookup)
 
 
 # ==========================================================================================

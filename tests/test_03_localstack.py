@@ -13,7 +13,6 @@ import werkzeug.local as wz
 from conftest import load, run_in_threads, run_script
 
 ls = load("03_localstack")
-load("04_proxy")  # gives Local and LocalStack their __call__ (03 never imports 04)
 
 
 def test_demo_runs_and_answers_the_todo():
@@ -86,15 +85,6 @@ def test_local_storage_iter_release_and_slots():
     ls.release_local(local)  # releasing twice is fine
 
 
-def test_local_call_gives_a_proxy():
-    local = ls.Local()
-    proxy = local("foo")
-    local.foo = [1, 2]
-    assert proxy == [1, 2] and len(proxy) == 2
-    local.foo = "changed"
-    assert proxy == "changed"
-
-
 # --- LocalStack ---------------------------------------------------------------------------
 
 
@@ -160,32 +150,6 @@ def test_no_entries_left_after_many_threads_push_and_pop():
     results = run_in_threads(task, 40)
     assert results == [[(i, 2), (i, 1), (i, 0), None] for i in range(40)]
     assert stack._local.__storage__ == {}
-
-
-def test_localstack_call_is_a_proxy_to_the_top():
-    stack = ls.LocalStack()
-    proxy = stack()
-    assert repr(proxy) == "<LocalProxy unbound>"
-    stack.push([1, 2])
-    assert proxy == [1, 2]
-    stack.push((1, 2))
-    assert proxy == (1, 2)
-    stack.pop()
-    stack.pop()
-    assert repr(proxy) == "<LocalProxy unbound>"
-    with pytest.raises(RuntimeError, match="object unbound"):
-        proxy.anything
-
-
-def test_release_local_on_a_stack_and_not_through_a_proxy():
-    stack = ls.LocalStack()
-    stack.push(42)
-    ls.release_local(stack)
-    assert stack.top is None
-    local = ls.Local()
-    local.foo = 1
-    with pytest.raises(AttributeError):
-        ls.release_local(local("foo"))
 
 
 @pytest.mark.parametrize("LocalStack", [ls.LocalStack, wz.LocalStack], ids=["ours", "werkzeug"])
@@ -287,3 +251,11 @@ def test_contextvar_stack_release():
     stack.push(1)
     ls.release_local(stack)
     assert stack.top is None and stack.pop() is None
+
+
+def test_03s_classes_stay_as_they_are_when_04_is_loaded():
+    """04 hands out proxies from subclasses; it never adds methods to 03's classes."""
+    before = {cls: dict(vars(cls)) for cls in (ls.Local, ls.LocalStack)}
+    load("04_proxy")
+    assert {cls: dict(vars(cls)) for cls in (ls.Local, ls.LocalStack)} == before
+    assert "__call__" not in vars(ls.Local) and "__call__" not in vars(ls.LocalStack)

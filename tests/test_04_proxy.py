@@ -301,7 +301,7 @@ def test_wrapped_is_the_callable_and_local_backed_proxies_forward_it():
     lookup = lambda: 42  # noqa: E731
     assert px.LocalProxy(lookup).__wrapped__ is lookup
     assert px.request.__wrapped__.func is px._lookup_req_object
-    local = ls.Local()
+    local = px.Local()
     local.foo = type("Wrapper", (), {"__wrapped__": "wrapped"})()
     local.bar = 1
     assert local("foo").__wrapped__ == "wrapped"
@@ -461,3 +461,41 @@ def test_03_does_not_import_04():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.stdout.strip() == "False", result.stderr
+
+
+# --- local("name") and stack(): the __call__ Werkzeug 1.0.1 gives Local and LocalStack ----
+
+
+def test_local_call_gives_a_proxy():
+    local = px.Local()
+    proxy = local("foo")
+    local.foo = [1, 2]
+    assert proxy == [1, 2] and len(proxy) == 2
+    local.foo = "changed"
+    assert proxy == "changed"
+
+
+def test_localstack_call_is_a_proxy_to_the_top():
+    stack = px.LocalStack()
+    proxy = stack()
+    assert repr(proxy) == "<LocalProxy unbound>"
+    stack.push([1, 2])
+    assert proxy == [1, 2]
+    stack.push((1, 2))
+    assert proxy == (1, 2)
+    stack.pop()
+    stack.pop()
+    assert repr(proxy) == "<LocalProxy unbound>"
+    with pytest.raises(RuntimeError, match="object unbound"):
+        proxy.anything
+
+
+def test_release_local_on_a_stack_and_not_through_a_proxy():
+    stack = px.LocalStack()
+    stack.push(42)
+    ls.release_local(stack)
+    assert stack.top is None
+    local = px.Local()
+    local.foo = 1
+    with pytest.raises(AttributeError):
+        ls.release_local(local("foo"))
