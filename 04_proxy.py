@@ -32,8 +32,8 @@ from itertools import chain
 
 from instruments import cli
 
-_localstack = importlib.import_module("03_localstack")
-storage_view = _localstack.storage_view
+localstack = importlib.import_module("03_localstack")
+storage_view = localstack.storage_view
 
 # ==========================================================================================
 # §8 偏函数 — functools.partial (and 002's __add__ and chain)
@@ -301,7 +301,7 @@ def _read_local(local, name):
 # their __call__ here, in subclasses: 03 stays as it is, whether or not this file is loaded.
 
 
-class Local(_localstack.Local):
+class Local(localstack.Local):
     """03's Local, plus Werkzeug 1.0.1's __call__."""
 
     def __call__(self, name):
@@ -310,7 +310,7 @@ class Local(_localstack.Local):
         return LocalProxy(self, name)
 
 
-class LocalStack(_localstack.LocalStack):
+class LocalStack(localstack.LocalStack):
     """03's LocalStack, plus Werkzeug 1.0.1's __call__."""
 
     def __call__(self):
@@ -476,7 +476,7 @@ _CHAIN = {
     LocalProxy._get_current_object.__code__: "3.4 LocalProxy._get_current_object()",
     _lookup_req_object.__code__: "3.5 _lookup_req_object({name!r}): top = _request_ctx_stack.top",
     LocalStack.top.fget.__code__: "3.6 LocalStack.top: return self._local.stack[-1]",
-    _localstack.Local.__getattr__.__code__: "3.7 Local.__getattr__({name!r}): "
+    localstack.Local.__getattr__.__code__: "3.7 Local.__getattr__({name!r}): "
     "self.__storage__[self.__ident_func__()][name]",
 }
 

@@ -87,17 +87,17 @@ from werkzeug.wsgi import LimitedStream
 
 from instruments import cli, serving
 
-_globals = importlib.import_module("04_proxy")
-_localstack = importlib.import_module("03_localstack")
-_request_ctx_stack = _globals._request_ctx_stack
-_app_ctx_stack = _globals._app_ctx_stack
+localproxy = importlib.import_module("04_proxy")
+localstack = importlib.import_module("03_localstack")
+_request_ctx_stack = localproxy._request_ctx_stack
+_app_ctx_stack = localproxy._app_ctx_stack
 request, session, g, current_app = (
-    _globals.request,
-    _globals.session,
-    _globals.g,
-    _globals.current_app,
+    localproxy.request,
+    localproxy.session,
+    localproxy.g,
+    localproxy.current_app,
 )
-storage_view = _localstack.storage_view
+storage_view = localstack.storage_view
 
 _sentinel = object()  # "no exception given", as opposed to None ("no exception happened")
 
@@ -1294,7 +1294,7 @@ def url_for(endpoint, **values):
         external = values.pop("_external", False)
     else:
         if _app_ctx_stack.top is None:
-            raise RuntimeError(_globals._app_ctx_err_msg)
+            raise RuntimeError(localproxy._app_ctx_err_msg)
         adapter, external = _app_ctx_stack.top.url_adapter, values.pop("_external", True)
         if adapter is None:
             raise RuntimeError(
@@ -1568,12 +1568,12 @@ def read_request_elsewhere():
     copy_current_request_context; each line is also noted in this request's recording."""
     from greenlet import greenlet
 
-    view_ident = _localstack.get_ident()
+    view_ident = localstack.get_ident()
     lines = [f"in the view (ident {_ident_label(view_ident)}): {_read_value()}"]
 
     def copied_and_storage():
         shown = []
-        for ident, whose in ((view_ident, "the view"), (_localstack.get_ident(), "the copy, here")):
+        for ident, whose in ((view_ident, "the view"), (localstack.get_ident(), "the copy, here")):
             for label, items in stacks_snapshot(ident)["_request_ctx_stack"].entries.items():
                 shown.append(f"    {label}: {{'stack': [{', '.join(items)}]}}  <- {whose}")
         return "\n".join([_read_value(), "  _request_ctx_stack.__storage__ now holds:", *shown])
@@ -1737,7 +1737,7 @@ class Recording:
 
 
 def _ident_label(ident):
-    label = _localstack.ident_label(ident)
+    label = localstack.ident_label(ident)
     return label if isinstance(label, str) else f"<thread {label}>"
 
 
@@ -1795,7 +1795,7 @@ class Recorder:
         # The key this request's contexts are stored under. A greenlet is held by a weak
         # reference: a strong one kept a thread's main greenlet alive past its thread, and
         # freeing it later crashed the interpreter (CPython 3.11, greenlet 3).
-        self.ident = _weak(_localstack.get_ident())
+        self.ident = _weak(localstack.get_ident())
         self.open = []  # (frame, step) for steps whose function has not returned yet
         self.hooks = _hook_names(app)
         interface = type(app.session_interface)  # 自定义session: whichever the app uses
@@ -2107,8 +2107,8 @@ def _short(value):
     return text if len(text) <= 50 else text[:47] + "..."
 
 
-_LocalProxy = _globals.LocalProxy
-_LocalStack, _Local = _localstack.LocalStack, _localstack.Local
+_LocalProxy = localproxy.LocalProxy
+_LocalStack, _Local = localstack.LocalStack, localstack.Local
 _ON_OPEN_SESSION = _step(
     "2.3", "", "push", "ctx.session = app.session_interface.open_session(app, request)"
 )
@@ -2144,7 +2144,7 @@ _ON_CALL = {
     Flask.dispatch_request.__code__: _on_dispatch,
     _LocalProxy.__getattr__.__code__: _on_proxy_getattr,
     _LocalProxy._get_current_object.__code__: _on_current_object,
-    _globals._lookup_req_object.__code__: _step(
+    localproxy._lookup_req_object.__code__: _step(
         "",
         "3.5",
         "dispatch",
@@ -2183,7 +2183,7 @@ _ON_CALL = {
         "5.1", "", "pop", "do_teardown_request(exc): teardown_request functions, reversed"
     ),
     _LocalStack.pop.__code__: _on_stack_pop,
-    _localstack.release_local.__code__: _step(
+    localstack.release_local.__code__: _step(
         "",
         "4.3",
         "pop",

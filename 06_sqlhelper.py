@@ -59,8 +59,8 @@ except ImportError as exc:  # 01-05 run on Werkzeug alone. Importing 06 connects
 from instruments import cli, serving
 
 lifecycle = importlib.import_module("05_lifecycle")
-_localstack = importlib.import_module("03_localstack")
-_proxy = importlib.import_module("04_proxy")
+localstack = importlib.import_module("03_localstack")
+localproxy = importlib.import_module("04_proxy")
 
 # ==========================================================================================
 # Settings — MYSQL_* from the environment, with defaults for a stock local server
@@ -1105,7 +1105,10 @@ IDENT_STRATEGIES = {
     "greenlet": "greenlet.getcurrent: 03's get_ident, the notes' 协程 line",
     "contextvar": "a ContextVar: 03's ContextVarLocalStack, as in Flask >= 2.2",
 }
-_LOCALSTACKS = (_proxy._request_ctx_stack, _proxy._app_ctx_stack)  # 04's, keyed by get_ident
+_LOCALSTACKS = (
+    localproxy._request_ctx_stack,
+    localproxy._app_ctx_stack,
+)  # 04's, keyed by get_ident
 
 
 def use_ident(strategy):
@@ -1113,14 +1116,14 @@ def use_ident(strategy):
     if strategy not in IDENT_STRATEGIES:
         raise ValueError(f"ident {strategy!r} is not one of {', '.join(IDENT_STRATEGIES)}")
     if strategy == "contextvar":
-        stacks = _localstack.ContextVarLocalStack(), _localstack.ContextVarLocalStack()
+        stacks = localstack.ContextVarLocalStack(), localstack.ContextVarLocalStack()
     else:
         stacks = _LOCALSTACKS
         # gevent's worker patches threading.get_ident to answer the greenlet; the OS thread's
         # ident is the original. Nothing here patches threading.
-        ident = _localstack.get_ident if strategy == "greenlet" else _os_thread_ident()
-        _localstack.LocalManager(list(stacks), ident_func=ident)  # Werkzeug 1.0.1's own switch
-    for module in (_proxy, lifecycle):
+        ident = localstack.get_ident if strategy == "greenlet" else _os_thread_ident()
+        localstack.LocalManager(list(stacks), ident_func=ident)  # Werkzeug 1.0.1's own switch
+    for module in (localproxy, lifecycle):
         module._request_ctx_stack, module._app_ctx_stack = stacks
 
 

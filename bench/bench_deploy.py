@@ -45,7 +45,7 @@ import pymysql
 sys.path.insert(0, str(common.ROOT / "tests"))
 import dbserver  # noqa: E402  (the tests' throwaway mariadbd, also used here)
 
-sh = common.load("06_sqlhelper")
+sqlhelper = common.load("06_sqlhelper")
 READY_HOOKS = str(common.ROOT / "bench" / "gunicorn_ready.py")
 WORKER_CLASSES = {  # what each worker class is given here, beside -w
     "sync": [],
@@ -90,11 +90,11 @@ def lesson_ident(n=100):
         [("stacks keyed by", 28), ("gthread", 10), ("gevent", 10), ("asyncio", 10)]
     )
     details = {}
-    for ident, meaning in sh.IDENT_STRATEGIES.items():
+    for ident, meaning in sqlhelper.IDENT_STRATEGIES.items():
         cells = {}
         for worker_class in ("gthread", "gevent"):
             cells[worker_class] = ident_outcomes(worker_class, ident, n)
-        cells["asyncio"] = sh.asyncio_ident_race(ident, n)
+        cells["asyncio"] = sqlhelper.asyncio_ident_race(ident, n)
         details[ident] = {k: dict(v) for k, v in cells.items()}
         table.add(meaning.split(":")[0], *(f"{c['own']}/{n}" for c in cells.values()))
     for ident, cells in details.items():
@@ -114,7 +114,7 @@ def database_for_run(settings, prefix="deploy"):
     """A fresh database with 06's tables on this server; dropped afterwards."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     full = dict(settings, database=name)
-    sh.setup_database(full)
+    sqlhelper.setup_database(full)
     try:
         yield full
     finally:
@@ -132,7 +132,7 @@ class PeakConnections:
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self):
-        admin = pymysql.connect(**sh.connect_kwargs(self.settings, with_database=False))
+        admin = pymysql.connect(**sqlhelper.connect_kwargs(self.settings, with_database=False))
         try:
             with admin.cursor() as cur:
                 while not self._stop.wait(0.02):
@@ -169,7 +169,7 @@ def pool_peak(settings, workers, clients=32, seconds=3.0, slow=0.2):
 
 
 def lesson_pool(settings, workers_list=(1, 2, 4), clients=32, seconds=3.0, low_limit=None):
-    maxconnections = sh.MAXCONNECTIONS  # each worker's `db` pool
+    maxconnections = sqlhelper.MAXCONNECTIONS  # each worker's `db` pool
     print(f"\n== 2. A pool per process: 06 under gunicorn -w W, {clients} clients on /slow ==")
     print("Each worker process imports 06 and has its own `db`, so its own pool of at most")
     print(f"maxconnections={maxconnections}. The server's peak connections from the app:")
@@ -208,7 +208,7 @@ def too_few_connections(workers, max_connections, clients=32, seconds=3.0):
 
 
 def server_max_connections(settings):
-    conn = pymysql.connect(**sh.connect_kwargs(settings, with_database=False))
+    conn = pymysql.connect(**sqlhelper.connect_kwargs(settings, with_database=False))
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT @@max_connections")
@@ -361,7 +361,7 @@ def lesson_sessions(settings, workers=4, requests=200):
     print("Right: the counter said 1, 2, 3, ... as it should.")
     table = common.Table([("session store", 66), ("right", 9), ("workers", 7)])
     rows = {}
-    for store, meaning in sh.SESSION_STORES.items():
+    for store, meaning in sqlhelper.SESSION_STORES.items():
         with database_for_run(settings) as run_settings:
             right, answered_by = session_counts(run_settings, store, workers, requests)
         rows[store] = {"right": right, "workers": answered_by}
@@ -379,7 +379,7 @@ def app_on(framework):
     import bench_lifecycle
 
     if framework == "ours":
-        return bench_lifecycle.build(bench_lifecycle.lc)
+        return bench_lifecycle.build(bench_lifecycle.lifecycle)
     if framework == "flask":
         return bench_lifecycle.build(bench_lifecycle.flask)
     raise ValueError(f"framework {framework!r} is not ours or flask")
@@ -689,8 +689,8 @@ def lessons(text):
 
 def database_settings():
     try:
-        settings = sh.settings_from_env()
-    except sh.SettingsError as exc:
+        settings = sqlhelper.settings_from_env()
+    except sqlhelper.SettingsError as exc:
         sys.exit(f"bench_deploy.py: {exc}")
     settings.pop("database")
     reason = dbserver.answers(settings)

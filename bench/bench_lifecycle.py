@@ -31,7 +31,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-lc = common.load("05_lifecycle")
+lifecycle = common.load("05_lifecycle")
 PATH = "/item/42?q=x"
 
 
@@ -71,7 +71,7 @@ def build_floor():
 
 APPS = {
     "floor (bare Werkzeug)": build_floor,
-    "ours (05_lifecycle)": lambda: build(lc),
+    "ours (05_lifecycle)": lambda: build(lifecycle),
     "Flask 3": lambda: build(flask),
 }
 
@@ -109,7 +109,7 @@ def serve(which, port):
     from werkzeug.serving import run_simple
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    app = build(lc) if which == "ours" else build(flask)
+    app = build(lifecycle) if which == "ours" else build(flask)
     run_simple("127.0.0.1", port, app, threaded=True)
 
 
@@ -244,10 +244,10 @@ def cost_table(number=20000):
     from werkzeug.wrappers import Request as WzRequest
     from werkzeug.wrappers import Response as WzResponse
 
-    app = build(lc)
+    app = build(lifecycle)
     environ = EnvironBuilder(PATH).get_environ()
     ctx = app.request_context(dict(environ))
-    stack = lc._request_ctx_stack
+    stack = lifecycle._request_ctx_stack
     pieces = {}
 
     def ns(func, n=number):
@@ -262,16 +262,19 @@ def cost_table(number=20000):
         pieces["_request_ctx_stack.top (Local.__getattr__)"] = (8, ns(lambda: stack.top))
         pieces["proxy read: request.args (04's LocalProxy chain)"] = (
             1,
-            ns(lambda: lc.request.args),
+            ns(lambda: lifecycle.request.args),
         )
-        pieces["proxy read: g.user"] = (2, ns(lambda: lc.g.user if "user" in lc.g else None))
+        pieces["proxy read: g.user"] = (
+            2,
+            ns(lambda: lifecycle.g.user if "user" in lifecycle.g else None),
+        )
         pieces["signal with no receiver: `if sig.receivers:`"] = (
             7,
-            ns(lambda: lc.request_started.receivers and None),
+            ns(lambda: lifecycle.request_started.receivers and None),
         )
         pieces["signal with no receiver: blinker send() (not done)"] = (
             0,
-            ns(lambda: lc.request_started.send(app)),
+            ns(lambda: lifecycle.request_started.send(app)),
         )
         si = app.session_interface
         pieces["session: open (no secret key -> NullSession) + is_null_session"] = (
@@ -298,7 +301,7 @@ def profile_ours(top=15):
     import cProfile
     import pstats
 
-    app, environ = build(lc), EnvironBuilder(PATH).get_environ()
+    app, environ = build(lifecycle), EnvironBuilder(PATH).get_environ()
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(5000):

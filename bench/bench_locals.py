@@ -16,19 +16,23 @@ import common
 import flask
 import werkzeug.local as wz
 
-ls = common.load("03_localstack")
-lc = common.load("05_lifecycle")
+localstack = common.load("03_localstack")
+lifecycle = common.load("05_lifecycle")
 
 NUMBER = 200_000
 
 
 def candidates():
-    ours_local, thread_local, wz_local = ls.Local(), threading.local(), wz.Local()
+    ours_local, thread_local, wz_local = localstack.Local(), threading.local(), wz.Local()
     var = ContextVar("bench")
     for obj in (ours_local, thread_local, wz_local):
         obj.x = 1
     var.set(1)
-    ours_stack, wz_stack, cv_stack = ls.LocalStack(), wz.LocalStack(), ls.ContextVarLocalStack()
+    ours_stack, wz_stack, cv_stack = (
+        localstack.LocalStack(),
+        wz.LocalStack(),
+        localstack.ContextVarLocalStack(),
+    )
     for stack in (ours_stack, wz_stack, cv_stack):
         stack.push("ctx")
     g = {
@@ -57,7 +61,7 @@ def candidates():
 
 def time_proxies(rounds):
     """request.method inside a pushed request context, ours and Flask 3's."""
-    ours_app, flask_app = lc.Flask("bench"), flask.Flask("bench")
+    ours_app, flask_app = lifecycle.Flask("bench"), flask.Flask("bench")
     results = {
         "04 request proxy (partial -> LocalStack.top)": [],
         "Flask 3 request proxy (ContextVar)": [],
@@ -65,7 +69,7 @@ def time_proxies(rounds):
     for _ in range(rounds):
         with ours_app.test_request_context("/"):
             results["04 request proxy (partial -> LocalStack.top)"].append(
-                _ns(timeit.timeit("r.method", globals={"r": lc.request}, number=NUMBER))
+                _ns(timeit.timeit("r.method", globals={"r": lifecycle.request}, number=NUMBER))
             )
         with flask_app.test_request_context("/"):
             results["Flask 3 request proxy (ContextVar)"].append(

@@ -22,7 +22,7 @@ from collections import Counter
 import common
 import pymysql
 
-sh = common.load("06_sqlhelper")
+sqlhelper = common.load("06_sqlhelper")
 
 QUERIES = {"cheap": ("SELECT %s", ()), "SLEEP(0.005)": ("SELECT %s, SLEEP(%s)", (0.005,))}
 MAX_CONNECTIONS = 6
@@ -32,13 +32,15 @@ def strategies(settings):
     """name -> factory. Every factory gets the same settings; pools are built per cell."""
     fast = {"ssl_disabled": True}
     return {
-        "connect per call (TLS ctx)": lambda: sh.ConnectPerCall(**settings, ssl_disabled=False),
-        "connect per call": lambda: sh.ConnectPerCall(**settings, **fast),
-        "global + lock": lambda: sh.LockedGlobalConnection(**settings),
-        "global, no lock": lambda: sh.GlobalConnection(**settings, read_timeout=2),
-        "PersistentDB": lambda: sh.PersistentStrategy(**settings),
-        "PooledDB(6)": lambda: sh.PooledStrategy(settings=settings),
-        "SqlHelper on PooledDB(6)": lambda: sh.SqlHelperStrategy(settings=settings),
+        "connect per call (TLS ctx)": lambda: sqlhelper.ConnectPerCall(
+            **settings, ssl_disabled=False
+        ),
+        "connect per call": lambda: sqlhelper.ConnectPerCall(**settings, **fast),
+        "global + lock": lambda: sqlhelper.LockedGlobalConnection(**settings),
+        "global, no lock": lambda: sqlhelper.GlobalConnection(**settings, read_timeout=2),
+        "PersistentDB": lambda: sqlhelper.PersistentStrategy(**settings),
+        "PooledDB(6)": lambda: sqlhelper.PooledStrategy(settings=settings),
+        "SqlHelper on PooledDB(6)": lambda: sqlhelper.SqlHelperStrategy(settings=settings),
     }
 
 
@@ -126,14 +128,14 @@ def main():
     args = p.parse_args()
     thread_counts = args.threads
     try:
-        settings = sh.settings_from_env()
-        sh.setup_database(settings)
+        settings = sqlhelper.settings_from_env()
+        sqlhelper.setup_database(settings)
         admin = Admin(settings)
-    except (sh.SettingsError, pymysql.err.Error) as exc:
+    except (sqlhelper.SettingsError, pymysql.err.Error) as exc:
         where = "the MYSQL_* settings"
         if isinstance(exc, pymysql.err.Error):
             where = f"MySQL at {settings['host']}:{settings['port']}"
-        sys.exit(f"bench_pool.py: no database reachable ({where}): {sh.describe(exc)}")
+        sys.exit(f"bench_pool.py: no database reachable ({where}): {sqlhelper.describe(exc)}")
     print(
         "bench_pool:",
         common.environment("pymysql", "dbutils"),

@@ -12,7 +12,7 @@ import pytest
 import werkzeug.local as wz
 from conftest import load, run_in_threads, run_script
 
-ls = load("03_localstack")
+localstack = load("03_localstack")
 
 
 def test_demo_runs_and_answers_the_todo():
@@ -28,14 +28,14 @@ def test_demo_runs_and_answers_the_todo():
 
 
 def test_get_ident_prefers_greenlet():
-    assert ls.get_ident is greenlet.getcurrent
-    assert ls.get_ident() is greenlet.getcurrent()
+    assert localstack.get_ident is greenlet.getcurrent
+    assert localstack.get_ident() is greenlet.getcurrent()
 
 
 # --- Local --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("Local", [ls.Local, wz.Local], ids=["ours", "werkzeug"])
+@pytest.mark.parametrize("Local", [localstack.Local, wz.Local], ids=["ours", "werkzeug"])
 def test_local_set_get_delete_and_missing_names(Local):
     local = Local()
     local.foo = 1
@@ -49,7 +49,7 @@ def test_local_set_get_delete_and_missing_names(Local):
 
 
 def test_missing_name_is_attribute_error_never_key_error():
-    local = ls.Local()
+    local = localstack.Local()
     with pytest.raises(AttributeError) as info:
         local.stack
     assert not isinstance(info.value, KeyError)
@@ -59,7 +59,7 @@ def test_missing_name_is_attribute_error_never_key_error():
         local.stack
 
 
-@pytest.mark.parametrize("Local", [ls.Local, wz.Local], ids=["ours", "werkzeug"])
+@pytest.mark.parametrize("Local", [localstack.Local, wz.Local], ids=["ours", "werkzeug"])
 def test_local_isolates_threads_like_werkzeug(Local):
     local = Local()
 
@@ -73,22 +73,24 @@ def test_local_isolates_threads_like_werkzeug(Local):
 
 
 def test_local_storage_iter_release_and_slots():
-    local = ls.Local()
+    local = localstack.Local()
     local.k1 = 123
-    ident = ls.get_ident()
+    ident = localstack.get_ident()
     assert local.__storage__ == {ident: {"k1": 123}}
     assert list(local) == [(ident, {"k1": 123})]
     local.__storage__ = "lands inside the storage"  # __setattr__ is overridden
     assert local.__storage__ == {ident: {"k1": 123, "__storage__": "lands inside the storage"}}
-    ls.release_local(local)
+    localstack.release_local(local)
     assert local.__storage__ == {} and not hasattr(local, "k1")
-    ls.release_local(local)  # releasing twice is fine
+    localstack.release_local(local)  # releasing twice is fine
 
 
 # --- LocalStack ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("LocalStack", [ls.LocalStack, wz.LocalStack], ids=["ours", "werkzeug"])
+@pytest.mark.parametrize(
+    "LocalStack", [localstack.LocalStack, wz.LocalStack], ids=["ours", "werkzeug"]
+)
 def test_localstack_push_pop_top_like_werkzeug(LocalStack):
     stack = LocalStack()
     assert stack.top is None and stack.pop() is None
@@ -98,7 +100,9 @@ def test_localstack_push_pop_top_like_werkzeug(LocalStack):
     assert [stack.pop(), stack.top, stack.pop(), stack.top, stack.pop()] == [2, 1, 1, None, None]
 
 
-@pytest.mark.parametrize("LocalStack", [ls.LocalStack, wz.LocalStack], ids=["ours", "werkzeug"])
+@pytest.mark.parametrize(
+    "LocalStack", [localstack.LocalStack, wz.LocalStack], ids=["ours", "werkzeug"]
+)
 def test_localstack_isolates_threads_like_werkzeug(LocalStack):
     stack = LocalStack()
 
@@ -115,16 +119,16 @@ def test_localstack_isolates_threads_like_werkzeug(LocalStack):
 
 
 def test_push_returns_the_live_list():
-    stack = ls.LocalStack()
+    stack = localstack.LocalStack()
     first = stack.push("a")
     assert stack.push("b") is first and first == ["a", "b"]
 
 
 def test_last_pop_releases_this_idents_storage():
-    stack = ls.LocalStack()
+    stack = localstack.LocalStack()
     stack.push("a")
     stack.push("b")
-    ident = ls.get_ident()
+    ident = localstack.get_ident()
     stack.pop()
     assert stack._local.__storage__ == {ident: {"stack": ["a"]}}
     assert stack.pop() == "a"
@@ -132,14 +136,14 @@ def test_last_pop_releases_this_idents_storage():
 
 
 def test_regression_the_notes_pop_never_releases():
-    notes = ls.NotesLocalStack()
+    notes = localstack.NotesLocalStack()
     notes.push("x")
     assert [notes.pop(), notes.pop()] == ["x", "x"]
     assert notes._local.__storage__ != {}  # the bug: the commented-out release_local
 
 
 def test_no_entries_left_after_many_threads_push_and_pop():
-    stack = ls.LocalStack()
+    stack = localstack.LocalStack()
 
     def task(i, barrier):
         for depth in range(3):
@@ -152,7 +156,9 @@ def test_no_entries_left_after_many_threads_push_and_pop():
     assert stack._local.__storage__ == {}
 
 
-@pytest.mark.parametrize("LocalStack", [ls.LocalStack, wz.LocalStack], ids=["ours", "werkzeug"])
+@pytest.mark.parametrize(
+    "LocalStack", [localstack.LocalStack, wz.LocalStack], ids=["ours", "werkzeug"]
+)
 def test_greenlets_are_kept_apart(LocalStack):
     stack, seen, main = LocalStack(), {}, greenlet.getcurrent()
 
@@ -172,7 +178,7 @@ def test_greenlets_are_kept_apart(LocalStack):
 
 
 def test_greenlet_entries_are_released_with_the_last_pop():
-    stack = ls.LocalStack()
+    stack = localstack.LocalStack()
 
     def worker():
         stack.push("x")
@@ -187,13 +193,15 @@ def test_greenlet_entries_are_released_with_the_last_pop():
 
 
 def test_local_manager_locals_ident_func_cleanup_and_repr():
-    assert ls.LocalManager().locals == []
-    one = ls.Local()
-    assert ls.LocalManager(one).locals == [one]
+    assert localstack.LocalManager().locals == []
+    one = localstack.Local()
+    assert localstack.LocalManager(one).locals == [one]
     with pytest.raises(TypeError):
-        ls.LocalManager(ls.LocalStack())  # as in 1.0.1: a single LocalStack is not iterable
-    stack = ls.LocalStack()
-    manager = ls.LocalManager([one, stack], ident_func=lambda: "fixed")
+        localstack.LocalManager(
+            localstack.LocalStack()
+        )  # as in 1.0.1: a single LocalStack is not iterable
+    stack = localstack.LocalStack()
+    manager = localstack.LocalManager([one, stack], ident_func=lambda: "fixed")
     assert stack.__ident_func__() == "fixed" and manager.get_ident() == "fixed"
     one.x = 1
     stack.push(1)
@@ -203,8 +211,8 @@ def test_local_manager_locals_ident_func_cleanup_and_repr():
 
 
 def test_local_manager_middleware_releases_when_the_response_closes():
-    local = ls.Local()
-    manager = ls.LocalManager([local])
+    local = localstack.Local()
+    manager = localstack.LocalManager([local])
 
     def app(environ, start_response):
         local.user = "alice"
@@ -221,7 +229,7 @@ def test_local_manager_middleware_releases_when_the_response_closes():
 
 
 @pytest.mark.parametrize(
-    "LocalStack", [ls.ContextVarLocalStack, wz.LocalStack], ids=["ours", "werkzeug"]
+    "LocalStack", [localstack.ContextVarLocalStack, wz.LocalStack], ids=["ours", "werkzeug"]
 )
 def test_contextvar_stack_copies_per_task_like_werkzeug(LocalStack):
     # werkzeug's test_local_stack_asyncio (issue #2102): a child task must not mutate the
@@ -242,20 +250,25 @@ def test_contextvar_stack_copies_per_task_like_werkzeug(LocalStack):
 
 
 def test_ident_stack_is_shared_by_asyncio_tasks_but_contextvar_stack_is_not():
-    assert asyncio.run(ls._two_tasks(ls.LocalStack())) == ["task-B", "task-B"]
-    assert asyncio.run(ls._two_tasks(ls.ContextVarLocalStack())) == ["task-A", "task-B"]
+    assert asyncio.run(localstack._two_tasks(localstack.LocalStack())) == ["task-B", "task-B"]
+    assert asyncio.run(localstack._two_tasks(localstack.ContextVarLocalStack())) == [
+        "task-A",
+        "task-B",
+    ]
 
 
 def test_contextvar_stack_release():
-    stack = ls.ContextVarLocalStack()
+    stack = localstack.ContextVarLocalStack()
     stack.push(1)
-    ls.release_local(stack)
+    localstack.release_local(stack)
     assert stack.top is None and stack.pop() is None
 
 
 def test_03s_classes_stay_as_they_are_when_04_is_loaded():
     """04 hands out proxies from subclasses; it never adds methods to 03's classes."""
-    before = {cls: dict(vars(cls)) for cls in (ls.Local, ls.LocalStack)}
+    before = {cls: dict(vars(cls)) for cls in (localstack.Local, localstack.LocalStack)}
     load("04_proxy")
-    assert {cls: dict(vars(cls)) for cls in (ls.Local, ls.LocalStack)} == before
-    assert "__call__" not in vars(ls.Local) and "__call__" not in vars(ls.LocalStack)
+    assert {cls: dict(vars(cls)) for cls in (localstack.Local, localstack.LocalStack)} == before
+    assert "__call__" not in vars(localstack.Local) and "__call__" not in vars(
+        localstack.LocalStack
+    )

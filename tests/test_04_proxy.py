@@ -11,8 +11,8 @@ import pytest
 import werkzeug.local as wz
 from conftest import ROOT, load, run_script
 
-px = load("04_proxy")
-ls = load("03_localstack")
+localproxy = load("04_proxy")
+localstack = load("03_localstack")
 
 REQUEST_MSG = (
     "Working outside of request context.\n\nThis typically means that you attempted to use "
@@ -234,7 +234,7 @@ def test_proxy_behaves_like_werkzeug_and_like_the_object(name, factory, operatio
         target = factory()
         subject = {
             "plain": lambda t: t,
-            "ours": lambda t: px.LocalProxy(lambda: t),
+            "ours": lambda t: localproxy.LocalProxy(lambda: t),
             "werkzeug": lambda t: wz.LocalProxy(lambda: t),
         }[kind](target)
         results[kind] = (outcome(operation, subject), target_state(target))
@@ -250,9 +250,9 @@ def test_proxy_behaves_like_werkzeug_and_like_the_object(name, factory, operatio
 
 def test_inplace_operator_mutates_the_target_and_keeps_the_proxy():
     target = [1]
-    p = px.LocalProxy(lambda: target)
+    p = localproxy.LocalProxy(lambda: target)
     p += [2]
-    assert type(p) is px.LocalProxy and target == [1, 2]
+    assert type(p) is localproxy.LocalProxy and target == [1, 2]
 
 
 def test_proxy_is_lazy_and_resolves_on_every_use():
@@ -263,7 +263,7 @@ def test_proxy_is_lazy_and_resolves_on_every_use():
             raise RuntimeError("nothing yet")
         return current["value"]
 
-    p = px.LocalProxy(lookup)  # creating it looks nothing up
+    p = localproxy.LocalProxy(lookup)  # creating it looks nothing up
     with pytest.raises(RuntimeError, match="nothing yet"):
         p.upper()
     current["value"] = "abc"
@@ -272,7 +272,7 @@ def test_proxy_is_lazy_and_resolves_on_every_use():
     assert p.upper() == "XYZ" and p._get_current_object() == "xyz"
 
 
-@pytest.mark.parametrize("Proxy", [px.LocalProxy, wz.LocalProxy], ids=["ours", "werkzeug"])
+@pytest.mark.parametrize("Proxy", [localproxy.LocalProxy, wz.LocalProxy], ids=["ours", "werkzeug"])
 def test_unbound_proxy(Proxy):
     stack = wz.LocalStack() if Proxy is wz.LocalProxy else None
 
@@ -292,16 +292,16 @@ def test_unbound_proxy(Proxy):
 def test_unbound_proxy_comparison_raises_as_in_werkzeug_101():
     # Werkzeug >= 2.x differs from 1.0.1 here: Werkzeug 3 answers False; 1.0.1, which the
     # notes read, raised like every other use (tests/test_05_flask111.py checks it there).
-    p = px.LocalProxy(px._find_app)
+    p = localproxy.LocalProxy(localproxy._find_app)
     with pytest.raises(RuntimeError):
         assert p == 1
 
 
 def test_wrapped_is_the_callable_and_local_backed_proxies_forward_it():
     lookup = lambda: 42  # noqa: E731
-    assert px.LocalProxy(lookup).__wrapped__ is lookup
-    assert px.request.__wrapped__.func is px._lookup_req_object
-    local = px.Local()
+    assert localproxy.LocalProxy(lookup).__wrapped__ is lookup
+    assert localproxy.request.__wrapped__.func is localproxy._lookup_req_object
+    local = localproxy.Local()
     local.foo = type("Wrapper", (), {"__wrapped__": "wrapped"})()
     local.bar = 1
     assert local("foo").__wrapped__ == "wrapped"
@@ -310,8 +310,8 @@ def test_wrapped_is_the_callable_and_local_backed_proxies_forward_it():
 
 
 def test_local_backed_proxy_is_unbound_when_the_name_is_missing():
-    local = ls.Local()
-    p = px.LocalProxy(local, "missing")
+    local = localstack.Local()
+    p = localproxy.LocalProxy(local, "missing")
     assert repr(p) == "<LocalProxy unbound>"
     with pytest.raises(RuntimeError, match="no object bound to missing"):
         p.anything
@@ -319,13 +319,13 @@ def test_local_backed_proxy_is_unbound_when_the_name_is_missing():
 
 def test_proxy_keeps_its_target_under_the_mangled_name():
     lookup = lambda: 1  # noqa: E731
-    assert px.LocalProxy(lookup)._LocalProxy__local is lookup
-    person = px.Person()
+    assert localproxy.LocalProxy(lookup)._LocalProxy__local is lookup
+    person = localproxy.Person()
     assert person._Person__age == 123 and not hasattr(person, "__age")
 
 
 def test_magic_methods_of_the_extension_section():
-    m = px.Magic()
+    m = localproxy.Magic()
     m()
     m["a"] = 1
     m["b"]
@@ -341,7 +341,7 @@ def test_magic_methods_of_the_extension_section():
 
 
 def test_foo_add_from_note_002():
-    assert px.Foo() + px.Foo() == 2 and px.Foo() + 4 == 5
+    assert localproxy.Foo() + localproxy.Foo() == 2 and localproxy.Foo() + 4 == 5
 
 
 # --- Flask 1.1.1's globals ----------------------------------------------------------------
@@ -350,14 +350,14 @@ def test_foo_add_from_note_002():
 @pytest.mark.parametrize(
     "use, message",
     [
-        (lambda: px.request.method, REQUEST_MSG),
-        (lambda: px.session["x"], REQUEST_MSG),
-        (lambda: px.session.__setitem__("x", 1), REQUEST_MSG),
-        (lambda: px.g.x1, APP_MSG),
-        (lambda: px.current_app.config, APP_MSG),
-        (px._find_app, APP_MSG),
-        (lambda: px._lookup_app_object("g"), APP_MSG),
-        (lambda: px._lookup_req_object("request"), REQUEST_MSG),
+        (lambda: localproxy.request.method, REQUEST_MSG),
+        (lambda: localproxy.session["x"], REQUEST_MSG),
+        (lambda: localproxy.session.__setitem__("x", 1), REQUEST_MSG),
+        (lambda: localproxy.g.x1, APP_MSG),
+        (lambda: localproxy.current_app.config, APP_MSG),
+        (localproxy._find_app, APP_MSG),
+        (lambda: localproxy._lookup_app_object("g"), APP_MSG),
+        (lambda: localproxy._lookup_req_object("request"), REQUEST_MSG),
     ],
 )
 def test_globals_outside_a_context_raise_flask_111_messages(use, message):
@@ -367,7 +367,7 @@ def test_globals_outside_a_context_raise_flask_111_messages(use, message):
 
 
 def test_unbound_globals_are_falsy_with_the_unbound_repr():
-    for proxy in (px.request, px.session, px.g, px.current_app):
+    for proxy in (localproxy.request, localproxy.session, localproxy.g, localproxy.current_app):
         assert not proxy and repr(proxy) == "<LocalProxy unbound>"
 
 
@@ -379,21 +379,21 @@ class StandInAppContext:
 
 def test_globals_inside_pushed_contexts():
     app = type("App", (), {"config": {"DEBUG": False}})()
-    ctx, app_ctx = px.StandInRequestContext(), StandInAppContext(app)
-    px._app_ctx_stack.push(app_ctx)
-    px._request_ctx_stack.push(ctx)
+    ctx, app_ctx = localproxy.StandInRequestContext(), StandInAppContext(app)
+    localproxy._app_ctx_stack.push(app_ctx)
+    localproxy._request_ctx_stack.push(ctx)
     try:
-        assert px.request.method == "GET" and px.request.path == "/index"
-        px.session["x"] = 123
+        assert localproxy.request.method == "GET" and localproxy.request.path == "/index"
+        localproxy.session["x"] = 123
         assert ctx.session == {"x": 123}
-        px.g.x1 = 123
-        assert app_ctx.g.x1 == 123 and px.g.x1 == 123
-        assert px.current_app.config == {"DEBUG": False}
-        assert px.current_app._get_current_object() is app
+        localproxy.g.x1 = 123
+        assert app_ctx.g.x1 == 123 and localproxy.g.x1 == 123
+        assert localproxy.current_app.config == {"DEBUG": False}
+        assert localproxy.current_app._get_current_object() is app
     finally:
-        px._request_ctx_stack.pop()
-        px._app_ctx_stack.pop()
-    assert px._request_ctx_stack.top is None and px._app_ctx_stack.top is None
+        localproxy._request_ctx_stack.pop()
+        localproxy._app_ctx_stack.pop()
+    assert localproxy._request_ctx_stack.top is None and localproxy._app_ctx_stack.top is None
 
 
 def test_globals_in_threads_each_see_their_own_context():
@@ -401,13 +401,13 @@ def test_globals_in_threads_each_see_their_own_context():
     barrier, results = threading.Barrier(count), [None] * count
 
     def worker(i):
-        ctx = px.StandInRequestContext()
+        ctx = localproxy.StandInRequestContext()
         ctx.request = type("R", (), {"method": f"M{i}"})()
-        px._request_ctx_stack.push(ctx)
+        localproxy._request_ctx_stack.push(ctx)
         barrier.wait()  # all contexts are pushed before anybody reads
-        px.session["who"] = i
-        results[i] = (px.request.method, ctx.session["who"])
-        px._request_ctx_stack.pop()
+        localproxy.session["who"] = i
+        results[i] = (localproxy.request.method, ctx.session["who"])
+        localproxy._request_ctx_stack.pop()
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
     for t in threads:
@@ -415,19 +415,19 @@ def test_globals_in_threads_each_see_their_own_context():
     for t in threads:
         t.join()
     assert results == [(f"M{i}", i) for i in range(count)]
-    assert px._request_ctx_stack._local.__storage__ == {}
+    assert localproxy._request_ctx_stack._local.__storage__ == {}
 
 
 # --- issue 10: the notes' blocks of §8 and 002 §3, run -----------------------------------
 
 
 def test_request_method_chain_is_watched_from_the_real_calls():
-    ctx = px.StandInRequestContext()
-    px._request_ctx_stack.push(ctx)
+    ctx = localproxy.StandInRequestContext()
+    localproxy._request_ctx_stack.push(ctx)
     try:
-        value, lines = px.watch_calls(lambda: px.request.method)
+        value, lines = localproxy.watch_calls(lambda: localproxy.request.method)
     finally:
-        px._request_ctx_stack.pop()
+        localproxy._request_ctx_stack.pop()
     steps = [line.strip().split()[0] for line in lines if not line.strip().startswith("->")]
     assert value == "GET" and steps == ["3.3", "3.4", "3.5", "3.6", "3.7"]
     assert lines[0] == "3.3 LocalProxy.__getattr__('method')"
@@ -467,7 +467,7 @@ def test_03_does_not_import_04():
 
 
 def test_local_call_gives_a_proxy():
-    local = px.Local()
+    local = localproxy.Local()
     proxy = local("foo")
     local.foo = [1, 2]
     assert proxy == [1, 2] and len(proxy) == 2
@@ -476,7 +476,7 @@ def test_local_call_gives_a_proxy():
 
 
 def test_localstack_call_is_a_proxy_to_the_top():
-    stack = px.LocalStack()
+    stack = localproxy.LocalStack()
     proxy = stack()
     assert repr(proxy) == "<LocalProxy unbound>"
     stack.push([1, 2])
@@ -491,11 +491,11 @@ def test_localstack_call_is_a_proxy_to_the_top():
 
 
 def test_release_local_on_a_stack_and_not_through_a_proxy():
-    stack = px.LocalStack()
+    stack = localproxy.LocalStack()
     stack.push(42)
-    ls.release_local(stack)
+    localstack.release_local(stack)
     assert stack.top is None
-    local = px.Local()
+    local = localproxy.Local()
     local.foo = 1
     with pytest.raises(AttributeError):
-        ls.release_local(local("foo"))
+        localstack.release_local(local("foo"))

@@ -10,7 +10,7 @@ import pytest
 from conftest import load
 from greenlet import greenlet
 
-lc = load("05_lifecycle")
+lifecycle = load("05_lifecycle")
 
 OUTSIDE_REQUEST = (
     "Working outside of request context.\n\nThis typically means that you attempted to use "
@@ -21,13 +21,13 @@ OUTSIDE_REQUEST = (
 
 def both_stacks_empty():
     return (
-        lc._request_ctx_stack._local.__storage__ == {}
-        and lc._app_ctx_stack._local.__storage__ == {}
+        lifecycle._request_ctx_stack._local.__storage__ == {}
+        and lifecycle._app_ctx_stack._local.__storage__ == {}
     )
 
 
 def make_app(**kwargs):
-    app = lc.Flask("contexts", **kwargs)
+    app = lifecycle.Flask("contexts", **kwargs)
     app.secret_key = "k"
     return app
 
@@ -36,23 +36,23 @@ def make_app(**kwargs):
 
 
 def test_session_interface_base_class():
-    base = lc.SessionInterface()
+    base = lifecycle.SessionInterface()
     app = make_app()
     with pytest.raises(NotImplementedError):
         base.open_session(app, None)
     with pytest.raises(NotImplementedError):
         base.save_session(app, None, None)
     assert base.is_null_session(base.make_null_session(app))
-    assert not base.is_null_session(lc.SecureCookieSession())
-    assert issubclass(lc.SecureCookieSessionInterface, lc.SessionInterface)
-    assert "is_null_session" not in vars(lc.SecureCookieSessionInterface)  # 000's 3.4.1.1
+    assert not base.is_null_session(lifecycle.SecureCookieSession())
+    assert issubclass(lifecycle.SecureCookieSessionInterface, lifecycle.SessionInterface)
+    assert "is_null_session" not in vars(lifecycle.SecureCookieSessionInterface)  # 000's 3.4.1.1
     assert (
         base.get_cookie_path(app),
         base.get_cookie_httponly(app),
         base.get_cookie_secure(app),
         base.get_cookie_samesite(app),
     ) == ("/", True, False, None)
-    session = lc.SecureCookieSession({"a": 1})
+    session = lifecycle.SecureCookieSession({"a": 1})
     assert not base.should_set_cookie(app, session)
     assert base.get_expiration_time(app, session) is None
     session.permanent = True
@@ -72,12 +72,12 @@ def test_session_interface_base_class():
 def test_cookie_domain_follows_server_name(server_name, domain):
     app = make_app()
     app.config["SERVER_NAME"] = server_name
-    assert lc.SessionInterface().get_cookie_domain(app) == domain
+    assert lifecycle.SessionInterface().get_cookie_domain(app) == domain
 
 
 def test_server_side_session_interface_keeps_data_on_the_server():
-    app = lc.create_app()
-    app.session_interface = interface = lc.ServerSideSessionInterface()
+    app = lifecycle.create_app()
+    app.session_interface = interface = lifecycle.ServerSideSessionInterface()
     client = app.test_client()
     assert [client.get("/session").text for _ in range(3)] == ["1", "2", "3"]
     sid = client.get_cookie("session").value
@@ -89,7 +89,7 @@ def test_server_side_session_interface_keeps_data_on_the_server():
 
 
 def test_a_session_error_during_push_still_pops_the_context():
-    class Broken(lc.SessionInterface):
+    class Broken(lifecycle.SessionInterface):
         def open_session(self, app, request):
             raise RuntimeError("the session store is down")
 
@@ -106,14 +106,14 @@ def test_a_session_error_during_push_still_pops_the_context():
 def test_client_with_block_keeps_the_last_context_until_it_ends():
     app = make_app()
     torn_down = []
-    app.teardown_request(lambda exc: torn_down.append(lc.request.path))
+    app.teardown_request(lambda exc: torn_down.append(lifecycle.request.path))
     app.route("/a")(lambda: "a")
     with app.test_client() as client:
         client.get("/a?x=1")
-        assert lc.request.args["x"] == "1" and lc.request.path == "/a"
+        assert lifecycle.request.args["x"] == "1" and lifecycle.request.path == "/a"
         assert torn_down == []
         client.get("/a?x=2")  # the next push pops the kept context first (its teardown runs)
-        assert torn_down == ["/a"] and lc.request.args["x"] == "2"
+        assert torn_down == ["/a"] and lifecycle.request.args["x"] == "2"
     assert torn_down == ["/a", "/a"] and both_stacks_empty()
     with pytest.raises(RuntimeError, match="Cannot nest"), app.test_client() as c, c:
         pass
@@ -129,7 +129,7 @@ def test_debug_keeps_the_context_of_a_failed_request():
     client = app.test_client()
     with pytest.raises(ZeroDivisionError):
         client.get("/fail")
-    assert lc.request.path == "/fail" and seen == []  # kept for the debugger
+    assert lifecycle.request.path == "/fail" and seen == []  # kept for the debugger
     client.get("/ok")
     assert seen == ["ZeroDivisionError('division by zero')", "None"] and both_stacks_empty()
 
@@ -152,11 +152,15 @@ def test_test_request_context_takes_environ_builder_arguments():
     with app.test_request_context(
         "/x", method="POST", data={"a": "1"}, query_string="q=2", headers={"X-Y": "z"}
     ):
-        assert (lc.request.method, lc.request.form["a"], lc.request.args["q"]) == ("POST", "1", "2")
-        assert lc.request.headers["X-Y"] == "z"
-        assert lc.request.url == "http://example.com/x?q=2"
+        assert (
+            lifecycle.request.method,
+            lifecycle.request.form["a"],
+            lifecycle.request.args["q"],
+        ) == ("POST", "1", "2")
+        assert lifecycle.request.headers["X-Y"] == "z"
+        assert lifecycle.request.url == "http://example.com/x?q=2"
     with make_app().test_request_context("/y", "https://other.test/"):
-        assert lc.request.url == "https://other.test/y"
+        assert lifecycle.request.url == "https://other.test/y"
 
 
 # --- after_this_request, copy_current_request_context, stream_with_context -----------------
@@ -174,18 +178,18 @@ def test_after_this_request_runs_first_in_registration_order():
     @app.route("/")
     def view():
         for name in ("first", "second"):
-            lc.after_this_request(lambda r, name=name: order.append(name) or r)
+            lifecycle.after_this_request(lambda r, name=name: order.append(name) or r)
         return "ok"
 
     app.test_client().get("/")
     assert order == ["first", "second", "after_request"]
     with pytest.raises(AttributeError):  # as in 1.1.1: no context, no _after_request_functions
-        lc.after_this_request(lambda r: r)
+        lifecycle.after_this_request(lambda r: r)
 
 
 def test_copy_current_request_context_in_a_thread_and_a_greenlet():
     with pytest.raises(RuntimeError) as info:
-        lc.copy_current_request_context(lambda: None)
+        lifecycle.copy_current_request_context(lambda: None)
     assert str(info.value) == (
         "This decorator can only be used at local scopes when a request "
         "context is on the stack.  For instance within view functions."
@@ -195,12 +199,12 @@ def test_copy_current_request_context_in_a_thread_and_a_greenlet():
 
     @app.route("/")
     def view():
-        lc.session["who"] = "view"
+        lifecycle.session["who"] = "view"
 
         def read():
-            return lc.request.args["v"], lc.session["who"]
+            return lifecycle.request.args["v"], lifecycle.session["who"]
 
-        copied = lc.copy_current_request_context(read)
+        copied = lifecycle.copy_current_request_context(read)
         thread = threading.Thread(target=lambda: results.update(thread=copied()))
         thread.start()
         thread.join()
@@ -229,7 +233,7 @@ def test_request_context_copy_shares_request_and_session():
 
 def test_stream_with_context():
     with pytest.raises(RuntimeError) as info:
-        lc.stream_with_context(iter(["x"]))
+        lifecycle.stream_with_context(iter(["x"]))
     assert str(info.value) == (
         "Attempted to stream with context but there was no context in "
         "the first place to keep around."
@@ -239,24 +243,24 @@ def test_stream_with_context():
     @app.route("/plain")
     def plain():
         def gen():
-            yield lc.request.args["v"]
+            yield lifecycle.request.args["v"]
 
-        return lc.Response(gen())
+        return lifecycle.Response(gen())
 
     @app.route("/kept")
     def kept():
         def gen():
-            yield lc.request.args["v"]
+            yield lifecycle.request.args["v"]
 
-        return lc.Response(lc.stream_with_context(gen()))
+        return lifecycle.Response(lifecycle.stream_with_context(gen()))
 
     @app.route("/decorated")
     def decorated():
-        @lc.stream_with_context
+        @lifecycle.stream_with_context
         def gen():
-            yield "decorated " + lc.request.args["v"]
+            yield "decorated " + lifecycle.request.args["v"]
 
-        return lc.Response(gen())
+        return lifecycle.Response(gen())
 
     client = app.test_client()
     with pytest.raises(RuntimeError, match="Working outside of request context"):
@@ -273,16 +277,16 @@ def test_constructor_arguments_and_class_attributes(tmp_path):
     (tmp_path / "assets").mkdir()
     (tmp_path / "assets" / "a.txt").write_text("asset")
 
-    class MyGlobals(lc._AppCtxGlobals):
+    class MyGlobals(lifecycle._AppCtxGlobals):
         pass
 
-    class MyConfig(lc.Config):
+    class MyConfig(lifecycle.Config):
         pass
 
-    class MyResponse(lc.Response):
+    class MyResponse(lifecycle.Response):
         default_mimetype = "text/plain"
 
-    class MyFlask(lc.Flask):
+    class MyFlask(lifecycle.Flask):
         app_ctx_globals_class = MyGlobals
         config_class = MyConfig
         response_class = MyResponse
@@ -294,35 +298,43 @@ def test_constructor_arguments_and_class_attributes(tmp_path):
     app.route("/")(lambda: "x")
     assert app.test_client().get("/").headers["Content-Type"].startswith("text/plain")
     with app.app_context():
-        assert isinstance(lc.g._get_current_object(), MyGlobals)
-        assert repr(lc.g) == "<flask.g of 'ctor'>"
+        assert isinstance(lifecycle.g._get_current_object(), MyGlobals)
+        assert repr(lifecycle.g) == "<flask.g of 'ctor'>"
     app.secret_key, app.session_cookie_name = "s", "sid"
     assert (app.config["SECRET_KEY"], app.config["SESSION_COOKIE_NAME"]) == ("s", "sid")
-    assert lc.Flask.request_class is lc.Request and lc.Flask.response_class is lc.Response
+    assert (
+        lifecycle.Flask.request_class is lifecycle.Request
+        and lifecycle.Flask.response_class is lifecycle.Response
+    )
 
 
 def test_url_for_in_an_app_context_needs_server_name():
     app = make_app()
     app.route("/item/<int:n>")(lambda n: str(n))
     with app.app_context(), pytest.raises(RuntimeError) as info:
-        lc.url_for("<lambda>", n=1)
+        lifecycle.url_for("<lambda>", n=1)
     assert str(info.value) == (
         "Application was not able to create a URL adapter for request independent URL "
         "generation. You might be able to fix this by setting the SERVER_NAME config variable."
     )
     app.config["SERVER_NAME"] = "example.com"
     with app.app_context():
-        assert lc.url_for("<lambda>", n=1) == "http://example.com/item/1"
+        assert lifecycle.url_for("<lambda>", n=1) == "http://example.com/item/1"
 
 
 def test_request_carries_what_url_matching_found():
     app = make_app()
     app.route("/item/<int:n>")(lambda n: str(n))
     with app.test_request_context("/item/5"):
-        assert (lc.request.url_rule.rule, lc.request.view_args) == ("/item/<int:n>", {"n": 5})
-        assert lc.request.routing_exception is None
+        assert (lifecycle.request.url_rule.rule, lifecycle.request.view_args) == (
+            "/item/<int:n>",
+            {"n": 5},
+        )
+        assert lifecycle.request.routing_exception is None
     with app.test_request_context("/nowhere"):
-        assert lc.request.url_rule is None and lc.request.routing_exception.code == 404
+        assert (
+            lifecycle.request.url_rule is None and lifecycle.request.routing_exception.code == 404
+        )
 
 
 def test_preprocess_and_process_response_on_their_own():
@@ -331,7 +343,7 @@ def test_preprocess_and_process_response_on_their_own():
     app.after_request(lambda r: r.headers.__setitem__("X-After", "1") or r)
     with app.test_request_context("/"):
         assert app.preprocess_request() == "from before"
-        response = app.process_response(lc.Response("x"))
+        response = app.process_response(lifecycle.Response("x"))
         assert response.headers["X-After"] == "1"
 
 
@@ -339,7 +351,7 @@ def test_preprocess_and_process_response_on_their_own():
 
 
 def test_thread_route_shows_the_copy_under_another_ident():
-    client = lc.create_app().test_client()
+    client = lifecycle.create_app().test_client()
     lines = client.get("/thread?value=hi").text.splitlines()
     assert lines[1] == "a new thread: RuntimeError: Working outside of request context."
     assert lines[2] == "a new thread, copy_current_request_context: request.args['value'] = 'hi'"
@@ -349,7 +361,7 @@ def test_thread_route_shows_the_copy_under_another_ident():
 
 
 def test_stream_route_without_and_with_context_and_its_recording():
-    app = lc.create_app()
+    app = lifecycle.create_app()
     client = app.test_client()
     with client.get("/stream?value=hi") as response:
         assert "RuntimeError: Working outside of request context." in response.text
@@ -364,8 +376,8 @@ def test_stream_route_without_and_with_context_and_its_recording():
 
 
 def test_server_side_sessions_expire_and_memory_holds_a_bounded_number():
-    app = lc.create_app()
-    app.session_interface = interface = lc.ServerSideSessionInterface()
+    app = lifecycle.create_app()
+    app.session_interface = interface = lifecycle.ServerSideSessionInterface()
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=-1)  # stored expired
     client = app.test_client()
     assert [client.get("/session").text for _ in range(2)] == ["1", "1"]  # never found again

@@ -28,13 +28,13 @@ from werkzeug.test import Client
 
 from instruments import serving
 
-lc = load("05_lifecycle")
+lifecycle = load("05_lifecycle")
 
 
 @pytest.fixture(scope="module")
 def server():
     """The module-level demo app under Werkzeug's threaded dev server, in a thread."""
-    with served_in_thread(lc.app) as url:
+    with served_in_thread(lifecycle.app) as url:
         yield url
 
 
@@ -59,7 +59,7 @@ def get_alone(url):
 
 def settle():
     deadline = time.monotonic() + 10
-    while lc.app.wsgi_app.in_flight:
+    while lifecycle.app.wsgi_app.in_flight:
         assert time.monotonic() < deadline, "the demo app never closed its responses"
         time.sleep(0.001)
 
@@ -82,7 +82,7 @@ def test_home_page_links_every_route(server):
     status, body, headers = get(server + "/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert "<title>05_lifecycle</title>" in body and "<table>" in body
-    for url, _ in lc.ROUTES:
+    for url, _ in lifecycle.ROUTES:
         assert f'href="{html.escape(url)}"' in body
 
 
@@ -92,10 +92,10 @@ def test_every_answer_links_to_the_lifecycle_page(server):
 
 
 def test_favicon_is_answered_quietly(server):
-    before = lc.app.recordings.snapshot()
+    before = lifecycle.app.recordings.snapshot()
     status, body, _ = get_alone(server + "/favicon.ico")
     assert (status, body) == (204, "")
-    assert lc.app.recordings.snapshot()[:1] == before[:1]  # not recorded
+    assert lifecycle.app.recordings.snapshot()[:1] == before[:1]  # not recorded
 
 
 def test_echo_answers_plain_text_so_markup_stays_text(server):
@@ -139,7 +139,7 @@ def test_404_and_405_with_allow(server):
 def test_boom_is_500_teardown_runs_and_the_server_keeps_serving(server):
     status, body, _ = get(server + "/boom")
     assert status == 500 and "Internal Server Error" in body
-    assert ("/boom", "ZeroDivisionError('division by zero')") in lc.app.teardowns
+    assert ("/boom", "ZeroDivisionError('division by zero')") in lifecycle.app.teardowns
     assert get(server + "/index")[:2] == (200, "hello world")
 
 
@@ -179,13 +179,13 @@ def test_concurrent_clients_each_get_their_own_value(server):
 def test_requests_really_are_in_flight_together():
     """Four views that each wait at one Barrier can only all answer if the server runs them at
     the same time, each with its own request context (no timing luck involved)."""
-    app = lc.Flask("together")
+    app = lifecycle.Flask("together")
     barrier = threading.Barrier(4, timeout=20)
 
     @app.route("/meet")
     def meet():
         barrier.wait()  # breaks (500) unless four requests are inside views at once
-        return lc.request.args["n"]
+        return lifecycle.request.args["n"]
 
     answers = {}
     with served_in_thread(app) as url:
@@ -231,7 +231,7 @@ def test_lifecycle_page_draws_the_last_request_other_than_itself(server):
 def test_lifecycle_n_is_the_number_in_the_title_and_bad_n_is_400(server):
     get_alone(server + "/index")
     get_alone(server + "/g")
-    newest = lc.app.recordings.snapshot()[0].number
+    newest = lifecycle.app.recordings.snapshot()[0].number
     body = get_alone(f"{server}/lifecycle?n={newest - 1}")[1]
     assert f"<h1>Request #{newest - 1}: GET <code>/index</code></h1>" in body
     # the list names each request by the same number the title and ?n= use
@@ -254,8 +254,8 @@ def test_lifecycle_page_draws_each_storage_once_and_3_4_under_the_step_that_call
 
 
 def test_the_narrations_own_request_is_not_listed(tmp_path):
-    app = lc.create_app()
-    lc.narrate_request(app, out=lambda line: None)
+    app = lifecycle.create_app()
+    lifecycle.narrate_request(app, out=lambda line: None)
     assert app.recordings.snapshot() == []
 
 
@@ -282,7 +282,7 @@ def test_concurrent_requests_each_recorded_whole_when_tracing(server):
         barrier.wait()
         get(f"{server}/echo?value=c{i}&delay=0.05")
 
-    lc.app.wsgi_app.out = lambda number, line: traced.append(number)
+    lifecycle.app.wsgi_app.out = lambda number, line: traced.append(number)
     try:
         threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
         for t in threads:
@@ -290,8 +290,8 @@ def test_concurrent_requests_each_recorded_whole_when_tracing(server):
         for t in threads:
             t.join(60)
     finally:
-        lc.app.wsgi_app.out = None
-    recent = {r.path: r for r in lc.app.recordings.snapshot()}
+        lifecycle.app.wsgi_app.out = None
+    recent = {r.path: r for r in lifecycle.app.recordings.snapshot()}
     for i in range(clients):
         steps = [s.n000 for s in recent[f"/echo?value=c{i}&delay=0.05"].steps if s.n000]
         assert steps[0] == "1" and steps[-1] == "5.2.1" and steps.count("2.2") == 1
@@ -306,7 +306,7 @@ def wait_for(predicate, timeout=10):
 
 
 def test_a_request_arriving_while_another_is_recorded_is_served_unrecorded():
-    app = lc.create_app()
+    app = lifecycle.create_app()
     inside, release = threading.Event(), threading.Event()
 
     @app.route("/hold")
@@ -329,7 +329,7 @@ def test_a_request_arriving_while_another_is_recorded_is_served_unrecorded():
 def test_recording_one_request_copies_its_own_entry_while_200_others_are_in_flight():
     """The bound: each step's snapshot holds the recorded request's own entry and a count of
     the others, not a copy of all of them (which made a crowd cost the square of its size)."""
-    app, others = lc.create_app(), 200
+    app, others = lifecycle.create_app(), 200
     pushed, release = threading.Barrier(others + 1), threading.Event()
 
     def in_flight(i):
@@ -631,8 +631,8 @@ def test_an_ipv6_host_is_written_in_brackets():
 
 
 def test_a_broken_chunked_body_is_a_400_not_a_traceback(caplog):
-    app = lc.Flask("chunked")
-    app.route("/form", methods=["POST"])(lambda: dict(lc.request.form))
+    app = lifecycle.Flask("chunked")
+    app.route("/form", methods=["POST"])(lambda: dict(lifecycle.request.form))
     with served_in_thread(app) as url:
         port = int(url.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
@@ -646,8 +646,8 @@ def test_a_broken_chunked_body_is_a_400_not_a_traceback(caplog):
 
 
 def test_a_session_value_of_the_wrong_type_starts_a_fresh_count():
-    app = lc.create_app()
-    signer = lc.SecureCookieSessionInterface().get_signing_serializer(app)
+    app = lifecycle.create_app()
+    signer = lifecycle.SecureCookieSessionInterface().get_signing_serializer(app)
     for forged in ({"counter": "x"}, {"counter": [1]}, {"counter": True}):
         client = Client(app)
         client.set_cookie("session", signer.dumps(forged))
@@ -658,12 +658,14 @@ def test_a_session_value_of_the_wrong_type_starts_a_fresh_count():
 def test_the_served_app_signs_with_secret_key_from_the_environment(monkeypatch):
     said = []
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
-    assert serving.use_secret_key(lc.create_app(), say=said.append).secret_key == (
+    assert serving.use_secret_key(lifecycle.create_app(), say=said.append).secret_key == (
         "from-the-environment"
     )
     monkeypatch.delenv("SECRET_KEY")
-    keys = {serving.use_secret_key(lc.create_app(), say=said.append).secret_key for _ in "ab"}
-    assert len(keys) == 2 and lc.DemoConfig.SECRET_KEY not in keys  # random, per start
+    keys = {
+        serving.use_secret_key(lifecycle.create_app(), say=said.append).secret_key for _ in "ab"
+    }
+    assert len(keys) == 2 and lifecycle.DemoConfig.SECRET_KEY not in keys  # random, per start
     assert said == [said[0]] * 2 and said[0].startswith("SECRET_KEY is not set")
 
 

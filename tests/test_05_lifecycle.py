@@ -15,7 +15,7 @@ import pytest
 from conftest import load
 from werkzeug.test import Client
 
-lc = load("05_lifecycle")
+lifecycle = load("05_lifecycle")
 
 SIGNALS = [
     "appcontext_pushed",
@@ -30,8 +30,8 @@ SIGNALS = [
 
 def both_stacks_empty():
     return (
-        lc._request_ctx_stack._local.__storage__ == {}
-        and lc._app_ctx_stack._local.__storage__ == {}
+        lifecycle._request_ctx_stack._local.__storage__ == {}
+        and lifecycle._app_ctx_stack._local.__storage__ == {}
     )
 
 
@@ -164,7 +164,7 @@ def connect_signals(api_signals, events):
 def pair():
     """(ours, flask) each as (client, app, events)."""
     built = {}
-    for label, api, signals in (("ours", lc, lc), ("flask", flask, flask.signals)):
+    for label, api, signals in (("ours", lifecycle, lifecycle), ("flask", flask, flask.signals)):
         events = []
         app = make_app(api, events)
         keep = connect_signals(signals, events)
@@ -290,7 +290,7 @@ def test_nested_app_context_tears_down_once(pair):
 
 def test_before_first_request_runs_once_and_first():
     events = []
-    app = make_app(lc, events, with_first_request=True)
+    app = make_app(lifecycle, events, with_first_request=True)
     client = Client(app)
     client.get("/ok")
     client.get("/ok")
@@ -338,7 +338,7 @@ def test_stacks_are_empty_after_every_kind_of_request(pair):
 
 
 def test_a_raising_teardown_still_empties_both_stacks():
-    app = lc.Flask("raising")
+    app = lifecycle.Flask("raising")
 
     @app.teardown_request
     def broken(exc):
@@ -378,9 +378,9 @@ def test_session_counter_and_cookies_read_across_implementations(pair):
 
 
 def test_our_cookie_decodes_with_flask_serializer():
-    app = lc.Flask("decode")
+    app = lifecycle.Flask("decode")
     app.secret_key = "k"
-    app.route("/")(lambda: lc.session.update(user="alice", n=1) or "ok")
+    app.route("/")(lambda: lifecycle.session.update(user="alice", n=1) or "ok")
     value = cookie_value(Client(app).get("/"))
     flask_app = flask.Flask("decode")
     flask_app.secret_key = "k"
@@ -402,20 +402,20 @@ def test_bad_or_tampered_cookie_gives_an_empty_session(pair, cookie):
 
 def test_cookie_signed_with_another_key_is_ignored(pair):
     ours, _ = pair
-    other = lc.Flask("other")
+    other = lifecycle.Flask("other")
     other.secret_key = "another key"
-    other.route("/")(lambda: lc.session.update(counter=41) or "ok")
+    other.route("/")(lambda: lifecycle.session.update(counter=41) or "ok")
     ours.client.set_cookie("session", cookie_value(Client(other).get("/")))
     assert ours.client.get("/session").text == "1"
 
 
 def test_no_secret_key_gives_a_null_session():
-    app = lc.Flask("nokey")
+    app = lifecycle.Flask("nokey")
     with app.test_request_context("/"):
-        assert isinstance(lc.session._get_current_object(), lc.NullSession)
-        assert lc.session.get("x") is None
+        assert isinstance(lifecycle.session._get_current_object(), lifecycle.NullSession)
+        assert lifecycle.session.get("x") is None
         with pytest.raises(RuntimeError) as info:
-            lc.session["x"] = 1
+            lifecycle.session["x"] = 1
     assert str(info.value) == (
         "The session is unavailable because no secret key was set.  Set the secret_key on the "
         "application to something unique and secret."
@@ -423,7 +423,7 @@ def test_no_secret_key_gives_a_null_session():
 
 
 def test_session_modified_and_accessed_tracking():
-    s = lc.SecureCookieSession({"a": 1})
+    s = lifecycle.SecureCookieSession({"a": 1})
     assert (s.modified, s.accessed) == (False, False)
     s.get("a")
     assert (s.modified, s.accessed) == (False, True)
@@ -435,41 +435,41 @@ def test_session_modified_and_accessed_tracking():
 
 
 def test_test_request_context_inside_app_context_reuses_it():
-    app = lc.Flask("nested")
-    assert not lc.has_app_context() and not lc.has_request_context()
+    app = lifecycle.Flask("nested")
+    assert not lifecycle.has_app_context() and not lifecycle.has_request_context()
     with app.app_context() as app_ctx:
         with app.test_request_context("/x?a=1", method="POST") as ctx:
-            assert lc.has_request_context() and lc.request.args["a"] == "1"
-            assert lc.request.method == "POST"
+            assert lifecycle.has_request_context() and lifecycle.request.args["a"] == "1"
+            assert lifecycle.request.method == "POST"
             assert ctx._implicit_app_ctx_stack == [None]
-            assert lc._app_ctx_stack.top is app_ctx
-            assert lc.current_app._get_current_object() is app
-        assert lc.has_app_context() and not lc.has_request_context()
+            assert lifecycle._app_ctx_stack.top is app_ctx
+            assert lifecycle.current_app._get_current_object() is app
+        assert lifecycle.has_app_context() and not lifecycle.has_request_context()
     assert both_stacks_empty()
 
 
 def test_another_apps_context_gets_its_own_app_context():
-    first, second = lc.Flask("first"), lc.Flask("second")
+    first, second = lifecycle.Flask("first"), lifecycle.Flask("second")
     with first.app_context():
         with second.test_request_context("/"):
-            assert lc.current_app.name == "second"
-            assert len(lc._app_ctx_stack._local.stack) == 2
-        assert lc.current_app.name == "first"
+            assert lifecycle.current_app.name == "second"
+            assert len(lifecycle._app_ctx_stack._local.stack) == 2
+        assert lifecycle.current_app.name == "first"
 
 
 def test_g_methods():
-    app = lc.Flask("g")
+    app = lifecycle.Flask("g")
     with app.app_context():
-        lc.g.a = 1
-        assert lc.g.get("a") == 1 and lc.g.get("b", 2) == 2
-        assert lc.g.setdefault("c", 3) == 3 and "c" in lc.g and "z" not in lc.g
-        assert sorted(lc.g) == ["a", "c"]
-        assert lc.g.pop("a") == 1 and lc.g.pop("a", "gone") == "gone"
+        lifecycle.g.a = 1
+        assert lifecycle.g.get("a") == 1 and lifecycle.g.get("b", 2) == 2
+        assert lifecycle.g.setdefault("c", 3) == 3 and "c" in lifecycle.g and "z" not in lifecycle.g
+        assert sorted(lifecycle.g) == ["a", "c"]
+        assert lifecycle.g.pop("a") == 1 and lifecycle.g.pop("a", "gone") == "gone"
         with pytest.raises(KeyError):
-            lc.g.pop("a")
-        assert repr(lc.g) == "<flask.g of 'g'>"
+            lifecycle.g.pop("a")
+        assert repr(lifecycle.g) == "<flask.g of 'g'>"
     with app.app_context():
-        assert "c" not in lc.g  # a new app context, a new g
+        assert "c" not in lifecycle.g  # a new app context, a new g
 
 
 class Settings:
@@ -479,7 +479,7 @@ class Settings:
 
 
 def test_config_from_object_class_and_dotted_path(tmp_path, monkeypatch):
-    app = lc.Flask("cfg")
+    app = lifecycle.Flask("cfg")
     app.config.from_object(Settings)
     assert app.debug is True and app.secret_key == "from class"
     assert "lower_case" not in app.config
@@ -496,7 +496,7 @@ def test_config_from_object_class_and_dotted_path(tmp_path, monkeypatch):
 
 
 def test_startup_builds_url_map_view_functions_and_static_route():
-    app = lc.Flask(__name__, static_url_path="/xx")
+    app = lifecycle.Flask(__name__, static_url_path="/xx")
 
     @app.route("/index", methods=["GET", "POST"])
     def index():
@@ -516,7 +516,7 @@ def test_startup_builds_url_map_view_functions_and_static_route():
 def test_static_files_are_served(tmp_path):
     (tmp_path / "static").mkdir()
     (tmp_path / "static" / "hello.txt").write_text("static hello")
-    app = lc.Flask("static_app")
+    app = lifecycle.Flask("static_app")
     app.root_path = str(tmp_path)
     client = Client(app)
     assert client.get("/static/hello.txt").text == "static hello"
@@ -525,7 +525,7 @@ def test_static_files_are_served(tmp_path):
 
 
 def test_errorhandler_by_code_and_by_class_mro():
-    app = lc.Flask("errors")
+    app = lifecycle.Flask("errors")
 
     @app.errorhandler(404)
     def not_found(e):
@@ -579,7 +579,7 @@ def make_blueprint_app(api, events):
 
 def test_blueprint_prefix_and_hook_order_mixed_with_the_app():
     hooks = {}
-    for label, api in (("ours", lc), ("flask", flask)):
+    for label, api in (("ours", lifecycle), ("flask", flask)):
         events = []
         response = Client(make_blueprint_app(api, events)).get("/shop/item/3")
         assert (response.status_code, response.text) == (200, "item 3 of shop")
@@ -616,12 +616,12 @@ def test_blueprint_prefix_and_hook_order_mixed_with_the_app():
         ]
         + app_context_teardowns
     )
-    assert Client(make_blueprint_app(lc, [])).get("/item/3").status_code == 404
+    assert Client(make_blueprint_app(lifecycle, [])).get("/item/3").status_code == 404
 
 
 def test_blueprint_errorhandler_wins_inside_the_blueprint():
-    app = lc.Flask("bperrors")
-    bp = lc.Blueprint("bp", __name__, url_prefix="/bp")
+    app = lifecycle.Flask("bperrors")
+    bp = lifecycle.Blueprint("bp", __name__, url_prefix="/bp")
 
     @app.errorhandler(ValueError)
     def app_handler(e):
@@ -641,7 +641,7 @@ def test_blueprint_errorhandler_wins_inside_the_blueprint():
     assert client.get("/bp/fail").text == "blueprint handler"
     assert client.get("/fail").text == "app handler"
     with pytest.raises(ValueError, match="already registered"):
-        app.register_blueprint(lc.Blueprint("bp", __name__))
+        app.register_blueprint(lifecycle.Blueprint("bp", __name__))
 
 
 # --- a Flask quick-start app, unchanged ---------------------------------------------------
@@ -724,7 +724,7 @@ def test_a_flask_quickstart_app_runs_unchanged(monkeypatch):
     ours = types.ModuleType("flask")
     ours.__dict__.update(
         {
-            k: getattr(lc, k)
+            k: getattr(lifecycle, k)
             for k in (
                 "Flask",
                 "request",
@@ -764,7 +764,7 @@ def test_registered_500_handler_gets_the_internal_server_error(pair):
 
 def test_propagate_exceptions_raises_out_of_wsgi_app_after_teardown():
     events = []
-    app = make_app(lc, events)
+    app = make_app(lifecycle, events)
     app.testing = True  # PROPAGATE_EXCEPTIONS defaults to testing or debug
     with pytest.raises(ZeroDivisionError):
         Client(app).get("/unhandled")
@@ -781,7 +781,7 @@ def test_before_first_request_is_thread_safe():
 
     entered, all_in = [], threading.Event()
 
-    class Counting(lc.Flask):
+    class Counting(lifecycle.Flask):
         def try_trigger_before_first_request_functions(self):
             entered.append(1)
             if len(entered) == 8:

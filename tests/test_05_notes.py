@@ -7,13 +7,13 @@ from conftest import load
 from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder
 
-lc = load("05_lifecycle")
+lifecycle = load("05_lifecycle")
 
 
 def both_stacks_empty():
     return (
-        lc._request_ctx_stack._local.__storage__ == {}
-        and lc._app_ctx_stack._local.__storage__ == {}
+        lifecycle._request_ctx_stack._local.__storage__ == {}
+        and lifecycle._app_ctx_stack._local.__storage__ == {}
     )
 
 
@@ -23,11 +23,15 @@ def both_stacks_empty():
 def test_the_two_wsgi_apps_answer_over_http():
     from wsgiref.simple_server import make_server as wsgiref_make_server
 
-    assert lc._serve_once(lambda a: wsgiref_make_server("127.0.0.1", 0, a), lc.wsgiref_app) == (
+    assert lifecycle._serve_once(
+        lambda a: wsgiref_make_server("127.0.0.1", 0, a), lifecycle.wsgiref_app
+    ) == (
         200,
         "<h1>Hello, web!</h1>",
     )
-    assert lc._serve_once(lambda a: make_server("127.0.0.1", 0, a), lc.werkzeug_app) == (
+    assert lifecycle._serve_once(
+        lambda a: make_server("127.0.0.1", 0, a), lifecycle.werkzeug_app
+    ) == (
         200,
         "你好",
     )
@@ -36,7 +40,7 @@ def test_the_two_wsgi_apps_answer_over_http():
 
 
 def test_config_principle_equals_from_object(capsys):
-    lc.narrate_config_principle()
+    lifecycle.narrate_config_principle()
     out = capsys.readouterr().out
     assert "takes the same: True" in out and "'SECRET_KEY': '05-lifecycle-demo-secret'" in out
 
@@ -70,7 +74,7 @@ def test_config_principle_equals_from_object(capsys):
     ],
 )
 def test_routing_app(path, status, body):
-    response = lc.routing_app().test_client().get(path)
+    response = lifecycle.routing_app().test_client().get(path)
     assert response.status_code == status
     if body is not None:
         assert response.text == body
@@ -85,12 +89,12 @@ def test_routing_app(path, status, body):
     ],
 )
 def test_strict_slashes_and_redirect_to(path, location):
-    response = lc.routing_app().test_client().get(path)
+    response = lifecycle.routing_app().test_client().get(path)
     assert (response.status_code, response.headers["Location"]) == (308, location)
 
 
 def test_class_based_views_and_automatic_options():
-    app = lc.routing_app()
+    app = lifecycle.routing_app()
     client = app.test_client()
     assert client.post("/users").text == "POST users"
     assert client.delete("/users").status_code == 405
@@ -107,24 +111,24 @@ def test_class_based_views_and_automatic_options():
 
 
 def test_a_decorator_without_wraps_makes_views_collide():
-    app = lc.Flask("decorated")
-    app.route("/a")(lc.login_required(lambda: "a", keep_name=False))
+    app = lifecycle.Flask("decorated")
+    app.route("/a")(lifecycle.login_required(lambda: "a", keep_name=False))
     with pytest.raises(AssertionError, match="overwriting an existing endpoint function: inner"):
-        app.route("/b")(lc.login_required(lambda: "b", keep_name=False))
+        app.route("/b")(lifecycle.login_required(lambda: "b", keep_name=False))
 
     def page_b():
         return "b"
 
-    fixed = lc.Flask("decorated")
-    fixed.route("/a")(lc.login_required(lambda: "a"))
-    fixed.route("/b")(lc.login_required(page_b))  # with wraps: the endpoint is page_b
+    fixed = lifecycle.Flask("decorated")
+    fixed.route("/a")(lifecycle.login_required(lambda: "a"))
+    fixed.route("/b")(lifecycle.login_required(page_b))  # with wraps: the endpoint is page_b
     assert fixed.test_client().get("/b").text == "b" and "page_b" in fixed.view_functions
 
 
 def test_options_is_not_a_keyword_methods_is():
     with pytest.raises(TypeError, match="options"):
-        lc.Flask("x").add_url_rule("/x", "x", lambda: "x", options=["GET", "POST"])
-    app = lc.Flask("x")
+        lifecycle.Flask("x").add_url_rule("/x", "x", lambda: "x", options=["GET", "POST"])
+    app = lifecycle.Flask("x")
     app.add_url_rule("/x", "x", lambda: "x", methods=["GET", "POST"])
     assert app.test_client().post("/x").text == "x"
 
@@ -137,10 +141,10 @@ def test_blueprint_static_folder_and_url_prefix(tmp_path):
         (tmp_path / folder).mkdir()
         for name, text in files.items():
             (tmp_path / folder / name).write_text(text)
-    app = lc.Flask("crm", root_path=str(tmp_path))
-    ac = lc.Blueprint("ac", "crm", static_folder="bp", root_path=str(tmp_path))
+    app = lifecycle.Flask("crm", root_path=str(tmp_path))
+    ac = lifecycle.Blueprint("ac", "crm", static_folder="bp", root_path=str(tmp_path))
     app.register_blueprint(ac, url_prefix="/xxxx")
-    same = lc.Blueprint(
+    same = lifecycle.Blueprint(
         "same", "crm", static_folder="bp", static_url_path="/static", root_path=str(tmp_path)
     )
     app.register_blueprint(same)
@@ -153,9 +157,9 @@ def test_blueprint_static_folder_and_url_prefix(tmp_path):
 
 
 def test_subdomains_fixed_and_wildcard_with_server_name():
-    app = lc.Flask("subdomains")
+    app = lifecycle.Flask("subdomains")
     app.config["SERVER_NAME"] = "example.com"
-    public, member = lc.Blueprint("public", "s"), lc.Blueprint("member", "s")
+    public, member = lifecycle.Blueprint("public", "s"), lifecycle.Blueprint("member", "s")
     public.route("/")(lambda: "hello flask")
     member.route("/")(lambda subdomain: f"member {subdomain}")
     app.register_blueprint(public, subdomain="public")
@@ -167,22 +171,22 @@ def test_subdomains_fixed_and_wildcard_with_server_name():
 
 
 def test_two_views_named_login_on_one_blueprint_collide():
-    bp = lc.Blueprint("ac", "crm")
+    bp = lifecycle.Blueprint("ac", "crm")
     for text in ("first", "second"):
-        bp.route("/login")(lc._named("login", lambda text=text: text))
+        bp.route("/login")(lifecycle._named("login", lambda text=text: text))
     with pytest.raises(AssertionError, match="ac.login"):
-        lc.Flask("crm").register_blueprint(bp)
+        lifecycle.Flask("crm").register_blueprint(bp)
 
 
 # --- the notes' copies of Flask's source ------------------------------------------------
 
 
 def test_the_notes_wsgi_app_leaves_error_unbound_and_the_context_pushed():
-    app = lc.Flask("bugs")
+    app = lifecycle.Flask("bugs")
     app.route("/")(lambda: "ok")
     with pytest.raises(UnboundLocalError):
-        lc._notes_wsgi_app(app, EnvironBuilder("/").get_environ(), lambda *a: None)
-    leftover = lc._request_ctx_stack.top
+        lifecycle._notes_wsgi_app(app, EnvironBuilder("/").get_environ(), lambda *a: None)
+    leftover = lifecycle._request_ctx_stack.top
     assert leftover is not None  # never popped
     leftover.pop()
     assert both_stacks_empty()
@@ -190,10 +194,10 @@ def test_the_notes_wsgi_app_leaves_error_unbound_and_the_context_pushed():
 
 
 def test_no_secret_key_fails_on_write_not_at_push():
-    app = lc.Flask("nokey")
+    app = lifecycle.Flask("nokey")
     app.testing = True
-    app.add_url_rule("/read", "read", lambda: repr(lc.session.get("x")))
-    app.add_url_rule("/write", "write", lambda: lc.session.__setitem__("x", 1) or "w")
+    app.add_url_rule("/read", "read", lambda: repr(lifecycle.session.get("x")))
+    app.add_url_rule("/write", "write", lambda: lifecycle.session.__setitem__("x", 1) or "w")
     client = app.test_client()
     assert client.get("/read").text == "None"
     with pytest.raises(RuntimeError, match="no secret key was set"):
@@ -201,21 +205,21 @@ def test_no_secret_key_fails_on_write_not_at_push():
 
 
 def test_the_notes_push_indentation_loses_the_request_inside_an_app_context():
-    app = lc.Flask("indent")
-    app.request_context_class = lc.NotesPushRequestContext
+    app = lifecycle.Flask("indent")
+    app.request_context_class = lifecycle.NotesPushRequestContext
     with app.app_context():
         ctx = app.test_request_context("/x")
         ctx.push()
-        assert not lc.has_request_context()
+        assert not lifecycle.has_request_context()
         ctx._implicit_app_ctx_stack.pop()
-    fixed = lc.Flask("indent")
+    fixed = lifecycle.Flask("indent")
     with fixed.app_context(), fixed.test_request_context("/x"):
-        assert lc.request.path == "/x"
+        assert lifecycle.request.path == "/x"
 
 
 @pytest.mark.parametrize(
     "cls, first_runs, after_ran",
-    [(lc.NotesFlask, 3, False), (lc.Flask, 1, True)],
+    [(lifecycle.NotesFlask, 3, False), (lifecycle.Flask, 1, True)],
     ids=["notes", "fixed"],
 )
 def test_before_first_request_flag_and_the_apps_after_request(cls, first_runs, after_ran):
@@ -230,6 +234,6 @@ def test_before_first_request_flag_and_the_apps_after_request(cls, first_runs, a
 
 
 def test_removed_apis_are_absent():
-    app = lc.Flask("apis")
+    app = lifecycle.Flask("apis")
     assert not hasattr(app, "open_session") and not hasattr(app, "save_session")
     assert app.session_cookie_name == "session"  # 1.1.1 has it (Flask 2.3 removed it)

@@ -17,7 +17,7 @@ import pytest
 from conftest import STEPS_OF_A_REQUEST, load, served_in_thread
 from werkzeug.test import Client
 
-lc = load("05_lifecycle")
+lifecycle = load("05_lifecycle")
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def served():
     """A fresh demo app on a free port, after one GET /session."""
-    app = lc.create_app()
+    app = lifecycle.create_app()
     Client(app).get("/session")
     with served_in_thread(app) as url:
         yield url
@@ -136,7 +136,7 @@ def test_lifecycle_dom_shows_the_steps_and_the_stacks(served, tmp_path):
 def test_home_page_in_the_browser(served, tmp_path):
     dom = chromium(tmp_path, "--dump-dom", served + "/")
     assert "<title>05_lifecycle</title>" in dom
-    for url, _ in lc.ROUTES:
+    for url, _ in lifecycle.ROUTES:
         assert url.split("?")[0] in dom
     assert '<a href="/lifecycle">' in dom
 
@@ -148,7 +148,7 @@ def test_the_notes_chinese_headings_are_drawn_not_tofu(tmp_path):
     for char in "第步":
         page = tmp_path / f"{ord(char)}.html"
         page.write_text(
-            f'<!doctype html><meta charset="utf-8"><style>{lc.PAGE_STYLE}</style>'
+            f'<!doctype html><meta charset="utf-8"><style>{lifecycle.PAGE_STYLE}</style>'
             f'<h1 style="font-size:160px;margin:0">{char}</h1>',
             encoding="utf-8",
         )

@@ -150,24 +150,24 @@ import gevent.event
 from gevent.pywsgi import WSGIServer
 
 sys.path.insert(0, sys.argv[2])
-lc = importlib.import_module("05_lifecycle")
+lifecycle = importlib.import_module("05_lifecycle")
 release = gevent.event.Event()
 
 
-@lc.app.route("/hold")
+@lifecycle.app.route("/hold")
 def hold():
     print("held", flush=True)
     release.wait(10)
     return "released"
 
 
-@lc.app.route("/release")
+@lifecycle.app.route("/release")
 def let_go():
     release.set()
     return "ok"
 
 
-WSGIServer(("127.0.0.1", int(sys.argv[1])), lc.app, log=None).serve_forever()
+WSGIServer(("127.0.0.1", int(sys.argv[1])), lifecycle.app, log=None).serve_forever()
 """
 
 

@@ -15,8 +15,9 @@ from conftest import ROOT, free_port, load, mysql_env, seconds_until_ok, stall_d
 sys.path.insert(0, str(ROOT / "bench"))
 import bench_deploy as deploy  # noqa: E402
 
-sh = load("06_sqlhelper")
-lc = load("05_lifecycle")
+sqlhelper = load("06_sqlhelper")
+lifecycle = load("05_lifecycle")
+localproxy = load("04_proxy")
 
 
 @pytest.fixture
@@ -53,9 +54,9 @@ def test_thread_ident_is_enough_under_real_threads():
     "strategy, all_own", [("thread", False), ("greenlet", False), ("contextvar", True)]
 )
 def test_asyncio_tasks_need_the_contextvar(strategy, all_own):
-    outcomes = sh.asyncio_ident_race(strategy, 30)
+    outcomes = sqlhelper.asyncio_ident_race(strategy, 30)
     assert (outcomes == {"own": 30}) is all_own, outcomes
-    assert sh._proxy._request_ctx_stack is sh._LOCALSTACKS[0]  # put back afterwards
+    assert localproxy._request_ctx_stack is sqlhelper._LOCALSTACKS[0]  # put back afterwards
 
 
 def test_together_answers_and_refuses_a_bad_n():
@@ -67,7 +68,7 @@ def test_together_answers_and_refuses_a_bad_n():
 
 def test_unknown_ident_is_one_line():
     with pytest.raises(ValueError, match="ident 'fiber' is not one of thread, greenlet"):
-        sh.use_ident("fiber")
+        sqlhelper.use_ident("fiber")
 
 
 def test_gunicorn_serves_05_unchanged_on_gevent():
@@ -91,9 +92,11 @@ def test_gunicorn_stops_in_one_line_when_the_database_is_away():
 
 def test_each_worker_has_its_own_pool(db_settings):
     one, statuses, _, _ = deploy.pool_peak(db_settings, workers=1, clients=16, seconds=2)
-    assert 0 < one <= sh.MAXCONNECTIONS and set(statuses) == {200}, (one, statuses)
+    assert 0 < one <= sqlhelper.MAXCONNECTIONS and set(statuses) == {200}, (one, statuses)
     two, statuses, _, _ = deploy.pool_peak(db_settings, workers=2, clients=16, seconds=2)
-    assert sh.MAXCONNECTIONS < two <= 2 * sh.MAXCONNECTIONS and set(statuses) == {200}, two
+    assert sqlhelper.MAXCONNECTIONS < two <= 2 * sqlhelper.MAXCONNECTIONS and set(statuses) == {
+        200
+    }, two
 
 
 def test_a_gevent_worker_shares_its_pool_between_greenlets(db_settings):
@@ -104,7 +107,10 @@ def test_a_gevent_worker_shares_its_pool_between_greenlets(db_settings):
     ) as server:
         with deploy.PeakConnections(db_settings) as sampler:
             statuses, _, _ = deploy.keep_getting(server.address, "/slow?seconds=0.2", 16, 2)
-    assert sampler.peak == sh.MAXCONNECTIONS and set(statuses) == {200}, (sampler.peak, statuses)
+    assert sampler.peak == sqlhelper.MAXCONNECTIONS and set(statuses) == {200}, (
+        sampler.peak,
+        statuses,
+    )
 
 
 def test_too_few_server_connections_give_quick_503s(throwaway_factory):
@@ -134,7 +140,7 @@ def test_the_pool_is_reopened_in_each_worker(db_settings):
 
 
 def test_a_given_pool_is_refused_after_a_fork(db_settings):
-    helper = sh.SqlHelper(pool=sh.create_pool(db_settings, mincached=0))
+    helper = sqlhelper.SqlHelper(pool=sqlhelper.create_pool(db_settings, mincached=0))
     pid = os.fork()
     if pid == 0:  # the child: it must not use the parent's pool, and cannot make its own
         try:
@@ -160,13 +166,13 @@ def test_sessions_across_four_workers(db_settings, store, keeps):
 
 def test_unknown_session_store_is_one_line():
     with pytest.raises(ValueError, match="sessions='redis' is not one of cookie, memory"):
-        sh.session_interface("redis", sh.db)
+        sqlhelper.session_interface("redis", sqlhelper.db)
 
 
 def test_database_sessions_survive_a_new_interface(db_settings):
-    first = sh.DatabaseSessionInterface(sh.SqlHelper(settings=db_settings))
+    first = sqlhelper.DatabaseSessionInterface(sqlhelper.SqlHelper(settings=db_settings))
     first.save("sid-1", {"counter": 7})
-    second = sh.DatabaseSessionInterface(sh.SqlHelper(settings=db_settings))
+    second = sqlhelper.DatabaseSessionInterface(sqlhelper.SqlHelper(settings=db_settings))
     assert second.load("sid-1") == {"counter": 7} and second.load("forged") is None
     second.delete("sid-1")
     assert first.load("sid-1") is None
@@ -220,7 +226,7 @@ def test_gunicorn_signs_sessions_with_one_key_per_start_never_the_demo_key():
     """The demo key is in the source: a cookie forged with it must not be taken. With no
     SECRET_KEY set, gunicorn.conf.py makes one in the master, so the workers agree."""
     env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
-    forged = lc.SecureCookieSessionInterface().get_signing_serializer(lc.create_app())
+    forged = lifecycle.SecureCookieSessionInterface().get_signing_serializer(lifecycle.create_app())
     cookie = f"session={forged.dumps({'counter': 41})}"
     with deploy.Gunicorn("05_lifecycle:app", workers=2, env=env) as server:
         pids = server.worker_pids()
@@ -233,8 +239,8 @@ def test_gunicorn_signs_sessions_with_one_key_per_start_never_the_demo_key():
 
 
 def test_database_sessions_expire_and_are_swept(db_settings):
-    helper = sh.SqlHelper(settings=db_settings, maxconnections=2, mincached=0)
-    store = sh.DatabaseSessionInterface(helper)
+    helper = sqlhelper.SqlHelper(settings=db_settings, maxconnections=2, mincached=0)
+    store = sqlhelper.DatabaseSessionInterface(helper)
     store.save("gone", {"counter": 1}, expires=time.time() - 1)
     store.save("kept", {"counter": 2})
     assert store.load("gone") is None and store.load("kept") == {"counter": 2}

@@ -16,19 +16,19 @@ from werkzeug.test import Client
 
 from instruments import serving
 
-sh = load("06_sqlhelper")
+sqlhelper = load("06_sqlhelper")
 
 
 @pytest.fixture(scope="module")
 def settings(test_database):
-    sh.setup_database(test_database)
+    sqlhelper.setup_database(test_database)
     return test_database
 
 
 @pytest.fixture
 def client(settings):
-    helper = sh.SqlHelper(sh.create_pool(settings, mincached=0))
-    yield Client(sh.create_serve_app(helper))
+    helper = sqlhelper.SqlHelper(sqlhelper.create_pool(settings, mincached=0))
+    yield Client(sqlhelper.create_serve_app(helper))
     helper.pool.close()
 
 
@@ -36,8 +36,8 @@ def client(settings):
 
 
 def test_mincached_above_maxconnections_is_refused_in_one_line(settings):
-    with pytest.raises(sh.PoolSettingsError) as info:
-        sh.create_pool(settings, mincached=3, maxconnections=2, blocking=False)
+    with pytest.raises(sqlhelper.PoolSettingsError) as info:
+        sqlhelper.create_pool(settings, mincached=3, maxconnections=2, blocking=False)
     assert str(info.value) == (
         "mincached=3 is more than maxconnections=2: the pool could never open them "
         "(lower mincached or raise maxconnections)"
@@ -46,8 +46,8 @@ def test_mincached_above_maxconnections_is_refused_in_one_line(settings):
 
 @pytest.mark.parametrize("value", [0, -1])
 def test_maxconnections_below_one_is_refused(settings, value):
-    with pytest.raises(sh.PoolSettingsError, match="no limit at all in DBUtils"):
-        sh.create_pool(settings, mincached=0, maxconnections=value)
+    with pytest.raises(sqlhelper.PoolSettingsError, match="no limit at all in DBUtils"):
+        sqlhelper.create_pool(settings, mincached=0, maxconnections=value)
 
 
 @pytest.mark.parametrize("value", ["0", "-3", "x"])
@@ -91,8 +91,8 @@ def client_get(port, path):
 
 def test_unreachable_database_is_said_in_words(settings):
     closed = free_port()
-    helper = sh.SqlHelper(sh.create_pool(dict(settings, port=closed), mincached=0))
-    response = Client(sh.create_serve_app(helper)).get("/users")
+    helper = sqlhelper.SqlHelper(sqlhelper.create_pool(dict(settings, port=closed), mincached=0))
+    response = Client(sqlhelper.create_serve_app(helper)).get("/users")
     assert response.status_code == 503
     assert response.json == {
         "error": f"database unavailable: cannot reach MySQL at 127.0.0.1:{closed}"
@@ -100,10 +100,12 @@ def test_unreachable_database_is_said_in_words(settings):
 
 
 def test_an_exhausted_pool_is_said_in_words(settings):
-    helper = sh.SqlHelper(sh.create_pool(settings, mincached=0, maxconnections=1, blocking=False))
+    helper = sqlhelper.SqlHelper(
+        sqlhelper.create_pool(settings, mincached=0, maxconnections=1, blocking=False)
+    )
     held = helper.pool.connection()
     try:
-        response = Client(sh.create_serve_app(helper)).get("/users")
+        response = Client(sqlhelper.create_serve_app(helper)).get("/users")
     finally:
         held.close()
     assert response.status_code == 503
@@ -221,8 +223,9 @@ def test_without_the_requirements_it_imports_and_explains_itself(missing):
     assert status == 0 and "serve" in out and not lines, lines
     status, out, lines = _without(
         missing,
-        "sys.path.insert(0, '.'); import importlib; sh = importlib.import_module('06_sqlhelper')\n"
-        "try:\n    sh.db.fetchone('SELECT 1')\nexcept ImportError as exc:\n    print(exc)",
+        "sys.path.insert(0, '.'); import importlib\n"
+        "sqlhelper = importlib.import_module('06_sqlhelper')\n"
+        "try:\n    sqlhelper.db.fetchone('SELECT 1')\nexcept ImportError as exc:\n    print(exc)",
     )
     assert status == 0 and out.strip() == (
         f"06_sqlhelper.py needs {missing}: pip install -r requirements.txt"

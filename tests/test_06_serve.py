@@ -23,7 +23,7 @@ from conftest import (
     wait_for_port,
 )
 
-sh = load("06_sqlhelper")
+sqlhelper = load("06_sqlhelper")
 
 MAX_CONNECTIONS = 6
 
@@ -337,10 +337,12 @@ def test_a_commit_without_an_answer_is_outcome_unknown_and_may_be_stored(throwaw
     comes. 'Unavailable' would be wrong: once the server resumes, the row is there."""
     server = throwaway_factory()
     settings = dict(server.settings, database="ambiguous_test")
-    sh.setup_database(settings)
-    helper = sh.SqlHelper(settings=settings, maxconnections=1, mincached=1, **sh.SERVE_POOL)
+    sqlhelper.setup_database(settings)
+    helper = sqlhelper.SqlHelper(
+        settings=settings, maxconnections=1, mincached=1, **sqlhelper.SERVE_POOL
+    )
     try:
-        with pytest.raises(sh.OutcomeUnknown):
+        with pytest.raises(sqlhelper.OutcomeUnknown):
             with helper as cursor:
                 cursor.execute("INSERT INTO tb1 (name) VALUES ('sent, unanswered')")
                 os.kill(server.process.pid, signal.SIGSTOP)

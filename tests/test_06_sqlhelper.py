@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT, load, mysql_env, run_script
 from werkzeug.test import Client
 
-sh = load("06_sqlhelper")
+sqlhelper = load("06_sqlhelper")
 
 HOSTILE = [
     "Robert'); DROP TABLE tb1;--",
@@ -31,15 +31,15 @@ HOSTILE = [
 
 @pytest.fixture(scope="module")
 def settings(test_database):
-    sh.setup_database(test_database)
+    sqlhelper.setup_database(test_database)
     return test_database
 
 
 @pytest.fixture
 def helper(settings):
-    helper = sh.SqlHelper(sh.create_pool(settings, mincached=0))
+    helper = sqlhelper.SqlHelper(sqlhelper.create_pool(settings, mincached=0))
     yield helper
-    assert sh.pool_status(helper.pool)["in_use"] == 0  # every test returns what it took
+    assert sqlhelper.pool_status(helper.pool)["in_use"] == 0  # every test returns what it took
     helper.pool.close()
 
 
@@ -96,10 +96,10 @@ def test_nested_with_uses_two_connections_and_returns_both(helper):
         with helper as c2:
             assert connection_id(c1) != connection_id(c2)
             assert len(helper.local.stack) == 2
-            assert sh.pool_status(helper.pool)["in_use"] == 2
-        assert sh.pool_status(helper.pool)["in_use"] == 1
+            assert sqlhelper.pool_status(helper.pool)["in_use"] == 2
+        assert sqlhelper.pool_status(helper.pool)["in_use"] == 1
         assert connection_id(c1)  # the outer cursor still works
-    assert sh.pool_status(helper.pool) == {"maxconnections": 6, "in_use": 0, "idle": 2}
+    assert sqlhelper.pool_status(helper.pool) == {"maxconnections": 6, "in_use": 0, "idle": 2}
     assert helper.local.stack == []
 
 
@@ -126,7 +126,7 @@ def test_exception_inside_with_rolls_back_and_returns_the_connection(helper):
             cur.execute("INSERT INTO tb1 (name) VALUES (%s)", ("must vanish",))
             1 / 0
     assert helper.fetchone("SELECT COUNT(*) FROM tb1 WHERE name = %s", "must vanish") == (0,)
-    assert sh.pool_status(helper.pool)["in_use"] == 0
+    assert sqlhelper.pool_status(helper.pool)["in_use"] == 0
 
 
 def test_success_commits(helper, settings):
@@ -143,7 +143,7 @@ def test_success_commits(helper, settings):
 def test_sql_error_inside_with_returns_the_connection(helper):
     with pytest.raises(pymysql.err.ProgrammingError):
         helper.fetchall("SELECT * FROM no_such_table")
-    assert sh.pool_status(helper.pool)["in_use"] == 0
+    assert sqlhelper.pool_status(helper.pool)["in_use"] == 0
 
 
 @pytest.mark.parametrize("name", HOSTILE)
@@ -155,7 +155,7 @@ def test_hostile_strings_are_bound_and_read_back_verbatim(helper, name):
 
 
 def test_regression_shared_instance_hands_out_a_connection_still_in_use(helper):
-    broken = sh.SharedInstanceSqlHelper(helper.pool)
+    broken = sqlhelper.SharedInstanceSqlHelper(helper.pool)
     with broken as c1:
         outer = connection_id(c1)
         with broken:
@@ -168,54 +168,58 @@ def test_regression_shared_instance_hands_out_a_connection_still_in_use(helper):
 
 
 def test_way_two_each_instance_its_own_connection(helper):
-    with sh.SqlHelper2(helper.pool) as c1:
-        with sh.SqlHelper2(helper.pool) as c2:
+    with sqlhelper.SqlHelper2(helper.pool) as c1:
+        with sqlhelper.SqlHelper2(helper.pool) as c2:
             assert connection_id(c1) != connection_id(c2)
-    assert sh.pool_status(helper.pool)["in_use"] == 0
+    assert sqlhelper.pool_status(helper.pool)["in_use"] == 0
 
 
 def test_static_sqlhelper_of_note_002(settings, monkeypatch):
-    monkeypatch.setattr(sh, "db", sh.SqlHelper(sh.create_pool(settings, mincached=0)))
-    assert sh.SQLHelper.fetch_one("SELECT %s, %s", [1, "a"]) == (1, "a")
-    assert sh.SQLHelper.fetch_all("SELECT 1 UNION SELECT 2", []) == ((1,), (2,))
-    sh.db.pool.close()
+    monkeypatch.setattr(
+        sqlhelper, "db", sqlhelper.SqlHelper(sqlhelper.create_pool(settings, mincached=0))
+    )
+    assert sqlhelper.SQLHelper.fetch_one("SELECT %s, %s", [1, "a"]) == (1, "a")
+    assert sqlhelper.SQLHelper.fetch_all("SELECT 1 UNION SELECT 2", []) == ((1,), (2,))
+    sqlhelper.db.pool.close()
 
 
 def test_one_shared_connection_hands_one_users_answer_to_the_other(settings):
     """示例2 made deterministic: two users' queries on one socket are answered in order, so
     the user who reads first gets the other's answer (no race, no retries needed)."""
-    assert sh.crossed_answers(settings) == ("the answer to A", "the answer to B")
+    assert sqlhelper.crossed_answers(settings) == ("the answer to A", "the answer to B")
 
 
 @pytest.mark.parametrize(
     "make",
     [
-        lambda s: sh.LockedGlobalConnection(**s),
-        lambda s: sh.PooledStrategy(settings=s),
-        lambda s: sh.SqlHelperStrategy(settings=s),
-        lambda s: sh.PersistentStrategy(**s),
-        lambda s: sh.ConnectPerCall(**s),
+        lambda s: sqlhelper.LockedGlobalConnection(**s),
+        lambda s: sqlhelper.PooledStrategy(settings=s),
+        lambda s: sqlhelper.SqlHelperStrategy(settings=s),
+        lambda s: sqlhelper.PersistentStrategy(**s),
+        lambda s: sqlhelper.ConnectPerCall(**s),
     ],
     ids=["locked", "pooled", "sqlhelper", "persistent", "per-call"],
 )
 def test_safe_strategies_return_every_token(settings, make):
     strategy = make(settings)
     try:
-        outcome = sh.echo_race(strategy, threads=8, calls=5, sleep=0.001)
+        outcome = sqlhelper.echo_race(strategy, threads=8, calls=5, sleep=0.001)
     finally:
         strategy.close()
     assert outcome == {"ok": 40, "hung": 0}
 
 
 def test_connect_per_call_opens_a_connection_each_time(settings):
-    strategy = sh.ConnectPerCall(**settings)
+    strategy = sqlhelper.ConnectPerCall(**settings)
     ids = {strategy.query("SELECT CONNECTION_ID()")[0][0] for _ in range(3)}
     assert len(ids) == 3
 
 
 def test_pool_exhausted_without_blocking_is_503(settings):
-    helper = sh.SqlHelper(sh.create_pool(settings, mincached=0, maxconnections=1, blocking=False))
-    client = Client(sh.create_serve_app(helper))
+    helper = sqlhelper.SqlHelper(
+        sqlhelper.create_pool(settings, mincached=0, maxconnections=1, blocking=False)
+    )
+    client = Client(sqlhelper.create_serve_app(helper))
     held = helper.pool.connection()
     try:
         response = client.get("/users")
@@ -229,8 +233,8 @@ def test_pool_exhausted_without_blocking_is_503(settings):
 
 
 def test_sql_error_is_500_and_the_app_keeps_serving(settings):
-    missing_table = sh.SqlHelper(sh.create_pool(settings, mincached=0))
-    client = Client(sh.create_serve_app(missing_table))
+    missing_table = sqlhelper.SqlHelper(sqlhelper.create_pool(settings, mincached=0))
+    client = Client(sqlhelper.create_serve_app(missing_table))
     missing_table.fetchone("RENAME TABLE tb1 TO tb1_away")
     try:
         assert client.get("/users").status_code == 500
@@ -241,17 +245,17 @@ def test_sql_error_is_500_and_the_app_keeps_serving(settings):
 
 
 def test_settings_from_env():
-    assert sh.settings_from_env({}) == {
+    assert sqlhelper.settings_from_env({}) == {
         "host": "127.0.0.1",
         "port": 3306,
         "user": "root",
         "password": "",
         "database": "pooldb",
     }
-    with pytest.raises(sh.SettingsError, match="MYSQL_PORT must be a number"):
-        sh.settings_from_env({"MYSQL_PORT": "abc"})
-    with pytest.raises(sh.SettingsError, match="MYSQL_DATABASE"):
-        sh.settings_from_env({"MYSQL_DATABASE": "x`; DROP"})
+    with pytest.raises(sqlhelper.SettingsError, match="MYSQL_PORT must be a number"):
+        sqlhelper.settings_from_env({"MYSQL_PORT": "abc"})
+    with pytest.raises(sqlhelper.SettingsError, match="MYSQL_DATABASE"):
+        sqlhelper.settings_from_env({"MYSQL_DATABASE": "x`; DROP"})
 
 
 @pytest.mark.parametrize("args", [[], ["serve", "--port", "5999"]], ids=["demo", "serve"])
@@ -291,7 +295,7 @@ def _closed_port():
 
 
 def test_the_notes_helper_never_commits_so_the_write_is_rolled_back(helper):
-    for who, expected in ((sh.NotesSqlHelper(helper.pool), 0), (helper, 1)):
+    for who, expected in ((sqlhelper.NotesSqlHelper(helper.pool), 0), (helper, 1)):
         marker = f"commit-{uuid.uuid4().hex[:8]}"
         with who as cur:
             cur.execute("INSERT INTO tb1 (name) VALUES (%s)", (marker,))
@@ -299,7 +303,7 @@ def test_the_notes_helper_never_commits_so_the_write_is_rolled_back(helper):
 
 
 def test_two_users_overlapping_on_one_shared_instance(helper, capsys):
-    sh.demo_two_users_one_instance(helper)
+    sqlhelper.demo_two_users_one_instance(helper)
     out = capsys.readouterr().out
     assert "user 1 A, user 2 B, user 3 A, user 1 again A" in out
     assert "while user 1 was still using it: True" in out
@@ -310,7 +314,7 @@ def test_pool_parameters_each_do_what_they_say(settings):
         ssl_disabled=True, autocommit=True, **{k: v for k, v in settings.items() if k != "database"}
     )
     try:
-        lines = list(sh.pool_parameter_lines(settings, admin, settings["database"]))
+        lines = list(sqlhelper.pool_parameter_lines(settings, admin, settings["database"]))
     finally:
         admin.close()
     text = "\n".join(lines)
@@ -335,17 +339,17 @@ def test_pool_parameters_each_do_what_they_say(settings):
 
 
 def test_the_2_3_case_route_uses_sqlhelper_on_the_same_pool(settings, monkeypatch):
-    helper = sh.SqlHelper(sh.create_pool(settings, mincached=0))
-    monkeypatch.setattr(sh, "db", helper)
+    helper = sqlhelper.SqlHelper(sqlhelper.create_pool(settings, mincached=0))
+    monkeypatch.setattr(sqlhelper, "db", helper)
     helper.execute("INSERT INTO tb1 (name) VALUES (%s)", "case")
-    answer = Client(sh.create_serve_app(helper)).get("/case").json
+    answer = Client(sqlhelper.create_serve_app(helper)).get("/case").json
     assert answer["same pool as /users"] is True
     assert answer["SQLHelper.fetch_one('select * from tb1 limit 1', [])"][1]
     helper.pool.close()
 
 
 def test_configure_before_first_use_only():
-    helper = sh.SqlHelper()
+    helper = sqlhelper.SqlHelper()
     helper.configure(maxconnections=3)
     helper._pool = object()  # as if it had been used
     with pytest.raises(RuntimeError, match="configure the helper before using it"):
@@ -353,15 +357,15 @@ def test_configure_before_first_use_only():
 
 
 def test_docstrings_say_which_note_and_which_way():
-    assert sh.SqlHelper.__doc__.startswith("扩展 SQLhelper 方式一")
-    assert sh.SqlHelper2.__doc__.startswith("扩展 SQLhelper 方式二")
-    assert sh.SQLHelper.__doc__.startswith("Note 002's 2.3")
+    assert sqlhelper.SqlHelper.__doc__.startswith("扩展 SQLhelper 方式一")
+    assert sqlhelper.SqlHelper2.__doc__.startswith("扩展 SQLhelper 方式二")
+    assert sqlhelper.SQLHelper.__doc__.startswith("Note 002's 2.3")
 
 
 def test_the_narration_shows_a_timed_out_write_stored_and_the_key_keeping_a_retry_single(
     helper, settings, capsys
 ):
-    sh.demo_ambiguous_write(helper, settings)
+    sqlhelper.demo_ambiguous_write(helper, settings)
     out = capsys.readouterr().out
     assert "no answer in 0.5 s -> (2013) Lost connection to MySQL server during query (timed out)"
     assert "yet the server finished it: 1 row." in out
