@@ -13,8 +13,10 @@ The file reads in the order a request travels:
   Part A — one request, 第1步–第5步 (read this first): signals, g, AppContext, RequestContext,
            then Flask with its methods in the order a request calls them; startup after them.
   Part B — what a real app adds: sessions, blueprints, Config.from_object, url_for, jsonify.
-  Part C — watch it: the demo app, the recorder behind the narration, --trace and /lifecycle
-           (the notes' two lifecycle diagrams are dead links; this page replaces them), the CLI.
+  Part C — watch it: the demo app, the 7.1/7.2 narration, the notes' other blocks, main.
+           The tools that watch (the recorder behind the narration, --trace and /lifecycle,
+           the pages, the server) are in instruments/, handed this module; /lifecycle replaces
+           the notes' two dead lifecycle diagrams.
 
 One request, step by step — 000's numbers, 002's in brackets — and the function that runs:
   run_simple → Flask.__call__ → Flask.wsgi_app
@@ -44,25 +46,19 @@ Test: python -m pytest tests/test_05_lifecycle.py tests/test_05_http.py tests/te
 """
 
 import hashlib
-import html
 import importlib
 import ipaddress
-import itertools
 import json
 import logging
 import os
-import re
 import secrets
 import sys
 import threading
 import time
 import urllib.request
-import weakref
-from collections import deque
 from collections.abc import MutableMapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial, update_wrapper
+from functools import update_wrapper
 from itertools import chain
 
 from blinker import Namespace
@@ -85,7 +81,7 @@ from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response as _WerkzeugResponse
 from werkzeug.wsgi import LimitedStream
 
-from instruments import cli, serving
+from instruments import cli, pages, recorder, serving
 
 localproxy = importlib.import_module("04_proxy")
 localstack = importlib.import_module("03_localstack")
@@ -1395,7 +1391,7 @@ class FlaskClient(Client):
 Flask.test_client_class = FlaskClient
 
 # ##########################################################################################
-# Part C — watch it: the demo app, the recorder, the narration, /lifecycle, the command line
+# Part C — watch it: the demo app, the narration, the notes' other blocks, the command line
 # ##########################################################################################
 
 # ==========================================================================================
@@ -1432,8 +1428,9 @@ def create_app(app_class=Flask):
     app.config.from_object(DemoConfig)
     app.teardowns = []  # (path, repr(exc)) of recent requests, so /boom's teardown is visible
     app.routes = list(ROUTES)  # what the home page lists; 06 adds its own
-    app.recordings = RecordingRing()
-    app.wsgi_app = RecordingMiddleware(app, app.wsgi_app)  # Flask's middleware idiom
+    # What /lifecycle and --trace show: the recorder watches this module's lifecycle.
+    app.recordings = recorder.RecordingRing()
+    app.wsgi_app = recorder.RecordingMiddleware(app, app.wsgi_app, sys.modules[__name__])
 
     @app.before_first_request
     def first_request():
@@ -1455,11 +1452,11 @@ def create_app(app_class=Flask):
 
     @app.route("/")
     def home():
-        return render_home_page()
+        return pages.render_home_page(app.routes)
 
     @app.route("/lifecycle")
     def lifecycle():
-        return render_lifecycle_page(app.recordings, request.args.get("n"))
+        return pages.render_lifecycle_page(app.recordings, request.args.get("n"))
 
     @app.route("/favicon.ico")
     def favicon():
@@ -1569,13 +1566,13 @@ def read_request_elsewhere():
     from greenlet import greenlet
 
     view_ident = localstack.get_ident()
-    lines = [f"in the view (ident {_ident_label(view_ident)}): {_read_value()}"]
+    lines = [f"in the view (ident {localstack.ident_label(view_ident)}): {_read_value()}"]
 
     def copied_and_storage():
-        shown = []
+        storage, shown = _request_ctx_stack._local.__storage__, []
         for ident, whose in ((view_ident, "the view"), (localstack.get_ident(), "the copy, here")):
-            for label, items in stacks_snapshot(ident)["_request_ctx_stack"].entries.items():
-                shown.append(f"    {label}: {{'stack': [{', '.join(items)}]}}  <- {whose}")
+            items = ", ".join(recorder.short_item(i) for i in storage[ident]["stack"])
+            shown.append(f"    {localstack.ident_label(ident)}: {{'stack': [{items}]}}  <- {whose}")
         return "\n".join([_read_value(), "  _request_ctx_stack.__storage__ now holds:", *shown])
 
     for label, func in (
@@ -1593,7 +1590,7 @@ def read_request_elsewhere():
         answer = _run_elsewhere(func, greenlet if "greenlet" in label else None)
         lines += f"{label}: {answer}".splitlines()
     for line in lines:
-        note(line)
+        recorder.note(line)
     return lines
 
 
@@ -1699,749 +1696,6 @@ def streamed_body():
     """A body produced after the view returned: by then 第5步 may have popped the context."""
     yield "after the view returned: "
     yield _read_value() + "\n"
-
-
-# ==========================================================================================
-# The recorder — watches one request's real calls and writes them down as numbered steps
-# ==========================================================================================
-# sys.setprofile calls a function on every Python call and return of the thread. The recorder
-# picks out the lifecycle's own functions (table below), so the narration, --trace and
-# /lifecycle all come from the calls that really happened: nothing in Parts A and B prints.
-
-
-@dataclass
-class Step:
-    n000: str  # the step's number in note 000 (第1步–第5步), or "" where 000 has none
-    n002: str  # the same step's number in note 002 (1.0–4.4), or ""
-    phase: str  # push / dispatch / finalize / pop
-    func: str  # the function that ran
-    text: str
-    depth: int
-    items: list = field(default_factory=list)  # in order: inner Steps and (kind, text) lines
-    storage: dict = field(default_factory=dict)  # {stack name: StackView} right after it
-    subject: object = field(default=None, repr=False)  # what the return handler will look at
-
-    @property
-    def lines(self):
-        return [item for item in self.items if not isinstance(item, Step)]
-
-
-@dataclass
-class Recording:
-    number: int
-    method: str
-    path: str
-    steps: list = field(default_factory=list)  # every step, in the order the calls began
-    items: list = field(default_factory=list)  # the outermost steps: the call tree's roots
-    overlapped: bool = False  # another request ran on this OS thread meanwhile (greenlets)
-
-
-def _ident_label(ident):
-    label = localstack.ident_label(ident)
-    return label if isinstance(label, str) else f"<thread {label}>"
-
-
-def _short_item(item):
-    if isinstance(item, RequestContext):
-        return f"<RequestContext {item.request.method} {item.request.path}>"
-    return repr(item)
-
-
-@dataclass
-class StackView:
-    """One stack as a step of one request sees it: that request's own entry, and how many
-    other idents hold an entry at that moment (counted, not copied: see stacks_snapshot)."""
-
-    entries: dict  # {ident label: [short repr of each context]}, the recorded ident only
-    others: int = 0
-
-
-_STACK_NAMES = ("_request_ctx_stack", "_app_ctx_stack")
-
-
-def stacks_snapshot(ident):
-    """{stack name: StackView} for both stacks, right now, as `ident` sees them.
-
-    Only `ident`'s own entry is copied; the other requests in flight are counted. A snapshot
-    is taken after every step, so copying every entry would make recording one request cost
-    as much as all the requests in flight together (the cost grew with their square)."""
-    views = {}
-    for name, stack in zip(_STACK_NAMES, (_request_ctx_stack, _app_ctx_stack), strict=True):
-        storage = stack._local.__storage__
-        data = storage.get(ident)
-        entries = {}
-        if data is not None:
-            entries[_ident_label(ident)] = [_short_item(i) for i in data.get("stack", ())]
-        views[name] = StackView(entries, max(0, len(storage) - len(entries)))
-    return views
-
-
-def format_storage(view):
-    """A StackView as the notes draw __storage__: {ident: {'stack': [items]}}."""
-    inner = ", ".join(
-        f"{ident}: {{'stack': [{', '.join(items)}]}}" for ident, items in view.entries.items()
-    )
-    others = f" (+{view.others} other idents in flight, not shown)" if view.others else ""
-    return "{" + inner + "}" + others
-
-
-class Recorder:
-    """One request's steps. `sink`, if given, gets each printed line as it happens."""
-
-    def __init__(self, app, recording, sink=None):
-        self.app = app
-        self.recording = recording
-        self.sink = sink
-        # The key this request's contexts are stored under. A greenlet is held by a weak
-        # reference: a strong one kept a thread's main greenlet alive past its thread, and
-        # freeing it later crashed the interpreter (CPython 3.11, greenlet 3).
-        self.ident = _weak(localstack.get_ident())
-        self.open = []  # (frame, step) for steps whose function has not returned yet
-        self.hooks = _hook_names(app)
-        interface = type(app.session_interface)  # 自定义session: whichever the app uses
-        self.session_calls = {
-            interface.open_session.__code__: _ON_OPEN_SESSION,
-            interface.save_session.__code__: _on_save_session,
-        }
-        self.session_returns = {
-            interface.open_session.__code__: _after_open_session,
-            interface.save_session.__code__: _after_save_session,
-        }
-        self.view_frame = None
-        self.proxy_traced = False  # the view's first proxy use is traced through 3.3-3.7
-        self.proxy_uses = []  # the names of the proxies the view used after that one
-
-    # --- writing down --------------------------------------------------------------------
-    def step(self, frame, n000, n002, phase, text, subject=None):
-        code = frame.f_code
-        step = Step(n000, n002, phase, code.co_qualname, text, len(self.open), subject=subject)
-        self.recording.steps.append(step)
-        (self.open[-1][1].items if self.open else self.recording.items).append(step)
-        self.open.append((frame, step))
-        self.emit(step, n000, n002, text)
-        return step
-
-    def line(self, kind, text):
-        depth = len(self.open)
-        if self.open:
-            self.open[-1][1].items.append((kind, text))
-        self.emit(None, "signal" if kind == "signal" else "", "", text, depth)
-
-    def emit(self, step, n000, n002, text, depth=None):
-        if self.sink is None:
-            return
-        indent = 17 + 2 * (step.depth if step is not None else depth)
-        head = f"{n000:<8}{n002:<9}".ljust(indent)
-        if len(head) + len(text) > 100 and " = {" in text:  # a storage dict: wrap after " ="
-            name, value = text.split(" = ", 1)
-            self.sink(f"{head}{name} =")
-            self.sink(f"{' ' * indent}{value}")
-        else:
-            self.sink(f"{head}{text}")
-
-    def note(self, n002, text):
-        """A numbered line that is not a call of its own (e.g. 002's 3.2, a module global)."""
-        if self.open:
-            self.open[-1][1].items.append(("note", f"{n002} {text}"))
-        self.emit(None, "", n002, text, len(self.open))
-
-    def storage_lines(self):
-        for name, view in stacks_snapshot(self.ident()).items():
-            self.line("storage", f"{name}.__storage__ = {format_storage(view)}")
-
-    # --- sys.setprofile events -----------------------------------------------------------
-    def on_event(self, frame, event, arg):
-        if event == "call":
-            handler = _ON_CALL.get(frame.f_code) or self.session_calls.get(frame.f_code)
-            if handler is not None:
-                handler(self, frame)
-            elif frame.f_code in self.hooks:
-                self.on_hook(frame)
-        elif event == "return":
-            if self.open and self.open[-1][0] is frame:
-                step = self.open[-1][1]
-                step.storage = stacks_snapshot(self.ident())
-                handler = _ON_RETURN.get(frame.f_code) or self.session_returns.get(frame.f_code)
-                if handler is not None:  # lines of the result still belong to the step
-                    handler(self, step, arg)
-                step.subject = None
-                self.open.pop()
-            if frame is self.view_frame:
-                self.view_frame = None
-                if self.proxy_uses:
-                    names = " and ".join(sorted(set(self.proxy_uses)))
-                    self.line(
-                        "note",
-                        f"the view used {names} {len(self.proxy_uses)} more "
-                        "time(s), each through the same chain",
-                    )
-
-    def on_hook(self, frame):
-        code = frame.f_code
-        kind = self.hooks[code]
-        params = ", ".join(code.co_varnames[: code.co_argcount])
-        self.line("hook", f"{kind} {code.co_name}({params})")
-        if kind == "view":
-            self.view_frame = frame
-
-
-def _weak(ident):
-    """A callable that gives `ident` back, holding a greenlet only weakly (ints as they are)."""
-    return (lambda: ident) if isinstance(ident, int) else weakref.ref(ident)
-
-
-def _hook_names(app):
-    """{code object: 'before_request'} for every function the app registered."""
-    hooks = {f.__code__: "view" for f in app.view_functions.values() if hasattr(f, "__code__")}
-    for kind, table in (
-        ("before_request", app.before_request_funcs),
-        ("after_request", app.after_request_funcs),
-        ("teardown_request", app.teardown_request_funcs),
-    ):
-        for funcs in table.values():
-            hooks.update((f.__code__, kind) for f in funcs)
-    for kind, funcs in (
-        ("before_first_request", app.before_first_request_funcs),
-        ("teardown_appcontext", app.teardown_appcontext_funcs),
-    ):
-        hooks.update((f.__code__, kind) for f in funcs)
-    for by_code in app.error_handler_spec.values():
-        for handlers in by_code.values():
-            hooks.update((f.__code__, "errorhandler") for f in handlers.values())
-    return hooks
-
-
-# --- what each lifecycle function means, keyed by its code object ------------------------
-# Call handlers read the new frame's arguments; return handlers get the step (with what the
-# call handler kept in step.subject) and the return value.
-
-_PROXY_NAMES = {
-    id(request): "request",
-    id(session): "session",
-    id(g): "g",
-    id(current_app): "current_app",
-}
-
-
-def _stack_name(stack):
-    return {id(_request_ctx_stack): "_request_ctx_stack", id(_app_ctx_stack): "_app_ctx_stack"}.get(
-        id(stack)
-    )
-
-
-def _step(n000, n002, phase, text, inside=None):
-    """A call handler that opens a step. `text` may name the call's arguments ({exc!r});
-    `inside`, if given, is the 002 number the enclosing step must have (a chain of calls)."""
-
-    def on_call(rec, frame):
-        if inside is None or (rec.open and rec.open[-1][1].n002 == inside):
-            rec.step(frame, n000, n002, phase, text.format_map(frame.f_locals))
-
-    return on_call
-
-
-def _result(rec, step, arg):
-    rec.line("result", f"-> {arg!r}")
-
-
-def _on_request_init(rec, frame):
-    rec.step(
-        frame,
-        "",
-        "1.2",
-        "push",
-        "request = app.request_class(environ)",
-        subject=frame.f_locals["self"],
-    )
-
-
-def _after_request_init(rec, step, arg):
-    rec.line("result", f"-> {step.subject!r}")
-
-
-def _on_stack_push(rec, frame):
-    name = _stack_name(frame.f_locals["self"])
-    if name == "_request_ctx_stack":
-        rec.step(frame, "2.2", "2.2", "push", "_request_ctx_stack.push(ctx) -> LocalStack.push")
-    elif name == "_app_ctx_stack":
-        rec.step(frame, "", "", "push", "_app_ctx_stack.push(app_ctx) -> LocalStack.push")
-
-
-def _on_stack_pop(rec, frame):
-    name = _stack_name(frame.f_locals["self"])
-    if name == "_request_ctx_stack":
-        rec.step(frame, "", "4.2", "pop", "rv = _request_ctx_stack.pop() -> LocalStack.pop")
-    elif name == "_app_ctx_stack":
-        rec.step(frame, "", "", "pop", "rv = _app_ctx_stack.pop() -> LocalStack.pop")
-
-
-def _after_stack_change(rec, step, arg):
-    rec.storage_lines()
-
-
-def _after_local_setattr(rec, step, arg):
-    rec.line("result", "-> __storage__[ident] = {'stack': []}; back in push: rv.append(ctx)")
-
-
-def _after_open_session(rec, step, arg):
-    rec.line("result", f"-> {type(arg).__name__}({dict(arg) if arg is not None else ''})")
-
-
-def _on_match_request(rec, frame):
-    rec.step(
-        frame,
-        "",
-        "",
-        "push",
-        "ctx.match_request(): URL matching (not numbered in 000)",
-        subject=frame.f_locals["self"].request,
-    )
-
-
-def _after_match_request(rec, step, arg):
-    req = step.subject
-    if req.url_rule is not None:
-        rec.line(
-            "result",
-            f"-> {req.url_rule.rule} matched: endpoint {req.endpoint!r}, view_args {req.view_args}",
-        )
-    else:
-        rec.line("result", f"-> no rule matched: {type(req.routing_exception).__name__}")
-
-
-def _on_first_request(rec, frame):
-    app = frame.f_locals["self"]
-    if app._got_first_request:
-        rec.step(frame, "3.1", "", "dispatch", "before_first_request functions: already ran")
-    else:
-        names = [f.__name__ for f in app.before_first_request_funcs]
-        rec.step(frame, "3.1", "", "dispatch", f"before_first_request functions, once: {names}")
-
-
-def _after_preprocess(rec, step, arg):
-    if arg is not None:
-        rec.line("result", f"-> {_short(arg)}: a before_request answered; the view is skipped")
-
-
-def _on_dispatch(rec, frame):
-    req = _request_ctx_stack.top.request
-    if req.routing_exception is not None:
-        error = type(req.routing_exception).__name__
-        text = f"dispatch_request(): no rule matched -> raise {error}"
-    else:
-        text = f"dispatch_request(): view_functions[{req.endpoint!r}](**{req.view_args})"
-    rec.step(frame, "3.3", "3.1", "dispatch", text)
-
-
-def _proxy_name(frame):
-    return _PROXY_NAMES.get(id(frame.f_locals["self"]), "a LocalProxy")
-
-
-def _on_proxy_getattr(rec, frame):
-    if rec.view_frame is not None and not rec.proxy_traced:
-        proxy, name = _proxy_name(frame), frame.f_locals["name"]
-        lookup = "_lookup_req_object" if proxy in ("request", "session") else "_lookup_app_object"
-        rec.note("3.2", f"{proxy} = LocalProxy(partial({lookup}, {proxy!r})), made at import")
-        rec.step(
-            frame, "", "3.3", "dispatch", f"{proxy}.{name} -> LocalProxy.__getattr__({name!r})"
-        )
-
-
-def _on_current_object(rec, frame):
-    """Every use of a proxy comes here once: the view's first is traced, later ones counted."""
-    if rec.view_frame is None:
-        return
-    if rec.proxy_traced:
-        rec.proxy_uses.append(_proxy_name(frame))
-        return
-    rec.proxy_traced = True
-    if rec.open and rec.open[-1][1].n002 == "3.3":
-        text = "self._get_current_object() -> calls the partial it was made with"
-    else:
-        text = f"{_proxy_name(frame)} used -> LocalProxy._get_current_object()"
-    rec.step(frame, "", "3.4", "dispatch", text)
-
-
-def _after_local_getattr(rec, step, arg):
-    rec.line("result", f"-> [{', '.join(_short_item(i) for i in arg)}]")
-
-
-def _on_save_session(rec, frame):
-    rec.step(
-        frame,
-        "3.4.1.2",
-        "",
-        "finalize",
-        f"save_session(app, {dict(frame.f_locals['session'])}, response)",
-        subject=frame.f_locals["response"],
-    )
-
-
-def _after_save_session(rec, step, arg):
-    cookie = step.subject.headers.get("Set-Cookie")
-    if cookie is None:
-        rec.line("result", "-> the session did not change: no Set-Cookie")
-    else:  # the signature and timestamp change every second; the payload is what to read
-        payload_only = re.sub(r"=([^.;]*)\.[^;]*", r"=\1.…", cookie, count=1)
-        rec.line("result", f"-> Set-Cookie: {payload_only}")
-
-
-def _on_response_call(rec, frame):
-    if not rec.open:  # no step open: wsgi_app itself calls the response
-        rec.step(
-            frame,
-            "",
-            "",
-            "respond",
-            "return response(environ, start_response)",
-            subject=frame.f_locals["self"],
-        )
-
-
-def _after_response_call(rec, step, arg):
-    rec.line("result", f"-> start_response({step.subject.status!r}, headers)")
-
-
-def _short(value):
-    text = repr(value)
-    return text if len(text) <= 50 else text[:47] + "..."
-
-
-_LocalProxy = localproxy.LocalProxy
-_LocalStack, _Local = localstack.LocalStack, localstack.Local
-_ON_OPEN_SESSION = _step(
-    "2.3", "", "push", "ctx.session = app.session_interface.open_session(app, request)"
-)
-_ON_CALL = {
-    Flask.request_context.__code__: _step("1", "1.0", "push", "ctx = app.request_context(environ)"),
-    RequestContext.__init__.__code__: _step(
-        "", "1.1", "push", "RequestContext(app, environ): ctx.request, ctx.session = None"
-    ),
-    _WerkzeugRequest.__init__.__code__: _on_request_init,
-    RequestContext.push.__code__: _step("2", "2.0 2.1", "push", "ctx.push()"),
-    AppContext.push.__code__: _step(
-        "2.1", "", "push", "app_ctx = app.app_context(); app_ctx.push()"
-    ),
-    _LocalStack.push.__code__: _on_stack_push,
-    _Local.__setattr__.__code__: _step(
-        "",
-        "2.3",
-        "push",
-        "self._local.stack = rv = [] -> Local.__setattr__({name!r}, [])",
-        inside="2.2",
-    ),
-    RequestContext.match_request.__code__: _on_match_request,
-    Flask.full_dispatch_request.__code__: _step(
-        "3", "3.0", "dispatch", "response = app.full_dispatch_request()"
-    ),
-    Flask.try_trigger_before_first_request_functions.__code__: _on_first_request,
-    Flask.preprocess_request.__code__: _step(
-        "3.2",
-        "",
-        "dispatch",
-        "preprocess_request(): before_request functions, in registration order",
-    ),
-    Flask.dispatch_request.__code__: _on_dispatch,
-    _LocalProxy.__getattr__.__code__: _on_proxy_getattr,
-    _LocalProxy._get_current_object.__code__: _on_current_object,
-    localproxy._lookup_req_object.__code__: _step(
-        "",
-        "3.5",
-        "dispatch",
-        "_lookup_req_object({name!r}): top = _request_ctx_stack.top",
-        inside="3.4",
-    ),
-    _LocalStack.top.fget.__code__: _step(
-        "", "3.6", "dispatch", "LocalStack.top: return self._local.stack[-1]", inside="3.5"
-    ),
-    _Local.__getattr__.__code__: _step(
-        "", "3.7", "dispatch", "Local.__getattr__({name!r}): __storage__[ident][name]", inside="3.6"
-    ),
-    Flask.handle_user_exception.__code__: _step(
-        "", "", "dispatch", "handle_user_exception({e!r}): an errorhandler, or re-raise"
-    ),
-    Flask.handle_exception.__code__: _step(
-        "4", "", "dispatch", "handle_exception({e!r}): unhandled -> a 500"
-    ),
-    Flask.finalize_request.__code__: _step(
-        "3.4", "", "finalize", "finalize_request({rv!r:.50}) -> make_response(rv)"
-    ),
-    Flask.process_response.__code__: _step(
-        "3.4.1",
-        "",
-        "finalize",
-        "process_response(response): after_request functions, in reverse order",
-    ),
-    SessionInterface.is_null_session.__code__: _step(
-        "3.4.1.1", "", "finalize", "is_null_session(ctx.session): a {obj.__class__.__name__}?"
-    ),
-    _WerkzeugResponse.__call__.__code__: _on_response_call,
-    RequestContext.auto_pop.__code__: _step(
-        "5", "4.0 4.1", "pop", "ctx.auto_pop({exc!r}) -> ctx.pop({exc!r})"
-    ),
-    Flask.do_teardown_request.__code__: _step(
-        "5.1", "", "pop", "do_teardown_request(exc): teardown_request functions, reversed"
-    ),
-    _LocalStack.pop.__code__: _on_stack_pop,
-    localstack.release_local.__code__: _step(
-        "",
-        "4.3",
-        "pop",
-        "len(stack) == 1 -> release_local(self._local); return stack[-1]",
-        inside="4.2",
-    ),
-    _Local.__release_local__.__code__: _step(
-        "",
-        "4.4",
-        "pop",
-        "Local.__release_local__(): self.__storage__.pop(self.__ident_func__())",
-        inside="4.3",
-    ),
-    AppContext.pop.__code__: _step("5.2", "", "pop", "app_ctx.pop({exc!r})"),
-    Flask.do_teardown_appcontext.__code__: _step(
-        "5.2.1", "", "pop", "do_teardown_appcontext(exc): teardown_appcontext functions, reversed"
-    ),
-}
-_ON_RETURN = {
-    _WerkzeugRequest.__init__.__code__: _after_request_init,
-    _LocalStack.push.__code__: _after_stack_change,
-    _LocalStack.pop.__code__: _after_stack_change,
-    _Local.__setattr__.__code__: _after_local_setattr,
-    RequestContext.match_request.__code__: _after_match_request,
-    Flask.preprocess_request.__code__: _after_preprocess,
-    _LocalProxy.__getattr__.__code__: _result,
-    _Local.__getattr__.__code__: _after_local_getattr,
-    Flask.finalize_request.__code__: _result,
-    SessionInterface.is_null_session.__code__: _result,
-    _WerkzeugResponse.__call__.__code__: _after_response_call,
-}
-
-# --- one recording at a time per OS thread -------------------------------------------------
-# sys.setprofile watches an OS thread, so recordings are keyed by the OS thread's ident: not by
-# 03's greenlet-first get_ident (calling greenlet.getcurrent() inside a profile function crashed
-# the interpreter under load, CPython 3.11 and 3.12 here), and not by threading.get_ident,
-# which gevent's monkey-patching turns into the greenlet's.
-
-_recorders = {}  # OS thread ident -> the Recorder watching that thread right now
-
-
-def _profile(frame, event, arg):
-    recorder = _recorders.get(_thread_ident())
-    if recorder is not None and (event == "call" or event == "return"):
-        recorder.on_event(frame, event, arg)
-
-
-_thread_ident = threading.get_ident  # gevent patches it to the greenlet's: see _listen_to_signals
-
-
-def _on_signal(sender, _signal, **kwargs):
-    recorder = _recorders.get(_thread_ident())
-    if recorder is not None and sender is recorder.app:
-        extra = ", ".join(f"{k}={_short(v)}" for k, v in sorted(kwargs.items()))
-        recorder.line("signal", f"{_signal}({extra})" if extra else _signal)
-
-
-_SIGNAL_RECEIVERS = []
-
-
-def _listen_to_signals():
-    """Connect once, on the first recording (importing this file connects nothing)."""
-    global _thread_ident
-    if _SIGNAL_RECEIVERS:
-        return
-    monkey = sys.modules.get("gevent.monkey")
-    if monkey is not None and monkey.is_module_patched("threading"):
-        _thread_ident = monkey.get_original("_thread", "get_ident")  # the OS thread's ident
-    for signal in (
-        appcontext_pushed,
-        request_started,
-        request_finished,
-        got_request_exception,
-        request_tearing_down,
-        appcontext_tearing_down,
-        appcontext_popped,
-    ):
-        receiver = partial(_on_signal, _signal=signal.name.replace("-", "_"))
-        signal.connect(receiver, weak=False)
-        _SIGNAL_RECEIVERS.append(receiver)
-
-
-class _Watching:
-    """`with _Watching(recorder):` — this thread's calls go to the recorder meanwhile."""
-
-    def __init__(self, recorder):
-        self.recorder = recorder
-
-    def __enter__(self):
-        _recorders[_thread_ident()] = self.recorder
-        sys.setprofile(_profile)
-
-    def __exit__(self, *exc_info):
-        sys.setprofile(None)
-        del _recorders[_thread_ident()]
-
-
-class CountedBody:
-    """The response body, wrapped: its request counts as in flight until the server closes
-    the body (or drops it unclosed, as a test client may)."""
-
-    def __init__(self, body, done):
-        self.body, self.done = body, done
-
-    def __iter__(self):
-        return iter(self.body)
-
-    def close(self):
-        try:
-            if hasattr(self.body, "close"):
-                self.body.close()
-        finally:
-            self.finish()
-
-    def finish(self):
-        if self.done is not None:
-            self.done, done = None, self.done
-            done()
-
-    __del__ = finish
-
-
-class RecordedBody(CountedBody):
-    """The body, produced with the recorder still watching: stream_with_context pushes the
-    context again here, and those steps join the same recording."""
-
-    def __init__(self, body, recorder, done):
-        super().__init__(body, done)
-        self.recorder = recorder
-
-    def __iter__(self):
-        chunks = iter(self.body)
-        while True:
-            with _Watching(self.recorder):
-                chunk = next(chunks, None)
-            if chunk is None:
-                return
-            yield chunk
-
-    def close(self):
-        with _Watching(self.recorder):
-            super().close()
-
-
-def note(text):
-    """Add a line to the recording of the request this thread runs, if it is being recorded
-    (the demo's views use it to report what happened in other threads)."""
-    recorder = _recorders.get(_thread_ident())
-    if recorder is not None:
-        recorder.line("note", text)
-
-
-class RecordingRing:
-    """The last 20 recordings, newest first, safe to read while other threads add."""
-
-    def __init__(self, size=20):
-        self._items = deque(maxlen=size)
-        self._lock = threading.Lock()
-        self._numbers = itertools.count(1)
-
-    def next_number(self):
-        with self._lock:
-            return next(self._numbers)
-
-    def add(self, recording):
-        with self._lock:
-            self._items.appendleft(recording)
-
-    def snapshot(self):
-        with self._lock:
-            return list(self._items)
-
-
-class RecordingMiddleware:
-    """app.wsgi_app wrapped: requests recorded into app.recordings, except /favicon.ico;
-    /lifecycle itself is not kept, so the page shows the request before it.
-
-    A request is recorded when it is the only one in flight. Recording makes a request
-    several times slower; recording every request of a crowd made the crowd several times
-    slower, so in a crowd requests are served unrecorded, and the recorder costs nothing there.
-
-    `out`, when set (--trace), records every request and gets (request number, line) for each
-    line as it happens; the narration records its request with `record` and keeps it apart.
-    """
-
-    def __init__(self, app, wsgi_app):
-        self.app = app
-        self.wsgi_app = wsgi_app
-        self.out = None
-        self.in_flight = 0  # requests from here until the server closes their body
-        self.lock = threading.Lock()
-
-    def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") == "/favicon.ico":
-            return self.wsgi_app(environ, start_response)
-        with self.lock:
-            self.in_flight += 1
-            alone = self.in_flight == 1
-        try:
-            recorder = _recorders.get(_thread_ident())
-            if recorder is not None:  # a greenlet of a thread being recorded: it will mix in
-                recorder.recording.overlapped = True
-            elif alone or self.out is not None:
-                return self.record(environ, start_response, out=self.out, done=self.finished)
-            return CountedBody(self.wsgi_app(environ, start_response), self.finished)
-        except BaseException:
-            self.finished()
-            raise
-
-    def finished(self):
-        with self.lock:
-            self.in_flight -= 1
-
-    def record(self, environ, start_response, sink=None, out=None, keep=True, done=None):
-        _listen_to_signals()
-        method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
-        number = self.app.recordings.next_number() if keep else 0
-        if out is not None:
-            sink = partial(out, number)
-        if sink is not None:
-            sink(
-                f"{'-' * 7} {method} {path}: "
-                "run_simple -> app.__call__ -> app.wsgi_app(environ, start_response)"
-            )
-        query = environ.get("QUERY_STRING")
-        recording = Recording(number, method, path + (f"?{query}" if query else ""))
-        recorder = Recorder(self.app, recording, sink)
-        try:
-            with _Watching(recorder):
-                body = self.wsgi_app(environ, start_response)
-        finally:
-            if keep and path != "/lifecycle":  # kept now: the next /lifecycle sees it
-                self.app.recordings.add(recording)
-        return RecordedBody(body, recorder, done)
-
-
-_print_lock = threading.Lock()
-
-
-_tracing = {"on": True}
-
-
-def print_traced(number, line):
-    """--trace: one request's lines carry its number, so concurrent requests can be told apart.
-    When stdout goes away (`--trace | head`), tracing stops and serving goes on."""
-    with _print_lock:
-        if not _tracing["on"]:
-            return
-        try:
-            print(f"#{number} {line}", flush=True)
-        except BrokenPipeError:
-            _tracing["on"] = False
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            print(
-                "05_lifecycle.py: stdout was closed; tracing stops, serving goes on",
-                file=sys.stderr,
-                flush=True,
-            )
 
 
 # ==========================================================================================
@@ -2875,7 +2129,7 @@ def narrate_notes_bugs(out=print):
         out("wsgi_app without `error = None`, on a request that succeeds -> UnboundLocalError:")
         out(f"  {exc}")
         leftover = _request_ctx_stack.top
-        out(f"  and auto_pop never ran: {_short_item(leftover)} is still on the stack")
+        out(f"  and auto_pop never ran: {recorder.short_item(leftover)} is still on the stack")
         leftover.pop()
     nokey = Flask("nokey")
     nokey.add_url_rule("/read", "read", lambda: repr(session.get("x")))
@@ -2933,177 +2187,6 @@ def narrate_routes(out=print):
 
 
 # ==========================================================================================
-# The pages: / and /lifecycle (plain HTML and CSS; every user-controlled string escaped)
-# ==========================================================================================
-
-PAGE_STYLE = """
-body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
-h1 { font-size: 1.6em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ccc; }
-table { border-collapse: collapse; } td, th { padding: .25em .8em; text-align: left; }
-tr:nth-child(even) { background: #f4f4f4; } code { background: #f0f0f0; padding: 0 .2em; }
-.step { border: 1px solid #bbb; border-radius: 6px; margin: .4em 0 .4em .8em;
-        padding: .3em .6em; background: #fff; }
-.step .num { font-weight: bold; display: inline-block; min-width: 4.5em; }
-.step .n002 { color: #666; display: inline-block; min-width: 4em; }
-.step .func { color: #666; font-family: monospace; font-size: 12px; }
-.line { font-family: monospace; font-size: 13px; margin-left: 1em; }
-.line.signal::before { content: "signal "; color: #a37; font-weight: bold; }
-.line.hook::before { content: "calls "; color: #37a; }
-.phase-push { border-left: 6px solid #3a7; } .phase-dispatch { border-left: 6px solid #37a; }
-.phase-finalize { border-left: 6px solid #a73; }
-.phase-respond { border-left: 6px solid #777; } .phase-pop { border-left: 6px solid #a37; }
-.legend { padding: 0 .4em; margin-right: .3em; }
-.stacks { display: flex; gap: 1em; margin-top: .3em; flex-wrap: wrap; }
-.storage { border: 2px solid #888; border-radius: 4px; padding: .2em .5em; min-width: 22em;
-           font-family: monospace; font-size: 12px; background: #fafafa; }
-.storage .title { font-weight: bold; } .storage .empty { color: #999; }
-.storage .others { color: #666; } .warning { background: #fde; padding: .4em; }
-.ident { border: 1px dashed #888; margin: .2em 0; padding: .2em .4em; }
-.ctx { display: inline-block; border: 1px solid #555; background: #fff7d6; padding: 0 .3em;
-       margin: .1em; }
-nav a { margin-right: 1em; }
-"""
-
-
-def _page(title, body):
-    return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{PAGE_STYLE}</style></head><body>"
-        '<nav><a href="/">home</a><a href="/lifecycle">lifecycle</a></nav>'
-        f"{body}</body></html>"
-    )
-
-
-def _code_spans(text):
-    """A route's description, escaped, with its `names` drawn as code (written as in Markdown)."""
-    return re.sub(r"`([^`<>]+)`", r"<code>\1</code>", html.escape(text))
-
-
-def render_home_page(routes=None):
-    rows = "".join(
-        f'<tr><td><a href="{html.escape(url)}"><code>{html.escape(url)}</code></a></td>'
-        f"<td>{_code_spans(what)}</td></tr>"
-        for url, what in (routes or current_app.routes)
-    )
-    body = (
-        "<h1>05_lifecycle: Flask 1.1.1's request lifecycle on Werkzeug 3</h1>"
-        "<p>Every request this server answers goes through 第1步–第5步 of the notes: "
-        "the request context and the app context are pushed on their LocalStacks, the view "
-        'runs, and both are popped again. <a href="/lifecycle">/lifecycle</a> draws the steps '
-        "of the last request, with both stacks' <code>__storage__</code> after each step.</p>"
-        f"<table><tr><th>route</th><th>what it shows</th></tr>{rows}</table>"
-    )
-    return _page("05_lifecycle", body)
-
-
-PHASES = {
-    "push": "push: 第1步–第2步, the contexts go on the stacks",
-    "dispatch": "dispatch: 第3步 — before_request, the view, and inside it 3.4 finalize_request "
-    "(make_response, after_request, the session saved); 第4步 if the view raised",
-    "respond": "respond: wsgi_app hands the response to the server",
-    "pop": "pop: 第5步, teardown, the contexts come off the stacks",
-}
-
-
-PHASE_COLOURS = ("push", "dispatch", "finalize", "respond", "pop")
-
-
-def render_lifecycle_page(ring, which):
-    recordings = ring.snapshot()
-    if not recordings:
-        return _page(
-            "lifecycle",
-            "<h1>No request recorded yet</h1><p>Open "
-            '<a href="/session">/session</a>, then come back.</p>',
-        )
-    by_number = {r.number: r for r in recordings}
-    if which is None:
-        chosen = recordings[0]
-    elif which.isdigit() and int(which) in by_number:
-        chosen = by_number[int(which)]
-    else:
-        abort(
-            400,
-            description=f"n must be the number of a recent request, from {recordings[-1].number} "
-            f"to {recordings[0].number} (the list on /lifecycle)",
-        )
-    links = " ".join(
-        f'<a href="/lifecycle?n={r.number}">#{r.number} {html.escape(r.method)} '
-        f"{html.escape(r.path)}</a>"
-        for r in recordings
-    )
-    sections, phase, shown = [], None, [None]
-    for item in chosen.items:
-        if isinstance(item, Step) and item.phase != phase:
-            phase = item.phase
-            sections.append(f"<h2>{html.escape(PHASES[phase])}</h2>")
-        sections.append(_render_item(item, shown))
-    warning = ""
-    if chosen.overlapped:
-        warning = (
-            '<p class="warning">Another request ran on the same OS thread while this one was '
-            "recorded (a coroutine server: greenlets take turns on one thread). The recorder "
-            "watches the thread, so steps below may be missing or belong to the other request."
-            "</p>"
-        )
-    body = (
-        f"<h1>Request #{chosen.number}: {html.escape(chosen.method)} "
-        f"<code>{html.escape(chosen.path)}</code></h1>{warning}"
-        "<p>Each box is a step, numbered as note 000 numbers it (note 002's number in "
-        "grey), with the function that ran and, in the order they happened, the steps it "
-        "called, the hooks and signals it fired, and what it returned. Under a box: both "
-        "LocalStacks' <code>__storage__</code> right after it, drawn when it changed: this "
-        "request's own entry, and how many other requests had one at that moment. The colour "
-        "is the phase: "
-        + " ".join(f'<span class="legend phase-{p}">{p}</span>' for p in PHASE_COLOURS)
-        + "</p><p>A request is recorded when it is the only one in flight: in a crowd, "
-        "requests are served without a recording, which would make each several times slower "
-        "(<code>--trace</code> records every request).</p>"
-        f"<p>Recent requests: {links}</p>{''.join(sections)}"
-    )
-    return _page(f"lifecycle of {chosen.method} {chosen.path}", body)
-
-
-def _render_item(item, shown):
-    """A step as a box holding what it called, in order; `shown[0]` is the last storage drawn."""
-    if not isinstance(item, Step):
-        kind, text = item
-        if kind == "storage":  # drawn as boxes under the step instead
-            return ""
-        return f'<div class="line {kind}">{html.escape(text)}</div>'
-    inner = "".join(_render_item(i, shown) for i in item.items)
-    stacks = ""
-    if item.storage != shown[0]:
-        shown[0] = item.storage
-        stacks = "".join(_render_storage(name, view) for name, view in item.storage.items())
-        stacks = f'<div class="stacks">{stacks}</div>'
-    return (
-        f'<div class="step phase-{item.phase}" data-n000="{html.escape(item.n000)}" '
-        f'data-n002="{html.escape(item.n002)}" data-func="{html.escape(item.func)}">'
-        f'<div class="head"><span class="num">{html.escape(item.n000) or "&nbsp;"}</span>'
-        f'<span class="n002">{html.escape(item.n002)}</span> {html.escape(item.text)} '
-        f'<span class="func">{html.escape(item.func)}</span></div>{inner}{stacks}</div>'
-    )
-
-
-def _render_storage(name, view):
-    inner = "".join(
-        f'<div class="ident">{html.escape(str(ident))} &rarr; {{"stack": ['
-        + "".join(f'<span class="ctx">{html.escape(item)}</span>' for item in items)
-        + "]}</div>"
-        for ident, items in view.entries.items()
-    )
-    if not view.entries:
-        inner = '<div class="empty">{} (empty)</div>'
-    if view.others:
-        inner += f'<div class="others">+ {view.others} other request(s) in flight</div>'
-    return (
-        f'<div class="storage" data-stack="{name}"><div class="title">{name}.__storage__'
-        f"</div>{inner}</div>"
-    )
-
-
-# ==========================================================================================
 # 000 内容回顾 2 — run_simple serves the app; the command line
 # ==========================================================================================
 
@@ -3153,7 +2236,7 @@ def main(argv=None):
         return
     serving.use_secret_key(app, say=lambda line: print(f"05_lifecycle.py: {line}", file=sys.stderr))
     if args.trace:
-        app.wsgi_app.out = print_traced
+        app.wsgi_app.out = recorder.print_traced
     url = serving.url_of(args.host, args.port)
     print(
         f"\n05_lifecycle: serving on {url} ; "

@@ -17,6 +17,8 @@ import pytest
 from conftest import STEPS_OF_A_REQUEST, load, served_in_thread
 from werkzeug.test import Client
 
+from instruments import pages
+
 lifecycle = load("05_lifecycle")
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -148,7 +150,7 @@ def test_the_notes_chinese_headings_are_drawn_not_tofu(tmp_path):
     for char in "第步":
         page = tmp_path / f"{ord(char)}.html"
         page.write_text(
-            f'<!doctype html><meta charset="utf-8"><style>{lifecycle.PAGE_STYLE}</style>'
+            f'<!doctype html><meta charset="utf-8"><style>{pages.PAGE_STYLE}</style>'
             f'<h1 style="font-size:160px;margin:0">{char}</h1>',
             encoding="utf-8",
         )

@@ -19,6 +19,8 @@ ALLOWED = {
     "06_sqlhelper": ["03_localstack", "04_proxy", "05_lifecycle"],
     "instruments.cli": [],
     "instruments.serving": [],
+    "instruments.recorder": [],
+    "instruments.pages": [],
 }
 
 
