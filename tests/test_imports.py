@@ -9,7 +9,15 @@ import sys
 import pytest
 from conftest import ROOT
 
-SCRIPTS = ["01_stack", "02_local", "03_localstack", "04_proxy", "05_lifecycle", "06_sqlhelper"]
+SCRIPTS = [
+    "01_stack",
+    "02_local",
+    "03_localstack",
+    "04_proxy",
+    "05_lifecycle",
+    "06_sqlhelper",
+    "07_flask_basics",
+]
 ALLOWED = {
     "01_stack": [],
     "02_local": [],
@@ -17,6 +25,7 @@ ALLOWED = {
     "04_proxy": ["03_localstack"],
     "05_lifecycle": ["03_localstack", "04_proxy"],
     "06_sqlhelper": ["03_localstack", "04_proxy", "05_lifecycle"],
+    "07_flask_basics": ["03_localstack", "04_proxy", "05_lifecycle"],
     "instruments.cli": [],
     "instruments.serving": [],
     "instruments.recorder": [],

@@ -1,13 +1,17 @@
-"""The notes' other 05 blocks, run: 内容回顾 2 (wsgi), 003 一 (config), 二 (routes), 三/四
-(blueprints, subdomains), and the bugs in the notes' copies of Flask's source, each shown
-failing the way the notes' text would mislead, next to the fixed version that works."""
+"""07_flask_basics: the notes' blocks that use a Flask app, run on 05's Flask: 内容回顾 2 (wsgi),
+003 一 (config), 二 (routes), 三/四 (blueprints, subdomains), and the bugs in the notes' copies
+of Flask's source, each shown failing the way the notes' text would mislead, next to the fixed
+version that works."""
+
+import re
 
 import pytest
-from conftest import load
+from conftest import ROOT, load, run_script
 from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder
 
 lifecycle = load("05_lifecycle")
+basics = load("07_flask_basics")
 
 
 def both_stacks_empty():
@@ -23,15 +27,13 @@ def both_stacks_empty():
 def test_the_two_wsgi_apps_answer_over_http():
     from wsgiref.simple_server import make_server as wsgiref_make_server
 
-    assert lifecycle._serve_once(
-        lambda a: wsgiref_make_server("127.0.0.1", 0, a), lifecycle.wsgiref_app
+    assert basics._serve_once(
+        lambda a: wsgiref_make_server("127.0.0.1", 0, a), basics.wsgiref_app
     ) == (
         200,
         "<h1>Hello, web!</h1>",
     )
-    assert lifecycle._serve_once(
-        lambda a: make_server("127.0.0.1", 0, a), lifecycle.werkzeug_app
-    ) == (
+    assert basics._serve_once(lambda a: make_server("127.0.0.1", 0, a), basics.werkzeug_app) == (
         200,
         "你好",
     )
@@ -40,7 +42,7 @@ def test_the_two_wsgi_apps_answer_over_http():
 
 
 def test_config_principle_equals_from_object(capsys):
-    lifecycle.narrate_config_principle()
+    basics.narrate_config_principle()
     out = capsys.readouterr().out
     assert "takes the same: True" in out and "'SECRET_KEY': '05-lifecycle-demo-secret'" in out
 
@@ -74,7 +76,7 @@ def test_config_principle_equals_from_object(capsys):
     ],
 )
 def test_routing_app(path, status, body):
-    response = lifecycle.routing_app().test_client().get(path)
+    response = basics.routing_app().test_client().get(path)
     assert response.status_code == status
     if body is not None:
         assert response.text == body
@@ -89,12 +91,12 @@ def test_routing_app(path, status, body):
     ],
 )
 def test_strict_slashes_and_redirect_to(path, location):
-    response = lifecycle.routing_app().test_client().get(path)
+    response = basics.routing_app().test_client().get(path)
     assert (response.status_code, response.headers["Location"]) == (308, location)
 
 
 def test_class_based_views_and_automatic_options():
-    app = lifecycle.routing_app()
+    app = basics.routing_app()
     client = app.test_client()
     assert client.post("/users").text == "POST users"
     assert client.delete("/users").status_code == 405
@@ -112,16 +114,16 @@ def test_class_based_views_and_automatic_options():
 
 def test_a_decorator_without_wraps_makes_views_collide():
     app = lifecycle.Flask("decorated")
-    app.route("/a")(lifecycle.login_required(lambda: "a", keep_name=False))
+    app.route("/a")(basics.login_required(lambda: "a", keep_name=False))
     with pytest.raises(AssertionError, match="overwriting an existing endpoint function: inner"):
-        app.route("/b")(lifecycle.login_required(lambda: "b", keep_name=False))
+        app.route("/b")(basics.login_required(lambda: "b", keep_name=False))
 
     def page_b():
         return "b"
 
     fixed = lifecycle.Flask("decorated")
-    fixed.route("/a")(lifecycle.login_required(lambda: "a"))
-    fixed.route("/b")(lifecycle.login_required(page_b))  # with wraps: the endpoint is page_b
+    fixed.route("/a")(basics.login_required(lambda: "a"))
+    fixed.route("/b")(basics.login_required(page_b))  # with wraps: the endpoint is page_b
     assert fixed.test_client().get("/b").text == "b" and "page_b" in fixed.view_functions
 
 
@@ -173,7 +175,7 @@ def test_subdomains_fixed_and_wildcard_with_server_name():
 def test_two_views_named_login_on_one_blueprint_collide():
     bp = lifecycle.Blueprint("ac", "crm")
     for text in ("first", "second"):
-        bp.route("/login")(lifecycle._named("login", lambda text=text: text))
+        bp.route("/login")(basics._named("login", lambda text=text: text))
     with pytest.raises(AssertionError, match="ac.login"):
         lifecycle.Flask("crm").register_blueprint(bp)
 
@@ -185,7 +187,7 @@ def test_the_notes_wsgi_app_leaves_error_unbound_and_the_context_pushed():
     app = lifecycle.Flask("bugs")
     app.route("/")(lambda: "ok")
     with pytest.raises(UnboundLocalError):
-        lifecycle._notes_wsgi_app(app, EnvironBuilder("/").get_environ(), lambda *a: None)
+        basics._notes_wsgi_app(app, EnvironBuilder("/").get_environ(), lambda *a: None)
     leftover = lifecycle._request_ctx_stack.top
     assert leftover is not None  # never popped
     leftover.pop()
@@ -206,7 +208,7 @@ def test_no_secret_key_fails_on_write_not_at_push():
 
 def test_the_notes_push_indentation_loses_the_request_inside_an_app_context():
     app = lifecycle.Flask("indent")
-    app.request_context_class = lifecycle.NotesPushRequestContext
+    app.request_context_class = basics.NotesPushRequestContext
     with app.app_context():
         ctx = app.test_request_context("/x")
         ctx.push()
@@ -219,7 +221,7 @@ def test_the_notes_push_indentation_loses_the_request_inside_an_app_context():
 
 @pytest.mark.parametrize(
     "cls, first_runs, after_ran",
-    [(lifecycle.NotesFlask, 3, False), (lifecycle.Flask, 1, True)],
+    [(basics.NotesFlask, 3, False), (lifecycle.Flask, 1, True)],
     ids=["notes", "fixed"],
 )
 def test_before_first_request_flag_and_the_apps_after_request(cls, first_runs, after_ran):
@@ -237,3 +239,11 @@ def test_removed_apis_are_absent():
     app = lifecycle.Flask("apis")
     assert not hasattr(app, "open_session") and not hasattr(app, "save_session")
     assert app.session_cookie_name == "session"  # 1.1.1 has it (Flask 2.3 removed it)
+
+
+def test_the_narration_prints_the_same_every_run():
+    first = run_script("07_flask_basics")
+    assert first.returncode == 0 and first.stderr == ""
+    masked = re.sub(r"0x[0-9a-f]+", "0x…", first.stdout)
+    assert masked == (ROOT / "tests" / "snapshots" / "07_demo.txt").read_text("utf-8")
+    assert max(len(line) for line in first.stdout.splitlines()) <= 100

@@ -1,0 +1,465 @@
+"""07 — the notes' review of Flask's basics, run on 05's Flask: WSGI and run_simple, config,
+routing, blueprints and subdomains, class-based views, and the notes' copies of Flask's source.
+
+Notes: 000 内容回顾 2 (wsgiref, run_simple), 8 (CBV) and 11 (蓝图); 003 一、flask配置文件,
+二、路由系统, 三、蓝图, 四、子域名; the notes' copies of Flask 1.1.1's `wsgi_app`,
+`RequestContext.push`, `try_trigger_before_first_request_functions` and `process_response`.
+
+Over 05 this adds no machinery: these blocks of the notes use a Flask app rather than explain
+its contexts, so they live beside 05's lesson instead of inside it. Each runs on 05's Flask,
+and where the notes' code is wrong, the notes' version runs first, fails, and the fix runs
+beside it.
+
+Run:  python 07_flask_basics.py
+Test: python -m pytest tests/test_07_flask_basics.py
+"""
+
+import importlib
+import os
+import sys
+import threading
+import urllib.request
+from functools import update_wrapper
+
+from werkzeug.routing import BaseConverter
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Response
+
+from instruments import cli
+
+lifecycle = importlib.import_module("05_lifecycle")
+Flask, Blueprint, Config = lifecycle.Flask, lifecycle.Blueprint, lifecycle.Config
+RequestContext, MethodView = lifecycle.RequestContext, lifecycle.MethodView
+session, has_request_context = lifecycle.session, lifecycle.has_request_context
+_request_ctx_stack, _app_ctx_stack = lifecycle._request_ctx_stack, lifecycle._app_ctx_stack
+
+
+# ==========================================================================================
+# 内容回顾 2 — django之前 / flask之前: a WSGI app, served by wsgiref and by run_simple
+# ==========================================================================================
+
+
+def _fetch(url, headers=None):
+    req = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(req, timeout=10) as response:
+        return response.status, response.read().decode("utf-8")
+
+
+def _serve_once(make_server_function, app):
+    """Serve `app` on a free loopback port just long enough for one GET; returns its answer."""
+    server = make_server_function(app)
+    thread = threading.Thread(target=server.handle_request)
+    thread.start()
+    try:
+        return _fetch(f"http://127.0.0.1:{server.server_port}/")
+    finally:
+        thread.join(10)
+        server.server_close()
+
+
+def wsgiref_app(environ, start_response):
+    """内容回顾 2, django之前: a WSGI app is a callable(environ, start_response)."""
+    start_response("200 OK", [("Content-Type", "text/html")])
+    return [bytes("<h1>Hello, web!</h1>", encoding="utf-8")]
+
+
+def werkzeug_app(environ, start_response):
+    """内容回顾 2, flask之前 — with Response: the notes' BaseResponse is gone in Werkzeug 2.1+."""
+    response = Response("你好")
+    return response(environ, start_response)
+
+
+def narrate_wsgi(app, out=print):
+    from wsgiref.simple_server import WSGIRequestHandler
+    from wsgiref.simple_server import make_server as wsgiref_make_server
+
+    from werkzeug.serving import WSGIRequestHandler as WerkzeugHandler
+    from werkzeug.serving import make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    class QuietWerkzeug(WerkzeugHandler):
+        def log(self, *args):
+            pass
+
+    out("")
+    out("== 内容回顾 2 wsgi: an app is a callable(environ, start_response) ==")
+    status, body = _serve_once(
+        lambda a: wsgiref_make_server("127.0.0.1", 0, a, handler_class=Quiet), wsgiref_app
+    )
+    out(f"wsgiref make_server(run) -> GET / -> {status} {body!r}")
+    try:
+        exec("from werkzeug.wrappers import BaseResponse", {})
+    except ImportError as exc:
+        out("the notes' `from werkzeug.wrappers import BaseResponse` -> ImportError:")
+        out(f"  {str(exc).split(' (')[0]}")
+    status, body = _serve_once(
+        lambda a: make_server("127.0.0.1", 0, a, request_handler=QuietWerkzeug), werkzeug_app
+    )
+    out(f"fixed with Response('你好'); run_simple's server -> GET / -> {status} {body!r}")
+    out(
+        f"and Flask.__call__ is such a callable: app(environ, start_response) -> "
+        f"{b''.join(app(EnvironBuilder('/index').get_environ(), lambda *a: None))!r}"
+    )
+
+
+# ==========================================================================================
+# 一、flask配置文件 — the principle: import a class by its dotted path, keep its UPPER names
+# ==========================================================================================
+
+
+def narrate_config_principle(out=print):
+    out("")
+    out("== 003 一、flask配置文件: import_module + getattr, the principle of from_object ==")
+    path = f"{lifecycle.__name__}.DemoConfig"  # 05's settings class, by its dotted path
+    module_name, class_name = path.rsplit(".", 1)
+    cls = getattr(importlib.import_module(module_name), class_name)
+    by_hand = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
+    out(f"import_module({module_name!r}), getattr(module, {class_name!r}), upper-case names:")
+    out(f"  {by_hand}")
+    config = Config()
+    config.from_object(path)
+    out(f"app.config.from_object({path!r}) takes the same: {dict(config) == by_hand}")
+
+
+# ==========================================================================================
+# 二、路由系统 — converters, a regex converter, endpoints, strict_slashes, redirect_to, CBV
+# ==========================================================================================
+
+
+class RegexConverter(BaseConverter):
+    """自定义正则路由: <regex("..."):name> matches what the pattern matches."""
+
+    def __init__(self, url_map, regex):
+        super().__init__(url_map)
+        self.regex = regex
+
+
+def routing_app():
+    """003 二、路由系统 and 000 回顾 6-8, on one app."""
+    app = Flask("routing")
+    app.url_map.converters["regex"] = RegexConverter
+
+    @app.route("/index", endpoint="index")  # 方式一: the decorator (endpoint= names the rule)
+    def index():
+        return "index"
+
+    app.add_url_rule("/", "index", index)  # 方式二, as 003 writes it; one function, two rules
+    for rule in (
+        "/user/<username>",
+        "/post/<int:post_id>",
+        "/price/<float:value>",
+        "/file/<path:subpath>",
+        "/uuid/<uuid:uid>",
+        "/lang/<any(zh, en):lang>",
+        r'/phone/<regex("1[3-9]\d{9}"):number>',
+    ):
+        app.add_url_rule(rule, rule.split("/")[1], _show_args)
+    app.add_url_rule("/strict/", "strict", lambda: "strict")
+    app.add_url_rule("/loose", "loose", lambda: "loose", strict_slashes=False)
+    app.add_url_rule("/old/<int:nid>", "old", redirect_to="/home/<nid>")
+    app.add_url_rule(
+        "/older/<int:nid>", "older", redirect_to=lambda adapter, nid: f"/home/{nid + 1000}"
+    )
+    app.add_url_rule("/no-options", "no_options", lambda: "x", provide_automatic_options=False)
+
+    class UserAPI(MethodView):
+        def get(self):
+            return "GET users"
+
+        def post(self):
+            return "POST users"
+
+    app.add_url_rule("/users", view_func=UserAPI.as_view("users"))
+    return app
+
+
+def _show_args(**kwargs):
+    return ", ".join(f"{k}={v!r} ({type(v).__name__})" for k, v in kwargs.items())
+
+
+def login_required(func, keep_name=True):
+    """A view decorator; keep_name=False is the version without functools.wraps."""
+
+    def inner(*args, **kwargs):
+        return func(*args, **kwargs)
+
+    return update_wrapper(inner, func) if keep_name else inner
+
+
+def narrate_routing(out=print):
+    out("")
+    out("== 003 二、路由系统 / 000 回顾 6-8: rules, converters, endpoints, CBV ==")
+    from werkzeug.routing.converters import DEFAULT_CONVERTERS
+
+    out("werkzeug.routing DEFAULT_CONVERTERS:")
+    names = [f"{k}: {v.__name__}" for k, v in DEFAULT_CONVERTERS.items()]
+    out("  " + ", ".join(names[:4]))
+    out("  " + ", ".join(names[4:]))
+    app = routing_app()
+    client = app.test_client()
+    for path in (
+        "/",
+        "/index",
+        "/user/alex",
+        "/post/7",
+        "/price/9.5",
+        "/file/a/b.txt",
+        "/uuid/12345678-1234-5678-1234-567812345678",
+        "/lang/zh",
+        "/lang/fr",
+        "/phone/13812345678",
+        "/phone/123",
+        "/strict",
+        "/loose/",
+        "/old/5",
+        "/older/5",
+        "/users",
+    ):
+        response = client.get(path)
+        where = f"-> Location {response.headers['Location']}" if response.location else ""
+        body = response.get_data(as_text=True) if response.status_code == 200 else ""
+        out(
+            f"  GET {path if len(path) < 30 else path[:26] + '...':<30} "
+            f"{response.status_code} {body}{where}"
+        )
+    out(
+        f"  POST /users -> {client.post('/users').text!r}; OPTIONS /no-options -> "
+        f"{client.open('/no-options', method='OPTIONS').status_code} "
+        "(provide_automatic_options=False)"
+    )
+    view = app.view_functions["users"]
+    out(
+        f"UserAPI.as_view('users') is a function {view.__name__!r}, view_class "
+        f"{view.view_class.__name__}, methods {sorted(view.methods)};"
+    )
+    out(f"  a closure over {view.__code__.co_freevars} (回顾 8: 闭包的应用场景)")
+    broken = Flask("decorated")
+    broken.route("/a")(login_required(lambda: "a", keep_name=False))
+    try:
+        broken.route("/b")(login_required(lambda: "b", keep_name=False))
+    except AssertionError as exc:
+        out("two views under a decorator without functools.wraps -> AssertionError:")
+        out(f"  {exc}")
+
+    def page_a():
+        return "a"
+
+    def page_b():
+        return "b"
+
+    fixed = Flask("decorated")
+    fixed.route("/a")(login_required(page_a))
+    fixed.route("/b")(login_required(page_b))
+    out(
+        f"with functools.wraps (update_wrapper) the endpoints keep their names: "
+        f"{sorted(e for e in fixed.view_functions if e != 'static')}"
+    )
+    try:
+        Flask("options").add_url_rule("/x", "x", lambda: "x", options=["GET", "POST"])
+    except TypeError as exc:
+        out("003's options=['GET','POST'] -> TypeError; the keyword is methods=:")
+        out(f"  {exc}")
+
+
+# ==========================================================================================
+# 三、蓝图 and 四、子域名 — blueprints with their own folders and prefix, subdomains
+# ==========================================================================================
+
+
+def narrate_blueprints(out=print):
+    out("")
+    out("== 003 三、蓝图 and 四、子域名 ==")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as root:
+        for folder, files in (
+            ("static", {"a.txt": "app's a"}),
+            ("bp_static", {"a.txt": "blueprint's a", "b.txt": "blueprint's b"}),
+        ):
+            os.makedirs(os.path.join(root, folder))
+            for name, text in files.items():
+                with open(os.path.join(root, folder, name), "w", encoding="utf-8") as f:
+                    f.write(text)
+        app = Flask("crm", root_path=root)
+        ac = Blueprint("ac", "crm", static_folder="bp_static", root_path=root)
+        ac.route("/login")(lambda: "login")
+        app.register_blueprint(ac, url_prefix="/xxxx")  # the notes: register_blurprint (typo)
+        same = Blueprint(
+            "same", "crm", static_folder="bp_static", static_url_path="/static", root_path=root
+        )
+        app.register_blueprint(same)
+        client = app.test_client()
+        for path in ("/xxxx/login", "/xxxx/static/b.txt", "/static/a.txt", "/static/b.txt"):
+            response = client.get(path)
+            body = response.get_data(as_text=True) if response.status_code == 200 else ""
+            out(f"  GET {path:<20} {response.status_code} {body}")
+    out("-> a blueprint's static folder is served under its url_prefix; at the same URL as the")
+    out("   app's, the app's rule matches first and there is no fallback (003's lookup order is")
+    out("   about templates)")
+    try:
+        app.register_blurprint(ac)
+    except AttributeError as exc:
+        out(f"003's app.register_blurprint(ac) -> AttributeError:\n  {exc}")
+    twice = Blueprint("ac", "crm")
+    for text in ("first", "second"):  # 003 defines `def login` twice on one blueprint
+        twice.route("/login")(_named("login", lambda text=text: text))
+    try:
+        Flask("crm").register_blueprint(twice)
+    except AssertionError as exc:
+        out("003's two `def login` on one blueprint -> AssertionError:")
+        out(f"  {exc}")
+    subs = Flask("subdomains")
+    subs.config["SERVER_NAME"] = "example.com"
+    public = Blueprint("public", "subdomains")
+    public.route("/")(lambda: "hello flask")
+    member = Blueprint("member", "subdomains")
+
+    @member.route("/")  # 003 decorates with an undefined `member` and returns an unset g.subdomain
+    def home(subdomain):
+        return f"member {subdomain}"
+
+    subs.register_blueprint(public, subdomain="public")
+    subs.register_blueprint(member, subdomain="<subdomain>")
+    client = subs.test_client()
+    for host in ("public.example.com", "alice.example.com"):
+        out(f"  GET http://{host}/ -> {client.get('/', base_url=f'http://{host}').text!r}")
+    out("-> fixed: the wildcard's value arrives as the view's argument; Flask >= 3.1 also needs")
+    out("   Flask(..., subdomain_matching=True) for this")
+
+
+# ==========================================================================================
+# The notes' copies of Flask's source — run as written, each failing, and the fix beside it
+# ==========================================================================================
+
+
+def _named(name, func):
+    func.__name__ = name
+    return func
+
+
+def _notes_wsgi_app(self, environ, start_response):
+    """000's wsgi_app exactly: `error = e` only happens in the except branch."""
+    ctx = self.request_context(environ)
+    ctx.push()
+    try:
+        try:
+            response = self.full_dispatch_request()
+        except Exception as e:
+            error = e
+            response = self.handle_exception(e)
+        return response(environ, start_response)
+    finally:
+        ctx.auto_pop(error)  # noqa: F821 - unbound when nothing failed: the notes' bug
+
+
+class NotesPushRequestContext(RequestContext):
+    """000's 第2步 as indented in the notes: the request push sits inside the `if`."""
+
+    def push(self):
+        app_ctx = _app_ctx_stack.top
+        if app_ctx is None or app_ctx.app != self.app:
+            app_ctx = self.app.app_context()
+            app_ctx.push()
+            self._implicit_app_ctx_stack.append(app_ctx)
+            _request_ctx_stack.push(self)
+            self.session = self.app.session_interface.open_session(self.app, self.request)
+        else:
+            self._implicit_app_ctx_stack.append(None)
+
+
+class NotesFlask(Flask):
+    """000's 3.1 and 3.4.1 as written in the notes."""
+
+    def try_trigger_before_first_request_functions(self):
+        with self._before_request_lock:  # no _got_first_request flag
+            for func in self.before_first_request_funcs:
+                func()
+
+    def process_response(self, response):
+        ctx = _request_ctx_stack.top
+        for handler in ctx._after_request_functions:  # only after_this_request's
+            response = handler(response)
+        if not self.session_interface.is_null_session(ctx.session):
+            self.session_interface.save_session(self, ctx.session, response)
+        return response
+
+
+def narrate_notes_bugs(out=print):
+    out("")
+    out("== the notes' copies of Flask's source, run as written ==")
+    app = Flask("bugs")
+    app.route("/")(lambda: "ok")
+    environ = EnvironBuilder("/").get_environ()
+    try:
+        _notes_wsgi_app(app, environ, lambda *a: None)
+    except UnboundLocalError as exc:
+        out("wsgi_app without `error = None`, on a request that succeeds -> UnboundLocalError:")
+        out(f"  {exc}")
+        leftover = _request_ctx_stack.top
+        where = f"{leftover.request.method} {leftover.request.path}"
+        out(f"  and auto_pop never ran: <RequestContext {where}> is still on the stack")
+        leftover.pop()
+    nokey = Flask("nokey")
+    nokey.add_url_rule("/read", "read", lambda: repr(session.get("x")))
+    nokey.add_url_rule("/write", "write", lambda: session.__setitem__("x", 1) or "written")
+    client = nokey.test_client()
+    out("2.3 says a missing secret key raises at push; it does not:")
+    out(f"  GET /read -> {client.get('/read').text!r} (the session is a NullSession);")
+    nokey.testing = True
+    try:
+        client.get("/write")
+    except RuntimeError as exc:
+        out(f"  only a write fails: GET /write -> RuntimeError: {str(exc)[:45]}...")
+    indented = Flask("indent")
+    indented.request_context_class = NotesPushRequestContext
+    with indented.app_context():
+        ctx = indented.test_request_context("/x")
+        ctx.push()
+        out(
+            "第2步 indented as in the notes, inside `with app.app_context()`: "
+            f"has_request_context() -> {has_request_context()}"
+        )
+        ctx._implicit_app_ctx_stack.pop()  # all that push did; there is nothing else to pop
+    for cls in (NotesFlask, Flask):
+        counted = cls("first")
+        calls = []
+        counted.before_first_request(lambda calls=calls: calls.append(1))
+        counted.after_request(lambda r: r.headers.__setitem__("X-After", "ran") or r)
+        counted.route("/")(lambda: "ok")
+        answers = [counted.test_client().get("/") for _ in range(3)]
+        label = "the notes' 3.1, 3.4.1" if cls is NotesFlask else "fixed"
+        out(
+            f"{label:<21}: 3 requests -> before_first_request ran {len(calls)}x, "
+            f"after_request ran: {answers[0].headers.get('X-After') == 'ran'}"
+        )
+    out("(before_first_request itself was removed in Flask 2.3)")
+    checks = [
+        (
+            "app.open_session / app.save_session",
+            "app.session_interface.open_session",
+            hasattr(app, "open_session"),
+        ),
+        ("app.session_cookie_name", 'app.config["SESSION_COOKIE_NAME"] (Flask >= 2.3)', None),
+        ("total_seconds(lifetime)", "lifetime.total_seconds()", None),
+    ]
+    for old, new, present in checks:
+        where = "" if present is None else f" (here: {'present' if present else 'absent'})"
+        out(f"the notes' {old} -> {new}{where}")
+
+
+def main(argv=None):
+    cli.demo_parser("07_flask_basics.py", __doc__).parse_args(
+        sys.argv[1:] if argv is None else argv
+    )
+    narrate_wsgi(lifecycle.create_app())
+    narrate_config_principle()
+    narrate_routing()
+    narrate_blueprints()
+    narrate_notes_bugs()
+
+
+if __name__ == "__main__":
+    cli.run(main, "07_flask_basics.py")
