@@ -167,13 +167,19 @@ class AppContext:
         self._refcnt = 0
 
     def push(self):
+        """Step 2.1: binds the app context to the current ident. From here until the pop,
+        `current_app` and `g` find this app in whatever code runs for the request."""
         self._refcnt += 1
         _app_ctx_stack.push(self)
         if appcontext_pushed.receivers:
             appcontext_pushed.send(self.app)
 
     def pop(self, exc=_sentinel):
-        """Step 5.2: teardown_appcontext on the last pop, then off the stack."""
+        """Step 5.2: pops the app context. The teardown_appcontext functions run only on the
+        last pop (`_refcnt`): a context pushed twice, by nested `with` blocks, is torn down
+        once. The pop itself is in `finally`, so a teardown that raises still leaves the stack
+        as it found it; `_sentinel` tells "no exception given" (look at the one being handled)
+        from None (none happened)."""
         try:
             self._refcnt -= 1
             if self._refcnt <= 0:
@@ -226,6 +232,16 @@ class RequestContext:
         )
 
     def push(self):
+        """Step 2: binds the request context to the current ident, so that `request` and
+        `session` find it.
+
+        An app context comes first (2.1): `current_app` must work wherever `request` does. It
+        is pushed only if this app's is not on top already (inside `with app.app_context():`
+        it is), and remembered in `_implicit_app_ctx_stack` so that pop takes off exactly
+        what push put on. The session is opened after the push (2.3), because opening it may
+        use the request; the URL is matched last, so a routing error is raised only when the
+        request is dispatched, inside the context, where error handlers can see it.
+        """
         top = _request_ctx_stack.top
         if top is not None and top.preserved:
             top.pop(top._preserved_exc)
@@ -262,8 +278,9 @@ class RequestContext:
             request.blueprint = request.url_rule.endpoint.rsplit(".", 1)[0]
 
     def auto_pop(self, exc):
-        """Step 5, unless the context is to be kept (then the next push, or the end of the
-        test client's `with`, pops it). Flask >= 2.2 always pops here."""
+        """Step 5, called by wsgi_app's `finally`: pops the context, unless it is to be kept
+        for looking at afterwards (the test client's `with`, or an error in debug mode); then
+        the next push, or the end of the `with`, pops it. Flask >= 2.2 always pops here."""
         if self.request.environ.get("flask._preserve_context") or (
             exc is not None and self.app.preserve_context_on_exception
         ):
@@ -273,7 +290,13 @@ class RequestContext:
             self.pop(exc)
 
     def pop(self, exc=_sentinel):
-        """Step 5: teardown_request (5.1), pop the request stack, then the app context (5.2)."""
+        """Step 5: pops the request context, then the app context that push added (5.2).
+
+        teardown_request (5.1) runs before the pop, while `request` still works, so teardown
+        functions can read it; and only on the last pop of a context pushed twice. The pops are
+        in `finally`: a teardown that raises must not leave this request's context on the
+        stack for the next request on the same ident. `_sentinel` tells "no exception given"
+        from None, as in AppContext.pop."""
         app_ctx = self._implicit_app_ctx_stack.pop()
         clear_request = False
         try:
@@ -397,6 +420,16 @@ class Flask:
         return self.wsgi_app(environ, start_response)
 
     def wsgi_app(self, environ, start_response):
+        """The WSGI application: one request, 第1步 to 第5步.
+
+        `app.wsgi_app` rather than `__call__` is the place for middleware (`app.wsgi_app =
+        Middleware(app.wsgi_app)`), so the app object stays the app. `error` starts as None
+        and keeps the exception that ended the request, if any: the teardown functions get it
+        (None means "all went well"). An Exception becomes a 500 (第4步); anything else (a
+        KeyboardInterrupt, SystemExit) is not the request's business and goes up, after it
+        too is recorded for teardown. The `finally` pops both contexts whatever happened: a
+        context left on the stack would be found by the next request on the same ident.
+        """
         ctx = self.request_context(environ)  # 第1步
         error = None  # the notes' wsgi_app lacks this line: `error` unbound after a success
         try:
@@ -419,6 +452,10 @@ class Flask:
 
     # --- 第3步: full_dispatch_request -----------------------------------------------------
     def full_dispatch_request(self):
+        """Step 3: everything between the pushes and the pops. The before_request functions
+        may answer instead of the view; either way the value goes through finalize_request,
+        and an error raised by either is offered to the error handlers first (an HTTP error
+        such as a 404 becomes its response here); only what no handler takes reaches 第4步."""
         self.try_trigger_before_first_request_functions()  # 3.1
         try:
             if request_started.receivers:
@@ -441,7 +478,9 @@ class Flask:
             self._got_first_request = True  # the notes' 3.1 has no flag: it ran every time
 
     def preprocess_request(self):
-        """3.2: the app's before_request hooks, then the blueprint's; first non-None wins."""
+        """Step 3.2: the app's before_request functions, then the blueprint's. The first one
+        that returns something other than None answers the request, and the view is not
+        called: that is how a login check turns a request away."""
         bp = _request_ctx_stack.top.request.blueprint
         funcs = self.before_request_funcs.get(None, ())
         if bp is not None and bp in self.before_request_funcs:
@@ -453,7 +492,10 @@ class Flask:
         return None
 
     def dispatch_request(self):
-        """3.3: the view function of the matched rule, called with the URL's arguments."""
+        """Step 3.3: calls the view of the rule push matched, with the URL's arguments. It reads
+        the request from the stack, not from a parameter: the view itself finds it the same
+        way, through the `request` proxy (002's 3.1–3.7). A routing error found at push is
+        raised here, inside full_dispatch_request, so error handlers get it."""
         req = _request_ctx_stack.top.request
         if req.routing_exception is not None:
             raise req.routing_exception
@@ -469,7 +511,10 @@ class Flask:
         return response
 
     def finalize_request(self, rv, from_error_handler=False):
-        """3.4: turn the view's value into a Response, run after_request, signal."""
+        """Step 3.4: turns the view's return value into a Response (a str, a tuple, a dict...)
+        and lets the after_request functions change it. When this runs for a 500
+        (`from_error_handler`), an after_request function that raises is logged and ignored:
+        the error page must still go out."""
         response = self.make_response(rv)
         try:
             response = self.process_response(response)  # 3.4.1
@@ -527,8 +572,12 @@ class Flask:
         return rv
 
     def process_response(self, response):
-        """3.4.1: after_this_request functions, then after_request hooks in reverse order
-        (the blueprint's first), then the session."""
+        """Step 3.4.1: the after_request functions, then the session is saved.
+
+        They run in reverse order of registration, the blueprint's before the app's: the
+        function registered first wraps the others, as the outermost layer of an onion runs
+        first going in (before_request) and last coming out. The session is saved last, so
+        that after_request functions can still change it (3.4.1.1, 3.4.1.2)."""
         ctx = _request_ctx_stack.top
         bp = ctx.request.blueprint
         funcs = ctx._after_request_functions  # after_this_request, in registration order
@@ -572,7 +621,10 @@ class Flask:
         return None
 
     def handle_exception(self, e):
-        """第4步: an unhandled error becomes a 500 (after_request hooks still run)."""
+        """Step 4: an error no handler took. It is signalled and logged, and becomes a 500
+        (with the app's 500 handler, if any), which still goes through finalize_request, so
+        after_request functions and the session run as for any response. In debug mode or
+        testing (`propagate_exceptions`) it is raised instead, to be seen where it happened."""
         if got_request_exception.receivers:
             got_request_exception.send(self, exception=e)
         if self.propagate_exceptions:
@@ -589,7 +641,10 @@ class Flask:
 
     # --- 第5步: teardown, called from RequestContext.pop and AppContext.pop ---------------
     def do_teardown_request(self, exc=_sentinel):
-        """5.1: teardown_request hooks (the app's, then the blueprint's), each reversed."""
+        """Step 5.1: the teardown_request functions, reversed, with the exception that ended
+        the request (or None). They run whatever happened, even after an unhandled error, so
+        they are the place to release what a request holds (a database connection); the
+        request context is still pushed, so they can read `request`."""
         if exc is _sentinel:
             exc = sys.exc_info()[1]
         funcs = reversed(self.teardown_request_funcs.get(None, ()))
@@ -602,7 +657,10 @@ class Flask:
             request_tearing_down.send(self, exc=exc)
 
     def do_teardown_appcontext(self, exc=_sentinel):
-        """5.2.1: teardown_appcontext hooks, reversed."""
+        """Step 5.2.1: the teardown_appcontext functions, reversed, as the app context goes.
+        An app context also exists without a request (`with app.app_context():` in a
+        script), so what belongs to the app context rather than the request is released
+        here."""
         if exc is _sentinel:
             exc = sys.exc_info()[1]
         for func in reversed(self.teardown_appcontext_funcs):
@@ -954,9 +1012,13 @@ class SessionInterface:
         )
 
     def open_session(self, app, request):
+        """Step 2.3: the session for this request, or None (then a NullSession is used).
+        Called once per context, at push, so every use of `session` sees the same object."""
         raise NotImplementedError()
 
     def save_session(self, app, session, response):
+        """Step 3.4.1.2: keep what the request changed, in the response (a cookie) or a store.
+        Called after the after_request functions, so their changes are kept too."""
         raise NotImplementedError()
 
 
@@ -991,7 +1053,9 @@ class SecureCookieSessionInterface(SessionInterface):
         )
 
     def open_session(self, app, request):
-        """Step 2.3: the signed cookie back into a dict; anything bad gives an empty session."""
+        """Step 2.3: the signed cookie back into a dict. A bad signature, an expired cookie or
+        garbage give an empty session, never an error: a client controls its cookies, and a
+        forged one must cost it its session, not cause a 500."""
         if not app.secret_key:
             return None
         val = request.cookies.get(app.session_cookie_name)
@@ -1005,7 +1069,9 @@ class SecureCookieSessionInterface(SessionInterface):
         return self.session_class(data if isinstance(data, dict) else None)
 
     def save_session(self, app, session, response):
-        """Step 3.4.1.2: sign the session into the cookie, only if it changed."""
+        """Step 3.4.1.2: signs the session into the cookie, only when it changed (or is to be
+        refreshed): an unchanged session sends no Set-Cookie. An emptied session deletes the
+        cookie. `Vary: Cookie` tells caches that the answer depended on the cookie."""
         name, domain, path = (
             app.session_cookie_name,
             self.get_cookie_domain(app),
