@@ -97,6 +97,42 @@ storage_view = localstack.storage_view
 
 _sentinel = object()  # "no exception given", as opposed to None ("no exception happened")
 
+# One request's steps, in the order a request meets them: note 000's number (第1步–第5步), note
+# 002's (1.0–4.4), and where the step happens. The map in the docstring above, the recorder
+# behind --trace and /lifecycle, and the tests all read the numbers from here.
+STEPS = (
+    ("1", "1.0", "Flask.request_context"),
+    ("", "1.1", "RequestContext.__init__"),
+    ("", "1.2", "Request.__init__"),
+    ("2", "2.0 2.1", "RequestContext.push"),
+    ("2.1", "", "AppContext.push"),
+    ("2.2", "2.2", "_request_ctx_stack.push"),
+    ("", "2.3", "Local.__setattr__"),
+    ("2.3", "", "SessionInterface.open_session"),
+    ("3", "3.0", "Flask.full_dispatch_request"),
+    ("3.1", "", "Flask.try_trigger_before_first_request_functions"),
+    ("3.2", "", "Flask.preprocess_request"),
+    ("3.3", "3.1", "Flask.dispatch_request"),
+    ("", "3.2", "LocalProxy(partial(...))"),
+    ("", "3.3", "LocalProxy.__getattr__"),
+    ("", "3.4", "LocalProxy._get_current_object"),
+    ("", "3.5", "_lookup_req_object"),
+    ("", "3.6", "LocalStack.top"),
+    ("", "3.7", "Local.__getattr__"),
+    ("3.4", "", "Flask.finalize_request"),
+    ("3.4.1", "", "Flask.process_response"),
+    ("3.4.1.1", "", "SessionInterface.is_null_session"),
+    ("3.4.1.2", "", "SessionInterface.save_session"),
+    ("4", "", "Flask.handle_exception"),
+    ("5", "4.0 4.1", "RequestContext.auto_pop"),
+    ("5.1", "", "Flask.do_teardown_request"),
+    ("", "4.2", "_request_ctx_stack.pop"),
+    ("", "4.3", "release_local"),
+    ("", "4.4", "Local.__release_local__"),
+    ("5.2", "", "AppContext.pop"),
+    ("5.2.1", "", "Flask.do_teardown_appcontext"),
+)
+
 # ##########################################################################################
 # Part A — one request, 第1步–第5步
 # ##########################################################################################

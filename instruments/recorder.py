@@ -40,6 +40,7 @@ class Lesson:
         self.signals = [getattr(module, name) for name in SIGNAL_NAMES]
         self.get_ident = module.localstack.get_ident  # the notes': greenlet first, then thread
         self.ident_label = module.localstack.ident_label
+        self.numbers = {where: (n000, n002) for n000, n002, where in module.STEPS}
         self.on_call, self.on_return = _tables(module)
 
     def label(self, ident):
@@ -61,6 +62,7 @@ class Step:
     items: list = field(default_factory=list)  # in order: inner Steps and (kind, text) lines
     storage: dict = field(default_factory=dict)  # {stack name: StackView} right after it
     subject: object = field(default=None, repr=False)  # what the return handler will look at
+    where: str = ""  # the row of the lesson's STEPS table this step is (its numbers' source)
 
     @property
     def lines(self):
@@ -146,9 +148,12 @@ class Recorder:
         self.proxy_uses = []  # the names of the proxies the view used after that one
 
     # --- writing down --------------------------------------------------------------------
-    def step(self, frame, n000, n002, phase, text, subject=None):
+    def step(self, frame, where, phase, text, subject=None):
+        """Open a step for `frame`; `where` names its row in the lesson's STEPS (or None)."""
+        n000, n002 = self.lesson.numbers.get(where, ("", ""))
         code = frame.f_code
         step = Step(n000, n002, phase, code.co_qualname, text, len(self.open), subject=subject)
+        step.where = where or ""
         self.recording.steps.append(step)
         (self.open[-1][1].items if self.open else self.recording.items).append(step)
         self.open.append((frame, step))
@@ -173,8 +178,9 @@ class Recorder:
         else:
             self.sink(f"{head}{text}")
 
-    def note(self, n002, text):
+    def note(self, where, text):
         """A numbered line that is not a call of its own (e.g. 002's 3.2, a module global)."""
+        n002 = self.lesson.numbers[where][1]
         if self.open:
             self.open[-1][1].items.append(("note", f"{n002} {text}"))
         self.emit(None, "", n002, text, len(self.open))
@@ -252,13 +258,14 @@ def _hook_names(app):
 # call handler kept in step.subject) and the return value.
 
 
-def _step(n000, n002, phase, text, inside=None):
-    """A call handler that opens a step. `text` may name the call's arguments ({exc!r});
-    `inside`, if given, is the 002 number the enclosing step must have (a chain of calls)."""
+def _step(where, phase, text, inside=None):
+    """A call handler that opens the step of STEPS row `where`. `text` may name the call's
+    arguments ({exc!r}); `inside`, if given, is the row the enclosing step must be (a chain
+    of calls, such as 002's 3.3-3.7)."""
 
     def on_call(rec, frame):
-        if inside is None or (rec.open and rec.open[-1][1].n002 == inside):
-            rec.step(frame, n000, n002, phase, text.format_map(frame.f_locals))
+        if inside is None or (rec.open and rec.open[-1][1].where == inside):
+            rec.step(frame, where, phase, text.format_map(frame.f_locals))
 
     return on_call
 
@@ -270,8 +277,7 @@ def _result(rec, step, arg):
 def _on_request_init(rec, frame):
     rec.step(
         frame,
-        "",
-        "1.2",
+        "Request.__init__",
         "push",
         "request = app.request_class(environ)",
         subject=frame.f_locals["self"],
@@ -285,17 +291,27 @@ def _after_request_init(rec, step, arg):
 def _on_stack_push(rec, frame):
     name = rec.lesson.stack_name(frame.f_locals["self"])
     if name == "_request_ctx_stack":
-        rec.step(frame, "2.2", "2.2", "push", "_request_ctx_stack.push(ctx) -> LocalStack.push")
+        rec.step(
+            frame,
+            "_request_ctx_stack.push",
+            "push",
+            "_request_ctx_stack.push(ctx) -> LocalStack.push",
+        )
     elif name == "_app_ctx_stack":
-        rec.step(frame, "", "", "push", "_app_ctx_stack.push(app_ctx) -> LocalStack.push")
+        rec.step(frame, None, "push", "_app_ctx_stack.push(app_ctx) -> LocalStack.push")
 
 
 def _on_stack_pop(rec, frame):
     name = rec.lesson.stack_name(frame.f_locals["self"])
     if name == "_request_ctx_stack":
-        rec.step(frame, "", "4.2", "pop", "rv = _request_ctx_stack.pop() -> LocalStack.pop")
+        rec.step(
+            frame,
+            "_request_ctx_stack.pop",
+            "pop",
+            "rv = _request_ctx_stack.pop() -> LocalStack.pop",
+        )
     elif name == "_app_ctx_stack":
-        rec.step(frame, "", "", "pop", "rv = _app_ctx_stack.pop() -> LocalStack.pop")
+        rec.step(frame, None, "pop", "rv = _app_ctx_stack.pop() -> LocalStack.pop")
 
 
 def _after_stack_change(rec, step, arg):
@@ -313,8 +329,7 @@ def _after_open_session(rec, step, arg):
 def _on_match_request(rec, frame):
     rec.step(
         frame,
-        "",
-        "",
+        None,
         "push",
         "ctx.match_request(): URL matching (not numbered in 000)",
         subject=frame.f_locals["self"].request,
@@ -335,10 +350,10 @@ def _after_match_request(rec, step, arg):
 def _on_first_request(rec, frame):
     app = frame.f_locals["self"]
     if app._got_first_request:
-        rec.step(frame, "3.1", "", "dispatch", "before_first_request functions: already ran")
+        rec.step(frame, FIRST, "dispatch", "before_first_request functions: already ran")
     else:
         names = [f.__name__ for f in app.before_first_request_funcs]
-        rec.step(frame, "3.1", "", "dispatch", f"before_first_request functions, once: {names}")
+        rec.step(frame, FIRST, "dispatch", f"before_first_request functions, once: {names}")
 
 
 def _after_preprocess(rec, step, arg):
@@ -353,7 +368,7 @@ def _on_dispatch(rec, frame):
         text = f"dispatch_request(): no rule matched -> raise {error}"
     else:
         text = f"dispatch_request(): view_functions[{req.endpoint!r}](**{req.view_args})"
-    rec.step(frame, "3.3", "3.1", "dispatch", text)
+    rec.step(frame, "Flask.dispatch_request", "dispatch", text)
 
 
 def _proxy_name(rec, frame):
@@ -364,10 +379,10 @@ def _on_proxy_getattr(rec, frame):
     if rec.view_frame is not None and not rec.proxy_traced:
         proxy, name = _proxy_name(rec, frame), frame.f_locals["name"]
         lookup = "_lookup_req_object" if proxy in ("request", "session") else "_lookup_app_object"
-        rec.note("3.2", f"{proxy} = LocalProxy(partial({lookup}, {proxy!r})), made at import")
-        rec.step(
-            frame, "", "3.3", "dispatch", f"{proxy}.{name} -> LocalProxy.__getattr__({name!r})"
-        )
+        made = f"{proxy} = LocalProxy(partial({lookup}, {proxy!r})), made at import"
+        rec.note("LocalProxy(partial(...))", made)
+        text = f"{proxy}.{name} -> LocalProxy.__getattr__({name!r})"
+        rec.step(frame, "LocalProxy.__getattr__", "dispatch", text)
 
 
 def _on_current_object(rec, frame):
@@ -378,11 +393,11 @@ def _on_current_object(rec, frame):
         rec.proxy_uses.append(_proxy_name(rec, frame))
         return
     rec.proxy_traced = True
-    if rec.open and rec.open[-1][1].n002 == "3.3":
+    if rec.open and rec.open[-1][1].where == "LocalProxy.__getattr__":
         text = "self._get_current_object() -> calls the partial it was made with"
     else:
         text = f"{_proxy_name(rec, frame)} used -> LocalProxy._get_current_object()"
-    rec.step(frame, "", "3.4", "dispatch", text)
+    rec.step(frame, "LocalProxy._get_current_object", "dispatch", text)
 
 
 def _after_local_getattr(rec, step, arg):
@@ -392,8 +407,7 @@ def _after_local_getattr(rec, step, arg):
 def _on_save_session(rec, frame):
     rec.step(
         frame,
-        "3.4.1.2",
-        "",
+        "SessionInterface.save_session",
         "finalize",
         f"save_session(app, {dict(frame.f_locals['session'])}, response)",
         subject=frame.f_locals["response"],
@@ -413,8 +427,7 @@ def _on_response_call(rec, frame):
     if not rec.open:  # no step open: wsgi_app itself calls the response
         rec.step(
             frame,
-            "",
-            "",
+            None,
             "respond",
             "return response(environ, start_response)",
             subject=frame.f_locals["self"],
@@ -431,8 +444,11 @@ def _short(value):
 
 
 _ON_OPEN_SESSION = _step(
-    "2.3", "", "push", "ctx.session = app.session_interface.open_session(app, request)"
+    "SessionInterface.open_session",
+    "push",
+    "ctx.session = app.session_interface.open_session(app, request)",
 )
+FIRST = "Flask.try_trigger_before_first_request_functions"
 
 
 def _tables(module):
@@ -442,32 +458,32 @@ def _tables(module):
     LocalStack, Local = module.localstack.LocalStack, module.localstack.Local
     on_call = {
         module.Flask.request_context.__code__: _step(
-            "1", "1.0", "push", "ctx = app.request_context(environ)"
+            "Flask.request_context", "push", "ctx = app.request_context(environ)"
         ),
         module.RequestContext.__init__.__code__: _step(
-            "", "1.1", "push", "RequestContext(app, environ): ctx.request, ctx.session = None"
+            "RequestContext.__init__",
+            "push",
+            "RequestContext(app, environ): ctx.request, ctx.session = None",
         ),
         WerkzeugRequest.__init__.__code__: _on_request_init,
-        module.RequestContext.push.__code__: _step("2", "2.0 2.1", "push", "ctx.push()"),
+        module.RequestContext.push.__code__: _step("RequestContext.push", "push", "ctx.push()"),
         module.AppContext.push.__code__: _step(
-            "2.1", "", "push", "app_ctx = app.app_context(); app_ctx.push()"
+            "AppContext.push", "push", "app_ctx = app.app_context(); app_ctx.push()"
         ),
         LocalStack.push.__code__: _on_stack_push,
         Local.__setattr__.__code__: _step(
-            "",
-            "2.3",
+            "Local.__setattr__",
             "push",
             "self._local.stack = rv = [] -> Local.__setattr__({name!r}, [])",
-            inside="2.2",
+            inside="_request_ctx_stack.push",
         ),
         module.RequestContext.match_request.__code__: _on_match_request,
         module.Flask.full_dispatch_request.__code__: _step(
-            "3", "3.0", "dispatch", "response = app.full_dispatch_request()"
+            "Flask.full_dispatch_request", "dispatch", "response = app.full_dispatch_request()"
         ),
         module.Flask.try_trigger_before_first_request_functions.__code__: _on_first_request,
         module.Flask.preprocess_request.__code__: _step(
-            "3.2",
-            "",
+            "Flask.preprocess_request",
             "dispatch",
             "preprocess_request(): before_request functions, in registration order",
         ),
@@ -475,66 +491,69 @@ def _tables(module):
         LocalProxy.__getattr__.__code__: _on_proxy_getattr,
         LocalProxy._get_current_object.__code__: _on_current_object,
         module.localproxy._lookup_req_object.__code__: _step(
-            "",
-            "3.5",
+            "_lookup_req_object",
             "dispatch",
             "_lookup_req_object({name!r}): top = _request_ctx_stack.top",
-            inside="3.4",
+            inside="LocalProxy._get_current_object",
         ),
         LocalStack.top.fget.__code__: _step(
-            "", "3.6", "dispatch", "LocalStack.top: return self._local.stack[-1]", inside="3.5"
+            "LocalStack.top",
+            "dispatch",
+            "LocalStack.top: return self._local.stack[-1]",
+            inside="_lookup_req_object",
         ),
         Local.__getattr__.__code__: _step(
-            "",
-            "3.7",
+            "Local.__getattr__",
             "dispatch",
             "Local.__getattr__({name!r}): __storage__[ident][name]",
-            inside="3.6",
+            inside="LocalStack.top",
         ),
         module.Flask.handle_user_exception.__code__: _step(
-            "", "", "dispatch", "handle_user_exception({e!r}): an errorhandler, or re-raise"
+            None, "dispatch", "handle_user_exception({e!r}): an errorhandler, or re-raise"
         ),
         module.Flask.handle_exception.__code__: _step(
-            "4", "", "dispatch", "handle_exception({e!r}): unhandled -> a 500"
+            "Flask.handle_exception", "dispatch", "handle_exception({e!r}): unhandled -> a 500"
         ),
         module.Flask.finalize_request.__code__: _step(
-            "3.4", "", "finalize", "finalize_request({rv!r:.50}) -> make_response(rv)"
+            "Flask.finalize_request",
+            "finalize",
+            "finalize_request({rv!r:.50}) -> make_response(rv)",
         ),
         module.Flask.process_response.__code__: _step(
-            "3.4.1",
-            "",
+            "Flask.process_response",
             "finalize",
             "process_response(response): after_request functions, in reverse order",
         ),
         module.SessionInterface.is_null_session.__code__: _step(
-            "3.4.1.1", "", "finalize", "is_null_session(ctx.session): a {obj.__class__.__name__}?"
+            "SessionInterface.is_null_session",
+            "finalize",
+            "is_null_session(ctx.session): a {obj.__class__.__name__}?",
         ),
         WerkzeugResponse.__call__.__code__: _on_response_call,
         module.RequestContext.auto_pop.__code__: _step(
-            "5", "4.0 4.1", "pop", "ctx.auto_pop({exc!r}) -> ctx.pop({exc!r})"
+            "RequestContext.auto_pop", "pop", "ctx.auto_pop({exc!r}) -> ctx.pop({exc!r})"
         ),
         module.Flask.do_teardown_request.__code__: _step(
-            "5.1", "", "pop", "do_teardown_request(exc): teardown_request functions, reversed"
+            "Flask.do_teardown_request",
+            "pop",
+            "do_teardown_request(exc): teardown_request functions, reversed",
         ),
         LocalStack.pop.__code__: _on_stack_pop,
         module.localstack.release_local.__code__: _step(
-            "",
-            "4.3",
+            "release_local",
             "pop",
             "len(stack) == 1 -> release_local(self._local); return stack[-1]",
-            inside="4.2",
+            inside="_request_ctx_stack.pop",
         ),
         Local.__release_local__.__code__: _step(
-            "",
-            "4.4",
+            "Local.__release_local__",
             "pop",
             "Local.__release_local__(): self.__storage__.pop(self.__ident_func__())",
-            inside="4.3",
+            inside="release_local",
         ),
-        module.AppContext.pop.__code__: _step("5.2", "", "pop", "app_ctx.pop({exc!r})"),
+        module.AppContext.pop.__code__: _step("AppContext.pop", "pop", "app_ctx.pop({exc!r})"),
         module.Flask.do_teardown_appcontext.__code__: _step(
-            "5.2.1",
-            "",
+            "Flask.do_teardown_appcontext",
             "pop",
             "do_teardown_appcontext(exc): teardown_appcontext functions, reversed",
         ),

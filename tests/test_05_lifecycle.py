@@ -6,6 +6,7 @@ Where Flask 1.1.1 (which the notes read, and 05 follows) and Flask 3 differ, the
 ("Flask >= 2.x differs from 1.1.1 here"); tests/test_05_flask111.py checks 05 against 1.1.1.
 """
 
+import re
 import sys
 import types
 
@@ -809,3 +810,16 @@ def test_before_first_request_is_thread_safe():
     for t in threads:
         t.join(60)
     assert calls == ["setup"] and results == ["1"] * 8
+
+
+def test_the_docstrings_step_map_agrees_with_the_table_of_steps():
+    """The module docstring's map is for reading; STEPS is what the recorder and tests use."""
+    rows = []  # (000's numbers on the line, the rest of the line)
+    for line in lifecycle.__doc__.splitlines():
+        match = re.match(r"  (\d[\d.]*(?:, \d[\d.]*)*) +(.*)", line)
+        if match:
+            rows += [(n, match.group(2)) for n in match.group(1).split(", ")]
+    numbered = [(n000, where) for n000, _, where in lifecycle.STEPS if n000]
+    assert [n for n, _ in rows] == [n000 for n000, _ in numbered]
+    for (_, text), (n000, where) in zip(rows, numbered, strict=True):
+        assert where.split(".")[-1] in text, (n000, where, text)
