@@ -10,7 +10,7 @@ it: the per-instance helper (方式二), note 002's static SQLHelper, and the th
 argues against — a connection per call, one global connection, one global connection under a lock
 — as strategies the demo and bench/bench_pool.py run side by side.
 
-Beyond the notes (README "Beyond one process"): the same app under gunicorn and gevent.
+Beyond the notes (docs/beyond-one-process.md): the same app under gunicorn and gevent.
 协程: use_ident keys the context stacks by the OS thread, the greenlet or a ContextVar, and
 create_ident_app serves 05's app that way. 进程: each worker process opens its own pool after the
 fork (SqlHelper.pool; InheritedPoolSqlHelper shows why), and DatabaseSessionInterface keeps

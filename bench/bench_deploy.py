@@ -1,7 +1,7 @@
 """Beyond one process: 05 and 06 under gunicorn and gevent, and what the notes' lessons become.
 
 Each lesson runs real gunicorn processes on free loopback ports, narrates what it does, and
-prints one table (the README's "Beyond one process" shows a run):
+prints one table (docs/beyond-one-process.md shows a run):
 
 1. ident: 协程 and the ident. N requests meet inside their request contexts, then each reads
    request.args['value'], with the context stacks keyed by the OS thread, the greenlet or a

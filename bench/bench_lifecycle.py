@@ -372,7 +372,7 @@ def main():
     if not all(verdicts.values()):
         print(
             "MISS means Flask 3 is not that much slower than ours on that Python: a cut that "
-            "keeps the notes' steps is still to be found (see the README)."
+            "keeps the notes' steps is still to be found (see bench/README.md)."
         )
     print("2. where the time goes in ours (this interpreter; ns per use x uses per request):")
     cost = common.Table([("piece", 62), ("ns/use", 7), ("uses", 5), ("us/request", 10)])

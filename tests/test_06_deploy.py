@@ -1,5 +1,5 @@
-"""Beyond one process: real gunicorn processes on free loopback ports (README: Beyond one
-process). The measuring code is bench/bench_deploy.py's, so the README's tables come from the
+"""Beyond one process: real gunicorn processes on free loopback ports (docs/beyond-one-
+process.md). The measuring code is bench/bench_deploy.py's, so the docs' tables come from the
 code tested here. Every gunicorn is stopped by its pid when its `with` ends."""
 
 import os

@@ -1,6 +1,7 @@
-"""What a newcomer meets before any script runs: the README's venv stays out of git, and the
-README says what the routes really show."""
+"""What a newcomer meets before any script runs: the README's venv stays out of git, the README
+is a front door whose links all resolve, and the docs say what the routes really show."""
 
+import re
 import subprocess
 
 from conftest import ROOT
@@ -13,7 +14,23 @@ def test_the_readmes_virtual_environment_is_ignored_by_git():
     assert result.returncode == 0, "add .venv/ to .gitignore"
 
 
-def test_the_readme_says_storage_lists_every_request_in_flight():
+def test_the_docs_say_storage_lists_every_request_in_flight():
+    routes = (ROOT / "docs" / "lifecycle.md").read_text(encoding="utf-8")
+    assert "only the current request" not in routes
+    assert "`/storage`" in routes and "every request in flight" in routes
+
+
+def test_the_readme_is_a_front_door_and_every_link_resolves():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "only the current request" not in readme
-    assert "`/storage`" in readme and "every request in flight" in readme
+    assert len(readme.splitlines()) <= 150
+    assert "pip install -r requirements.txt" in readme and "python -m pytest" in readme
+    pages = [
+        ROOT / "README.md",
+        ROOT / "bench" / "README.md",
+        *sorted((ROOT / "docs").glob("*.md")),
+    ]
+    for page in pages:
+        prose = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.S)
+        for target in re.findall(r"\]\(([^)#]+)[^)]*\)", prose):
+            if "://" not in target:
+                assert (page.parent / target).exists(), f"{page.name} links to {target}"
