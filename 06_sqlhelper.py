@@ -6,9 +6,11 @@ stack); 002 数据库连接池 (示例1–3, 模式一 PersistentDB, 模式二 P
 Over 05 this adds a database. The same idea as 03's LocalStack returns: `with db as cur:` takes
 a connection from a PooledDB and pushes (conn, cursor) on a `threading.local` stack, so one
 shared `db` serves every thread and nested `with` blocks each get their own connection. Beside
-it: the per-instance helper (方式二), note 002's static SQLHelper, and the three ways note 002
-argues against — a connection per call, one global connection, one global connection under a lock
-— as strategies the demo and bench/bench_pool.py run side by side.
+it: OwnConnectionSqlHelper (方式二), note 002's static SQLHelper (StaticSqlHelper here), and the
+three ways note 002 argues against — a connection per call, one global connection, one global
+connection under a lock — as strategies the demo and bench/bench_pool.py run side by side.
+ServingSqlHelper is SqlHelper hardened for `serve` and gunicorn: a pool per process, a breaker,
+and a COMMIT without an answer said to be of unknown outcome.
 
 Beyond the notes (docs/beyond-one-process.md): the same app under gunicorn and gevent.
 协程: use_ident keys the context stacks by the OS thread, the greenlet or a ContextVar, and
@@ -290,9 +292,6 @@ class SqlHelper:
         self._pool = pool
         self._pool_options = pool_options  # for create_pool, when no pool is given
         self._pool_lock = threading.Lock()
-        self._pool_given = pool is not None
-        self.pool_pid = os.getpid() if pool is not None else None  # the process that opened it
-        self._inherited_pools = []
         self.local = threading.local()
 
     def configure(self, **pool_options):
@@ -302,13 +301,84 @@ class SqlHelper:
         self._pool_options = pool_options
 
     @property
+    def pool(self):
+        """Created on first use: importing this file connects to nothing."""
+        if self._pool is None:
+            with self._pool_lock:
+                if self._pool is None:
+                    self._pool = create_pool(**self._pool_options)
+        return self._pool
+
+    def open(self):
+        conn = self.pool.connection()
+        return conn, conn.cursor()
+
+    @staticmethod
+    def close(conn, cursor):
+        # Fixed: the notes defined close(cursor, conn) but called close(conn, cursor).
+        try:
+            cursor.close()
+        finally:
+            conn.close()  # a pooled connection goes back to the pool, it is not closed
+
+    def __enter__(self):
+        conn, cursor = self.open()
+        stack = getattr(self.local, "stack", None)
+        if stack is None:
+            self.local.stack = stack = []
+        stack.append((conn, cursor))
+        return cursor
+
+    def __exit__(self, exc_type, exc, tb):
+        conn, cursor = self.local.stack.pop()
+        try:  # fixed: the notes never commit, and the pool rolls back what is left open
+            if exc_type is None:
+                conn.commit()
+            else:
+                _rollback_quietly(conn)  # the original exception is the one worth seeing
+        finally:
+            self.close(conn, cursor)
+
+    def fetchall(self, sql, *args):
+        with self as cursor:
+            cursor.execute(sql, args)
+            return cursor.fetchall()
+
+    def fetchone(self, sql, *args):
+        with self as cursor:
+            cursor.execute(sql, args)
+            return cursor.fetchone()
+
+    def execute(self, sql, *args):
+        """Run a write and commit it; returns the new AUTO_INCREMENT id, if any."""
+        with self as cursor:
+            cursor.execute(sql, args)
+            return cursor.lastrowid
+
+
+class ServingSqlHelper(SqlHelper):
+    """SqlHelper as `serve` and the lessons beyond one process use it: the same `with db as
+    cur:`, plus what a server needs from it.
+
+    - A pool per process: opened on first use in each process, so a worker forked by gunicorn
+      never talks on the sockets it inherited (see 进程 below).
+    - A breaker: after a timeout, "unavailable" at once for a moment instead of every request
+      waiting out the same timeout; it answers the requests waiting for a connection too.
+    - The outcome of a COMMIT that got no answer is unknown, and said so (OutcomeUnknown).
+    """
+
+    def __init__(self, pool=None, **pool_options):
+        super().__init__(pool, **pool_options)
+        self._pool_given = pool is not None
+        self.pool_pid = os.getpid() if pool is not None else None  # the process that opened it
+        self._inherited_pools = []
+
+    @property
     def configured(self):
         return bool(self._pool_options) or self._pool is not None
 
     @property
     def pool(self):
-        """Created on first use in each process: importing this file connects to nothing, and a
-        worker forked by gunicorn never talks on the sockets it inherited (see 进程 below)."""
         if self._needs_own_pool():
             with self._pool_lock:
                 if self._needs_own_pool():
@@ -323,7 +393,7 @@ class SqlHelper:
             if self._pool_given:
                 raise RuntimeError(
                     f"this helper's pool was opened in process {self.pool_pid}, before a fork, "
-                    "and cannot be reopened here: give SqlHelper pool options, not a pool"
+                    "and cannot be reopened here: give ServingSqlHelper pool options, not a pool"
                 )
             # Opened by the parent before a fork: its sockets are the parent's connections
             # too. Keep it referenced and unused: closing it here would send COM_QUIT down
@@ -385,22 +455,6 @@ class SqlHelper:
             conn.close()
             raise
 
-    @staticmethod
-    def close(conn, cursor):
-        # Fixed: the notes defined close(cursor, conn) but called close(conn, cursor).
-        try:
-            cursor.close()
-        finally:
-            conn.close()  # a pooled connection goes back to the pool, it is not closed
-
-    def __enter__(self):
-        conn, cursor = self.open()
-        stack = getattr(self.local, "stack", None)
-        if stack is None:
-            self.local.stack = stack = []
-        stack.append((conn, cursor))
-        return cursor
-
     def __exit__(self, exc_type, exc, tb):
         conn, cursor = self.local.stack.pop()
         try:
@@ -409,7 +463,7 @@ class SqlHelper:
             elif is_connection_error(exc):
                 self._lost(conn)
             else:
-                _rollback_quietly(conn)  # the original exception is the one worth seeing
+                _rollback_quietly(conn)
         finally:
             self.close(conn, cursor)
 
@@ -426,22 +480,6 @@ class SqlHelper:
     def _lost(self, conn):
         self.trip()
         _discard(conn)
-
-    def fetchall(self, sql, *args):
-        with self as cursor:
-            cursor.execute(sql, args)
-            return cursor.fetchall()
-
-    def fetchone(self, sql, *args):
-        with self as cursor:
-            cursor.execute(sql, args)
-            return cursor.fetchone()
-
-    def execute(self, sql, *args):
-        """Run a write and commit it; returns the new AUTO_INCREMENT id, if any."""
-        with self as cursor:
-            cursor.execute(sql, args)
-            return cursor.lastrowid
 
 
 def _discard(conn):
@@ -461,7 +499,7 @@ def _rollback_quietly(conn):
         pass
 
 
-db = SqlHelper()
+db = ServingSqlHelper()  # 方式一's one shared `db`; serve and StaticSqlHelper (2.3) use it too
 
 
 class SharedInstanceSqlHelper(SqlHelper):
@@ -508,10 +546,10 @@ class NotesSqlHelper(SqlHelper):
 # ==========================================================================================
 
 
-class SqlHelper2:
+class OwnConnectionSqlHelper:
     """扩展 SQLhelper 方式二 (notes 000/001): each instance holds its own connection.
 
-    `with SqlHelper2() as cur:` — a new object per use, so no stack is needed."""
+    `with OwnConnectionSqlHelper() as cur:` — a new object per use, so no stack is needed."""
 
     def __init__(self, pool=None):
         self.pool = pool or db.pool
@@ -534,20 +572,21 @@ class SqlHelper2:
 
 
 # ==========================================================================================
-# 2.3 实际开发小应用案例 — db_helper.SQLHelper with static methods
+# 2.3 实际开发小应用案例 — db_helper.SQLHelper with static methods (StaticSqlHelper here)
 # ==========================================================================================
 
 
-class SQLHelper:
-    """Note 002's 2.3 db_helper.SQLHelper: static fetch_one / fetch_all on the one pool (db's)."""
+class StaticSqlHelper:
+    """Note 002's 2.3 db_helper.SQLHelper: static fetch_one / fetch_all on the one pool (db's).
+    (Named apart from 方式一's SqlHelper here; the notes call it SQLHelper.)"""
 
     @staticmethod
     def fetch_one(sql, args=()):
-        return SQLHelper._fetch(sql, args, "fetchone")
+        return StaticSqlHelper._fetch(sql, args, "fetchone")
 
     @staticmethod
     def fetch_all(sql, args=()):  # fixed: the notes wrote fetch_all(self, sql, args)
-        return SQLHelper._fetch(sql, args, "fetchall")
+        return StaticSqlHelper._fetch(sql, args, "fetchall")
 
     @staticmethod
     def pool():
@@ -555,7 +594,7 @@ class SQLHelper:
 
     @staticmethod
     def _fetch(sql, args, method):
-        conn = SQLHelper.pool().connection()
+        conn = StaticSqlHelper.pool().connection()
         try:
             with conn.cursor() as cursor:
                 cursor.execute(sql, args)
@@ -786,7 +825,7 @@ SERVE_ROUTES = [
     ("/users/1", "one user, or 404"),
     ("/slow?seconds=0.2", "SELECT SLEEP(S) through the pool, S <= 1"),
     ("/pool", "the pool: maxconnections, in_use, idle"),
-    ("/case", "002's 2.3 app: SQLHelper.fetch_one('select * from tb1 limit 1', [])"),
+    ("/case", "002's 2.3 app: StaticSqlHelper.fetch_one('select * from tb1 limit 1', [])"),
     ("/connection", "this process, its pool's process, the connection id and its last user"),
 ]
 
@@ -877,12 +916,12 @@ def create_serve_app(helper=None, sessions="cookie"):
     @bp.route("/case")
     def hello():
         """002's 2.3 app.py, whose view reads `select * from t1` (our table is tb1)."""
-        result = SQLHelper.fetch_one("select * from tb1 limit 1", [])  # not the whole table
+        result = StaticSqlHelper.fetch_one("select * from tb1 limit 1", [])  # not the whole table
         return {
-            "SQLHelper.fetch_one('select * from tb1 limit 1', [])": list(result)
+            "StaticSqlHelper.fetch_one('select * from tb1 limit 1', [])": list(result)
             if result
             else None,
-            "same pool as /users": SQLHelper.pool() is helper.pool,
+            "same pool as /users": StaticSqlHelper.pool() is helper.pool,
         }
 
     @bp.route("/connection")
@@ -894,7 +933,7 @@ def create_serve_app(helper=None, sessions="cookie"):
         )
         return {
             "pid": pid,
-            "pool_opened_in": helper.pool_pid,
+            "pool_opened_in": getattr(helper, "pool_pid", None),
             "connection_id": connection_id,
             "last_used_by": last_used_by,
         }
@@ -1068,7 +1107,7 @@ def parse_args(argv):
 
 def serve(args):
     settings = _settings_or_exit()
-    # One pool for the process: `db` serves the routes, and SQLHelper (002's 2.3) reads db.pool.
+    # One pool for the process: `db` serves the routes; StaticSqlHelper (002's 2.3) reads db.pool.
     helper = db
     helper.configure(
         settings=settings,
@@ -1223,7 +1262,7 @@ def answered_by_header(app):
 # in each process instead; InheritedPoolSqlHelper below keeps the inherited one, to show why.
 
 
-class InheritedPoolSqlHelper(SqlHelper):
+class InheritedPoolSqlHelper(ServingSqlHelper):
     """What a pool opened before the fork does: every worker uses the parent's connections."""
 
     def _needs_own_pool(self):
@@ -1234,7 +1273,7 @@ def create_app_with_pool_opened_now(per_process=True):
     """The app with a one-connection pool opened right here, as 002's module-level
     `POOL = PooledDB(...)` is at import; under `gunicorn --preload` that is the master,
     before the fork. per_process=False keeps using that pool in every worker."""
-    helper_class = SqlHelper if per_process else InheritedPoolSqlHelper
+    helper_class = ServingSqlHelper if per_process else InheritedPoolSqlHelper
     helper = helper_class(settings=_settings_or_exit(), maxconnections=1, mincached=1)
     _setup_or_exit(helper)
     helper.pool  # noqa: B018  (opened now, in this process)
@@ -1443,9 +1482,9 @@ def demo_two_users_one_instance(helper):
 
 def demo_sqlhelper_way_two(helper):
     print()
-    print("== 扩展 SQLhelper 方式二: each SqlHelper2() holds its own connection ==")
-    with SqlHelper2(helper.pool) as c1:
-        with SqlHelper2(helper.pool) as c2:
+    print("== 扩展 SQLhelper 方式二: each OwnConnectionSqlHelper() holds its own connection ==")
+    with OwnConnectionSqlHelper(helper.pool) as c1:
+        with OwnConnectionSqlHelper(helper.pool) as c2:
             print(f"c1 on connection {connection_id(c1)}, c2 on connection {connection_id(c2)}")
     print(f"after both: pool {pool_status(helper.pool)}")
 
@@ -1682,14 +1721,14 @@ def _letters(ids):
 
 def demo_small_app():
     print()
-    print("== 2.3 实际开发小应用案例: SQLHelper.fetch_one / fetch_all ==")
+    print("== 2.3 实际开发小应用案例: db_helper.SQLHelper (StaticSqlHelper here) ==")
     print(
-        f"SQLHelper.fetch_one('SELECT %s, %s', [1, 'a']) -> "
-        f"{SQLHelper.fetch_one('SELECT %s, %s', [1, 'a'])}"
+        f"StaticSqlHelper.fetch_one('SELECT %s, %s', [1, 'a']) -> "
+        f"{StaticSqlHelper.fetch_one('SELECT %s, %s', [1, 'a'])}"
     )
     print(
-        f"SQLHelper.fetch_all('SELECT 1 UNION SELECT 2', []) -> "
-        f"{SQLHelper.fetch_all('SELECT 1 UNION SELECT 2', [])}"
+        f"StaticSqlHelper.fetch_all('SELECT 1 UNION SELECT 2', []) -> "
+        f"{StaticSqlHelper.fetch_all('SELECT 1 UNION SELECT 2', [])}"
     )
     print(
         "served on the same pool as the other routes: python 06_sqlhelper.py serve, then GET /case"

@@ -140,7 +140,7 @@ def test_the_pool_is_reopened_in_each_worker(db_settings):
 
 
 def test_a_given_pool_is_refused_after_a_fork(db_settings):
-    helper = sqlhelper.SqlHelper(pool=sqlhelper.create_pool(db_settings, mincached=0))
+    helper = sqlhelper.ServingSqlHelper(pool=sqlhelper.create_pool(db_settings, mincached=0))
     pid = os.fork()
     if pid == 0:  # the child: it must not use the parent's pool, and cannot make its own
         try:

@@ -338,7 +338,7 @@ def test_a_commit_without_an_answer_is_outcome_unknown_and_may_be_stored(throwaw
     server = throwaway_factory()
     settings = dict(server.settings, database="ambiguous_test")
     sqlhelper.setup_database(settings)
-    helper = sqlhelper.SqlHelper(
+    helper = sqlhelper.ServingSqlHelper(
         settings=settings, maxconnections=1, mincached=1, **sqlhelper.SERVE_POOL
     )
     try:

@@ -63,7 +63,7 @@ def test_demo_narrates_against_the_server(settings):
         "示例2 one global connection, 8 threads x 5 calls",
         "示例3 global connection + lock: all 40 correct",
         "PersistentDB, 3 threads x 3 calls: 3 connections",
-        "SQLHelper.fetch_all('SELECT 1 UNION SELECT 2', []) -> ((1,), (2,))",
+        "StaticSqlHelper.fetch_all('SELECT 1 UNION SELECT 2', []) -> ((1,), (2,))",
     ):
         assert line in out
 
@@ -168,8 +168,8 @@ def test_regression_shared_instance_hands_out_a_connection_still_in_use(helper):
 
 
 def test_way_two_each_instance_its_own_connection(helper):
-    with sqlhelper.SqlHelper2(helper.pool) as c1:
-        with sqlhelper.SqlHelper2(helper.pool) as c2:
+    with sqlhelper.OwnConnectionSqlHelper(helper.pool) as c1:
+        with sqlhelper.OwnConnectionSqlHelper(helper.pool) as c2:
             assert connection_id(c1) != connection_id(c2)
     assert sqlhelper.pool_status(helper.pool)["in_use"] == 0
 
@@ -178,8 +178,8 @@ def test_static_sqlhelper_of_note_002(settings, monkeypatch):
     monkeypatch.setattr(
         sqlhelper, "db", sqlhelper.SqlHelper(sqlhelper.create_pool(settings, mincached=0))
     )
-    assert sqlhelper.SQLHelper.fetch_one("SELECT %s, %s", [1, "a"]) == (1, "a")
-    assert sqlhelper.SQLHelper.fetch_all("SELECT 1 UNION SELECT 2", []) == ((1,), (2,))
+    assert sqlhelper.StaticSqlHelper.fetch_one("SELECT %s, %s", [1, "a"]) == (1, "a")
+    assert sqlhelper.StaticSqlHelper.fetch_all("SELECT 1 UNION SELECT 2", []) == ((1,), (2,))
     sqlhelper.db.pool.close()
 
 
@@ -344,7 +344,7 @@ def test_the_2_3_case_route_uses_sqlhelper_on_the_same_pool(settings, monkeypatc
     helper.execute("INSERT INTO tb1 (name) VALUES (%s)", "case")
     answer = Client(sqlhelper.create_serve_app(helper)).get("/case").json
     assert answer["same pool as /users"] is True
-    assert answer["SQLHelper.fetch_one('select * from tb1 limit 1', [])"][1]
+    assert answer["StaticSqlHelper.fetch_one('select * from tb1 limit 1', [])"][1]
     helper.pool.close()
 
 
@@ -358,8 +358,8 @@ def test_configure_before_first_use_only():
 
 def test_docstrings_say_which_note_and_which_way():
     assert sqlhelper.SqlHelper.__doc__.startswith("扩展 SQLhelper 方式一")
-    assert sqlhelper.SqlHelper2.__doc__.startswith("扩展 SQLhelper 方式二")
-    assert sqlhelper.SQLHelper.__doc__.startswith("Note 002's 2.3")
+    assert sqlhelper.OwnConnectionSqlHelper.__doc__.startswith("扩展 SQLhelper 方式二")
+    assert sqlhelper.StaticSqlHelper.__doc__.startswith("Note 002's 2.3 db_helper.SQLHelper")
 
 
 def test_the_narration_shows_a_timed_out_write_stored_and_the_key_keeping_a_retry_single(
