@@ -15,7 +15,7 @@ and a COMMIT without an answer said to be of unknown outcome.
 Beyond the notes (docs/beyond-one-process.md): the same app under gunicorn and gevent.
 协程: use_ident keys the context stacks by the OS thread, the greenlet or a ContextVar, and
 create_ident_app serves 05's app that way. 进程: each worker process opens its own pool after the
-fork (SqlHelper.pool; InheritedPoolSqlHelper shows why), and DatabaseSessionInterface keeps
+fork (ServingSqlHelper.pool; InheritedPoolSqlHelper shows why), and DatabaseSessionInterface keeps
 05's 自定义session in MariaDB, where every worker reads it. bench/bench_deploy.py measures each.
 
 Settings come from the environment: MYSQL_HOST=127.0.0.1 MYSQL_PORT=3306 MYSQL_USER=root
@@ -1258,8 +1258,9 @@ def answered_by_header(app):
 # server sees up to W x maxconnections connections from the app, so
 #     server max_connections >= W x maxconnections + headroom (admin, cron, migrations).
 # A pool opened before the fork (002's module-level POOL under `gunicorn --preload`) is in
-# every worker at once: W processes talking on the same sockets. SqlHelper.pool opens a new one
-# in each process instead; InheritedPoolSqlHelper below keeps the inherited one, to show why.
+# every worker at once: W processes talking on the same sockets. ServingSqlHelper.pool opens a
+# new one in each process instead; InheritedPoolSqlHelper below keeps the inherited one, to
+# show why.
 
 
 class InheritedPoolSqlHelper(ServingSqlHelper):
