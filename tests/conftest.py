@@ -31,6 +31,18 @@ STEPS_OF_A_REQUEST = [
 ]
 
 
+# The numbered scripts, in their reading order's numbering.
+SCRIPTS = [
+    "01_stack",
+    "02_local",
+    "03_localstack",
+    "04_proxy",
+    "05_lifecycle",
+    "06_sqlhelper",
+    "07_flask_basics",
+]
+
+
 def load(name):
     """Import a numbered script (e.g. "03_localstack") by its module name."""
     return importlib.import_module(name)

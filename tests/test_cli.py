@@ -2,17 +2,7 @@
 flag is one line on stderr and exit status 2 (01-04 used to ignore both and run the demo)."""
 
 import pytest
-from conftest import load
-
-SCRIPTS = [
-    "01_stack",
-    "02_local",
-    "03_localstack",
-    "04_proxy",
-    "05_lifecycle",
-    "06_sqlhelper",
-    "07_flask_basics",
-]
+from conftest import SCRIPTS, load
 
 
 @pytest.mark.parametrize("name", SCRIPTS)

@@ -7,17 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, SCRIPTS
 
-SCRIPTS = [
-    "01_stack",
-    "02_local",
-    "03_localstack",
-    "04_proxy",
-    "05_lifecycle",
-    "06_sqlhelper",
-    "07_flask_basics",
-]
 ALLOWED = {
     "01_stack": [],
     "02_local": [],
