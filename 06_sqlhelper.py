@@ -12,11 +12,9 @@ connection under a lock — as strategies the demo and bench/bench_pool.py run s
 ServingSqlHelper is SqlHelper hardened for `serve` and gunicorn: a pool per process, a breaker,
 and a COMMIT without an answer said to be of unknown outcome.
 
-Beyond the notes (docs/beyond-one-process.md): the same app under gunicorn and gevent.
-协程: use_ident keys the context stacks by the OS thread, the greenlet or a ContextVar, and
-create_ident_app serves 05's app that way. 进程: each worker process opens its own pool after the
-fork (ServingSqlHelper.pool; InheritedPoolSqlHelper shows why), and DatabaseSessionInterface keeps
-05's 自定义session in MariaDB, where every worker reads it. bench/bench_deploy.py measures each.
+Beyond the notes: under gunicorn each worker process opens its own pool after the fork
+(ServingSqlHelper.pool), and DatabaseSessionInterface keeps 05's 自定义session in MariaDB, where
+every worker reads it; 08_deploy.py runs those lessons (docs/beyond-one-process.md).
 
 Settings come from the environment: MYSQL_HOST=127.0.0.1 MYSQL_PORT=3306 MYSQL_USER=root
 MYSQL_PASSWORD= MYSQL_DATABASE=pooldb. The database and table tb1 are created if missing.
@@ -24,12 +22,10 @@ MYSQL_PASSWORD= MYSQL_DATABASE=pooldb. The database and table tb1 are created if
 Run:  python 06_sqlhelper.py                  the narrated demo
       python 06_sqlhelper.py serve [--port P] 05's demo app plus /users, /slow and /pool
       gunicorn -w 4 '06_sqlhelper:create_serve_app()'      the same app, 4 worker processes
-      python bench/bench_deploy.py            the lessons beyond one process, measured
-Test: python -m pytest tests/test_06_sqlhelper.py tests/test_06_serve.py tests/test_06_deploy.py
+Test: python -m pytest tests/test_06_sqlhelper.py tests/test_06_serve.py tests/test_06_misuse.py
 """
 
 import argparse
-import asyncio
 import importlib
 import itertools
 import json
@@ -61,8 +57,6 @@ except ImportError as exc:  # 01-05 run on Werkzeug alone. Importing 06 connects
 from instruments import cli, serving
 
 lifecycle = importlib.import_module("05_lifecycle")
-localstack = importlib.import_module("03_localstack")
-localproxy = importlib.import_module("04_proxy")
 
 # ==========================================================================================
 # Settings — MYSQL_* from the environment, with defaults for a stock local server
@@ -846,7 +840,7 @@ def create_serve_app(helper=None, sessions="cookie"):
         helper = db
         if not helper.configured:
             helper.configure(**SERVE_POOL)
-        _setup_or_exit(helper)
+        setup_or_exit(helper)
     app = serving.use_secret_key(lifecycle.create_app(), say=_say)
     app.session_interface = session_interface(sessions, helper)
     answered_by_header(app)
@@ -1004,12 +998,12 @@ def _page_args(args):
     return int(limit), int(after)
 
 
-def _setup_or_exit(helper):
+def setup_or_exit(helper):
     """The database and tables, created where the helper's pool will connect; else one line
     and exit status 3, gunicorn's "worker failed to boot": its master then stops, instead of
     forking new workers that fail the same way for ever."""
     try:
-        check_database(helper._pool_options.get("settings") or _settings_or_exit(), None)
+        check_database(helper._pool_options.get("settings") or settings_or_exit(), None)
     except SystemExit as exc:
         print(exc.code, file=sys.stderr, flush=True)
         raise SystemExit(3) from None
@@ -1046,7 +1040,7 @@ def check_database(settings, helper):
         _one_line_exit(f"cannot use MySQL at {where} as {settings['user']!r}: {describe(exc)}")
 
 
-def _settings_or_exit():
+def settings_or_exit():
     try:
         return settings_from_env()
     except SettingsError as exc:
@@ -1106,7 +1100,7 @@ def parse_args(argv):
 
 
 def serve(args):
-    settings = _settings_or_exit()
+    settings = settings_or_exit()
     # One pool for the process: `db` serves the routes; StaticSqlHelper (002's 2.3) reads db.pool.
     helper = db
     helper.configure(
@@ -1134,112 +1128,10 @@ def serve(args):
 
 
 # ==========================================================================================
-# 协程 and the ident, on a real server (after the notes: gunicorn -k gevent)
+# serve's sessions and answers, for more than one process: a store every worker can read
 # ==========================================================================================
-# A gevent worker serves every request in one OS thread, each in its own greenlet. The notes'
-# `try: from greenlet import getcurrent as get_ident` is what keeps their contexts apart there.
-
-IDENT_STRATEGIES = {
-    "thread": "threading.get_ident: the OS thread",
-    "greenlet": "greenlet.getcurrent: 03's get_ident, the notes' 协程 line",
-    "contextvar": "a ContextVar: 03's ContextVarLocalStack, as in Flask >= 2.2",
-}
-_LOCALSTACKS = (
-    localproxy._request_ctx_stack,
-    localproxy._app_ctx_stack,
-)  # 04's, keyed by get_ident
-
-
-def use_ident(strategy):
-    """Key the two context stacks of 04 and 05 by `strategy`, for this whole process."""
-    if strategy not in IDENT_STRATEGIES:
-        raise ValueError(f"ident {strategy!r} is not one of {', '.join(IDENT_STRATEGIES)}")
-    if strategy == "contextvar":
-        stacks = localstack.ContextVarLocalStack(), localstack.ContextVarLocalStack()
-    else:
-        stacks = _LOCALSTACKS
-        # gevent's worker patches threading.get_ident to answer the greenlet; the OS thread's
-        # ident is the original. Nothing here patches threading.
-        ident = localstack.get_ident if strategy == "greenlet" else _os_thread_ident()
-        localstack.LocalManager(list(stacks), ident_func=ident)  # Werkzeug 1.0.1's own switch
-    for module in (localproxy, lifecycle):
-        module._request_ctx_stack, module._app_ctx_stack = stacks
-
-
-def _os_thread_ident():
-    from gevent.monkey import get_original
-
-    return get_original("_thread", "get_ident")
-
-
-def create_ident_app(ident="greenlet"):
-    """05's demo app with its stacks keyed by `ident`, plus /together. For example:
-    gunicorn -k gevent '06_sqlhelper:create_ident_app("thread")'"""
-    use_ident(ident)
-    app = serving.use_secret_key(lifecycle.create_app(), say=_say)
-    # Without 05's recorder: it watches one request per OS thread and reads LocalStack storage.
-    app.wsgi_app = app.wsgi_app.wsgi_app
-    app.routes = app.routes + [("/together?value=hi&n=1", "wait for n requests, then answer")]
-    answered_by_header(app)
-    request = lifecycle.request
-
-    @app.route("/together")
-    def together():
-        """n requests meet here, each inside its own request context, before any reads it."""
-        n = request.args.get("n", "1")
-        if not n.isdigit() or not 1 <= int(n) <= 1000:
-            lifecycle.abort(400, description="n must be a whole number from 1 to 1000")
-        if not _meet(int(n), timeout=10):
-            lifecycle.abort(503, description=f"fewer than {n} requests arrived within 10 s")
-        return request.args.get("value", ""), {"Content-Type": "text/plain; charset=utf-8"}
-
-    return app
-
-
-_meetings, _meetings_lock = {}, threading.Lock()
-
-
-def _meet(n, timeout):
-    """Wait until n callers are here (threads, or greenlets where gevent patched threading)."""
-    with _meetings_lock:
-        barrier = _meetings.setdefault(n, threading.Barrier(n))
-    try:
-        barrier.wait(timeout)
-        return True
-    except threading.BrokenBarrierError:
-        with _meetings_lock:
-            if _meetings.get(n) is barrier:
-                del _meetings[n]  # the next group gets a fresh one
-        return False
-
-
-def asyncio_ident_race(strategy, n=100):
-    """n asyncio tasks, each in its own request context, meet at a barrier and then read
-    request.args['value']: {'own': k, "another's": k, 'error': k}. All tasks run in one OS
-    thread and one greenlet, so only the ContextVar tells them apart."""
-    app = lifecycle.Flask(__name__)
-
-    async def one(i, barrier):
-        value, popped = None, True
-        try:
-            with app.test_request_context(f"/together?value={i}"):
-                await barrier.wait()
-                value = lifecycle.request.args["value"]
-        except AssertionError:  # "Popped wrong request context."
-            popped = False
-        if value != str(i):
-            return "another's"
-        return "own" if popped else "error"
-
-    async def race():
-        barrier = asyncio.Barrier(n)
-        return await asyncio.gather(*(one(i, barrier) for i in range(n)))
-
-    use_ident(strategy)
-    try:
-        return Counter(asyncio.run(race()))
-    finally:
-        use_ident("greenlet")
+# 08_deploy.py runs these under gunicorn: 05's 自定义session with its store in MariaDB, and an
+# X-Worker-Pid header on every answer, so a test can tell which worker answered.
 
 
 def answered_by_header(app):
@@ -1249,36 +1141,6 @@ def answered_by_header(app):
     def add_pid(response):
         response.headers["X-Worker-Pid"] = str(os.getpid())
         return response
-
-
-# ==========================================================================================
-# 进程: one pool per worker process, opened after the fork; sessions every worker can read
-# ==========================================================================================
-# gunicorn -w W forks W worker processes. Each has its own `db` and so its own pool: the
-# server sees up to W x maxconnections connections from the app, so
-#     server max_connections >= W x maxconnections + headroom (admin, cron, migrations).
-# A pool opened before the fork (002's module-level POOL under `gunicorn --preload`) is in
-# every worker at once: W processes talking on the same sockets. ServingSqlHelper.pool opens a
-# new one in each process instead; InheritedPoolSqlHelper below keeps the inherited one, to
-# show why.
-
-
-class InheritedPoolSqlHelper(ServingSqlHelper):
-    """What a pool opened before the fork does: every worker uses the parent's connections."""
-
-    def _needs_own_pool(self):
-        return self._pool is None
-
-
-def create_app_with_pool_opened_now(per_process=True):
-    """The app with a one-connection pool opened right here, as 002's module-level
-    `POOL = PooledDB(...)` is at import; under `gunicorn --preload` that is the master,
-    before the fork. per_process=False keeps using that pool in every worker."""
-    helper_class = ServingSqlHelper if per_process else InheritedPoolSqlHelper
-    helper = helper_class(settings=_settings_or_exit(), maxconnections=1, mincached=1)
-    _setup_or_exit(helper)
-    helper.pool  # noqa: B018  (opened now, in this process)
-    return create_serve_app(helper)
 
 
 class DatabaseSessionInterface(lifecycle.ServerSideSessionInterface):
@@ -1740,7 +1602,7 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == "serve":
         return serve(args)
-    settings = _settings_or_exit()
+    settings = settings_or_exit()
     check_database(settings, db)
     print(
         f"MySQL at {settings['host']}:{settings['port']}, database {settings['database']!r}, "

@@ -46,6 +46,7 @@ sys.path.insert(0, str(common.ROOT / "tests"))
 import dbserver  # noqa: E402  (the tests' throwaway mariadbd, also used here)
 
 sqlhelper = common.load("06_sqlhelper")
+deployment = common.load("08_deploy")
 READY_HOOKS = str(common.ROOT / "bench" / "gunicorn_ready.py")
 WORKER_CLASSES = {  # what each worker class is given here, beside -w
     "sync": [],
@@ -64,7 +65,7 @@ def ident_outcomes(worker_class, ident, n):
     options = ["--worker-class", worker_class]
     if worker_class == "gthread":
         options += ["--threads", str(n)]
-    app = f'06_sqlhelper:create_ident_app("{ident}")'
+    app = f'08_deploy:create_ident_app("{ident}")'
     with Gunicorn(app, *options) as server:
         paths = [f"/together?value={i}&n={n}" for i in range(n)]
         answers = get_all_at_once(server.address, paths)
@@ -82,7 +83,7 @@ def lesson_ident(n=100):
     print(
         f"\n== 1. 协程 and the ident: {n} requests meet in their contexts, then read `request` =="
     )
-    print("Each row keys 04's two context stacks differently (06_sqlhelper.use_ident). Each")
+    print("Each row keys 04's two context stacks differently (08_deploy.use_ident). Each")
     print(f"column serves {n} requests at once in one worker process: gthread gives each its own")
     print("OS thread; gevent serves all in one OS thread, a greenlet each; asyncio runs them as")
     print("tasks in one thread and one greenlet. Cells: requests that read their own value.")
@@ -90,11 +91,11 @@ def lesson_ident(n=100):
         [("stacks keyed by", 28), ("gthread", 10), ("gevent", 10), ("asyncio", 10)]
     )
     details = {}
-    for ident, meaning in sqlhelper.IDENT_STRATEGIES.items():
+    for ident, meaning in deployment.IDENT_STRATEGIES.items():
         cells = {}
         for worker_class in ("gthread", "gevent"):
             cells[worker_class] = ident_outcomes(worker_class, ident, n)
-        cells["asyncio"] = sqlhelper.asyncio_ident_race(ident, n)
+        cells["asyncio"] = deployment.asyncio_ident_race(ident, n)
         details[ident] = {k: dict(v) for k, v in cells.items()}
         table.add(meaning.split(":")[0], *(f"{c['own']}/{n}" for c in cells.values()))
     for ident, cells in details.items():
@@ -246,7 +247,7 @@ def fork_answers(settings, per_process, one_at_a_time=20, at_once=16, rounds=3):
     """gunicorn --preload -w 2 with a one-connection pool opened in the master; /connection
     asked `one_at_a_time` times of the two workers in turn, then `rounds` x `at_once` times at
     once. Returns the master's pid and the two lists of answers."""
-    app = f"06_sqlhelper:create_app_with_pool_opened_now(per_process={per_process})"
+    app = f"08_deploy:create_app_with_pool_opened_now(per_process={per_process})"
     with Gunicorn(app, "--preload", workers=2, env=mysql_env(settings)) as server:
         pids = server.worker_pids()
         in_turn = [server.get_from(pids[i % 2], "/connection") for i in range(one_at_a_time)]

@@ -40,6 +40,7 @@ SCRIPTS = [
     "05_lifecycle",
     "06_sqlhelper",
     "07_flask_basics",
+    "08_deploy",
 ]
 
 

@@ -10,12 +10,21 @@ import threading
 import time
 
 import pytest
-from conftest import ROOT, free_port, load, mysql_env, seconds_until_ok, stall_database
+from conftest import (
+    ROOT,
+    free_port,
+    load,
+    mysql_env,
+    run_script,
+    seconds_until_ok,
+    stall_database,
+)
 
 sys.path.insert(0, str(ROOT / "bench"))
 import bench_deploy as deploy  # noqa: E402
 
 sqlhelper = load("06_sqlhelper")
+deployment = load("08_deploy")
 lifecycle = load("05_lifecycle")
 localproxy = load("04_proxy")
 
@@ -54,13 +63,13 @@ def test_thread_ident_is_enough_under_real_threads():
     "strategy, all_own", [("thread", False), ("greenlet", False), ("contextvar", True)]
 )
 def test_asyncio_tasks_need_the_contextvar(strategy, all_own):
-    outcomes = sqlhelper.asyncio_ident_race(strategy, 30)
+    outcomes = deployment.asyncio_ident_race(strategy, 30)
     assert (outcomes == {"own": 30}) is all_own, outcomes
-    assert localproxy._request_ctx_stack is sqlhelper._LOCALSTACKS[0]  # put back afterwards
+    assert localproxy._request_ctx_stack is deployment._LOCALSTACKS[0]  # put back afterwards
 
 
 def test_together_answers_and_refuses_a_bad_n():
-    with deploy.Gunicorn('06_sqlhelper:create_ident_app("greenlet")', "-k", "gevent") as server:
+    with deploy.Gunicorn('08_deploy:create_ident_app("greenlet")', "-k", "gevent") as server:
         assert deploy.get(server.address, "/together?value=a&n=1")[:2] == (200, "a")
         status, body, _ = deploy.get(server.address, "/together?n=x")
         assert status == 400 and "n must be a whole number from 1 to 1000" in body
@@ -68,7 +77,7 @@ def test_together_answers_and_refuses_a_bad_n():
 
 def test_unknown_ident_is_one_line():
     with pytest.raises(ValueError, match="ident 'fiber' is not one of thread, greenlet"):
-        sqlhelper.use_ident("fiber")
+        deployment.use_ident("fiber")
 
 
 def test_gunicorn_serves_05_unchanged_on_gevent():
@@ -284,3 +293,14 @@ def test_under_gunicorn_gthread_a_stalled_database_answers_every_request_within_
             )
     assert max(seconds for _, seconds in answers) <= 6, sorted(answers, key=lambda a: -a[1])[:5]
     assert {status for status, _ in answers} <= {200, 503} and back_after <= 2.5
+
+
+def test_08s_demo_shows_only_a_contextvar_keeps_asyncio_tasks_apart():
+    result = run_script("08_deploy")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    lines = result.stdout.splitlines()
+    contextvar = lines.index(next(line for line in lines if line.startswith("contextvar")))
+    assert lines[contextvar + 1].strip() == "-> {'own': 100}"
+    assert (
+        "-> tasks share the thread and the greenlet: only a ContextVar keeps them apart." in lines
+    )

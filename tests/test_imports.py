@@ -17,6 +17,7 @@ ALLOWED = {
     "05_lifecycle": ["03_localstack", "04_proxy"],
     "06_sqlhelper": ["03_localstack", "04_proxy", "05_lifecycle"],
     "07_flask_basics": ["03_localstack", "04_proxy", "05_lifecycle"],
+    "08_deploy": ["03_localstack", "04_proxy", "05_lifecycle", "06_sqlhelper"],
     "instruments.cli": [],
     "instruments.serving": [],
     "instruments.recorder": [],
