@@ -373,13 +373,15 @@ class ServingSqlHelper(SqlHelper):
 
     @property
     def pool(self):
-        if self._needs_own_pool():
+        if self.needs_own_pool():
             with self._pool_lock:
-                if self._needs_own_pool():
+                if self.needs_own_pool():
                     self._open_pool()
         return self._pool
 
-    def _needs_own_pool(self):
+    def needs_own_pool(self):
+        """No pool yet, or one opened in another process (before a fork). 08's
+        InheritedPoolSqlHelper answers differently, to show what that would do."""
         return self._pool is None or self.pool_pid != os.getpid()
 
     def _open_pool(self):

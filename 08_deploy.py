@@ -157,8 +157,8 @@ def asyncio_ident_race(strategy, n=100):
 class InheritedPoolSqlHelper(sqlhelper.ServingSqlHelper):
     """What a pool opened before the fork does: every worker uses the parent's connections."""
 
-    def _needs_own_pool(self):
-        return self._pool is None
+    def needs_own_pool(self):
+        return self.pool_pid is None  # opened once, wherever: forked workers keep it
 
 
 def create_app_with_pool_opened_now(per_process=True):
