@@ -1,44 +1,33 @@
-"""06 — a pooled SqlHelper on DBUtils + PyMySQL, against a real MariaDB, served by 05's app.
+"""06 — a pooled SqlHelper on DBUtils + PyMySQL, against a real MariaDB.
 
 Notes: 000/001 扩展 SQLhelper (方式一, 方式二, and 001's note on why 方式一 keeps a per-thread
 stack); 002 数据库连接池 (示例1–3, 模式一 PersistentDB, 模式二 PooledDB, 2.3 实际开发小应用案例).
 
-Over 05 this adds a database. The same idea as 03's LocalStack returns: `with db as cur:` takes
-a connection from a PooledDB and pushes (conn, cursor) on a `threading.local` stack, so one
-shared `db` serves every thread and nested `with` blocks each get their own connection. Beside
-it: OwnConnectionSqlHelper (方式二), note 002's static SQLHelper (StaticSqlHelper here), and the
-three ways note 002 argues against — a connection per call, one global connection, one global
-connection under a lock — as strategies the demo and bench/bench_pool.py run side by side.
-ServingSqlHelper is SqlHelper hardened for `serve` and gunicorn: a pool per process, a breaker,
-and a COMMIT without an answer said to be of unknown outcome.
+Over 05 this adds a database; it needs none of 05's code. The same idea as 03's LocalStack
+returns: `with db as cur:` takes a connection from a PooledDB and pushes (conn, cursor) on a
+`threading.local` stack, so one shared `db` serves every thread and nested `with` blocks each
+get their own connection. Beside it: OwnConnectionSqlHelper (方式二), note 002's static
+SQLHelper (StaticSqlHelper here), and the three ways note 002 argues against — a connection per
+call, one global connection, one global connection under a lock — as strategies the demo and
+bench/bench_pool.py run side by side.
 
-Beyond the notes: under gunicorn each worker process opens its own pool after the fork
-(ServingSqlHelper.pool), and DatabaseSessionInterface keeps 05's 自定义session in MariaDB, where
-every worker reads it; 08_deploy.py runs those lessons (docs/beyond-one-process.md).
+08_deploy.py serves these helpers behind 05's app: ServingSqlHelper is SqlHelper hardened for a
+server (a pool per process, a breaker, a COMMIT without an answer said to be of unknown outcome).
 
 Settings come from the environment: MYSQL_HOST=127.0.0.1 MYSQL_PORT=3306 MYSQL_USER=root
 MYSQL_PASSWORD= MYSQL_DATABASE=pooldb. The database and table tb1 are created if missing.
 
-Run:  python 06_sqlhelper.py                  the narrated demo
-      python 06_sqlhelper.py serve [--port P] 05's demo app plus /users, /slow and /pool
-      gunicorn -w 4 '06_sqlhelper:create_serve_app()'      the same app, 4 worker processes
-Test: python -m pytest tests/test_06_sqlhelper.py tests/test_06_serve.py tests/test_06_misuse.py
+Run:  python 06_sqlhelper.py       the narrated demo
+Test: python -m pytest tests/test_06_sqlhelper.py tests/test_06_misuse.py
 """
 
-import argparse
-import importlib
-import itertools
-import json
 import os
 import re
 import sys
 import threading
 import time
-import urllib.parse
 import uuid
 from collections import Counter
-
-from werkzeug.exceptions import HTTPException
 
 try:
     import pymysql
@@ -48,15 +37,13 @@ try:
     from dbutils.pooled_db import PooledDB, TooManyConnectionsError
     from pymysql.constants import COMMAND
 
-    MISSING = None
+    MISSING = None  # else the package to install
 except ImportError as exc:  # 01-05 run on Werkzeug alone. Importing 06 connects to nothing, so
-    # it works without them too; the first connection (or the demo, or serve) says what to do.
-    MISSING = f"06_sqlhelper.py needs {exc.name.split('.')[0]}: pip install -r requirements.txt"
+    # it works without them too; the first connection (or the demo) says what to do.
+    MISSING = exc.name.split(".")[0]
     pymysql = PersistentDB = PooledDB = TooManyConnectionsError = COMMAND = None
 
-from instruments import cli, serving
-
-lifecycle = importlib.import_module("05_lifecycle")
+from instruments import cli
 
 # ==========================================================================================
 # Settings — MYSQL_* from the environment, with defaults for a stock local server
@@ -96,10 +83,14 @@ def settings_from_env(env=None):
     }
 
 
+def missing_in_words(prog="06_sqlhelper.py"):
+    return f"{prog} needs {MISSING}: pip install -r requirements.txt"
+
+
 def connect_kwargs(settings=None, with_database=True):
     """What every connection in this file passes to pymysql.connect."""
     if MISSING:
-        raise ImportError(MISSING)
+        raise ImportError(missing_in_words())
     settings = settings or settings_from_env()
     kwargs = dict(
         settings,
@@ -186,7 +177,7 @@ def check_pool_settings(maxconnections, mincached):
         )
 
 
-MAXCONNECTIONS = 6  # create_pool's default, and serve's
+MAXCONNECTIONS = 6  # create_pool's default, and 08's serve's
 WAIT_FOR_CONNECTION = 2.0  # seconds a borrower waits for a free connection, at most
 
 
@@ -269,10 +260,6 @@ class DatabaseUnavailable(pymysql.err.OperationalError if pymysql else Exception
     """Raised at once while the database is known to be away (see SqlHelper.unavailable_for)."""
 
 
-class OutcomeUnknown(DatabaseUnavailable):
-    """COMMIT was sent and its answer never came: the write may be stored, or not."""
-
-
 class SqlHelper:
     """扩展 SQLhelper 方式一 (notes 000/001): one shared `db`, a per-thread stack of connections.
 
@@ -283,25 +270,25 @@ class SqlHelper:
     """
 
     def __init__(self, pool=None, **pool_options):
-        self._pool = pool
-        self._pool_options = pool_options  # for create_pool, when no pool is given
-        self._pool_lock = threading.Lock()
+        self.opened_pool = pool
+        self.pool_options = pool_options  # for create_pool, when no pool is given
+        self.pool_lock = threading.Lock()
         self.local = threading.local()
 
     def configure(self, **pool_options):
         """Set the pool's options (settings=..., maxconnections=...) before its first use."""
-        if self._pool is not None:
+        if self.opened_pool is not None:
             raise RuntimeError("the pool exists already; configure the helper before using it")
-        self._pool_options = pool_options
+        self.pool_options = pool_options
 
     @property
     def pool(self):
         """Created on first use: importing this file connects to nothing."""
-        if self._pool is None:
-            with self._pool_lock:
-                if self._pool is None:
-                    self._pool = create_pool(**self._pool_options)
-        return self._pool
+        if self.opened_pool is None:
+            with self.pool_lock:
+                if self.opened_pool is None:
+                    self.opened_pool = create_pool(**self.pool_options)
+        return self.opened_pool
 
     def open(self):
         conn = self.pool.connection()
@@ -329,7 +316,7 @@ class SqlHelper:
             if exc_type is None:
                 conn.commit()
             else:
-                _rollback_quietly(conn)  # the original exception is the one worth seeing
+                rollback_quietly(conn)  # the original exception is the one worth seeing
         finally:
             self.close(conn, cursor)
 
@@ -350,152 +337,14 @@ class SqlHelper:
             return cursor.lastrowid
 
 
-class ServingSqlHelper(SqlHelper):
-    """SqlHelper as `serve` and the lessons beyond one process use it: the same `with db as
-    cur:`, plus what a server needs from it.
-
-    - A pool per process: opened on first use in each process, so a worker forked by gunicorn
-      never talks on the sockets it inherited (see 进程 below).
-    - A breaker: after a timeout, "unavailable" at once for a moment instead of every request
-      waiting out the same timeout; it answers the requests waiting for a connection too.
-    - The outcome of a COMMIT that got no answer is unknown, and said so (OutcomeUnknown).
-    """
-
-    def __init__(self, pool=None, **pool_options):
-        super().__init__(pool, **pool_options)
-        self._pool_given = pool is not None
-        self.pool_pid = os.getpid() if pool is not None else None  # the process that opened it
-        self._inherited_pools = []
-
-    @property
-    def configured(self):
-        return bool(self._pool_options) or self._pool is not None
-
-    @property
-    def pool(self):
-        if self.needs_own_pool():
-            with self._pool_lock:
-                if self.needs_own_pool():
-                    self._open_pool()
-        return self._pool
-
-    def needs_own_pool(self):
-        """No pool yet, or one opened in another process (before a fork). 08's
-        InheritedPoolSqlHelper answers differently, to show what that would do."""
-        return self._pool is None or self.pool_pid != os.getpid()
-
-    def _open_pool(self):
-        if self._pool is not None:
-            if self._pool_given:
-                raise RuntimeError(
-                    f"this helper's pool was opened in process {self.pool_pid}, before a fork, "
-                    "and cannot be reopened here: give ServingSqlHelper pool options, not a pool"
-                )
-            # Opened by the parent before a fork: its sockets are the parent's connections
-            # too. Keep it referenced and unused: closing it here would send COM_QUIT down
-            # the parent's sockets (SQLAlchemy's engine.dispose(close=False) does the same).
-            self._inherited_pools.append(self._pool)
-        self._pool = create_pool(
-            creator=self._connect, down=self.is_down, isfatal=self._worth_a_retry,
-            **self._pool_options,
-        )  # fmt: skip
-        self.pool_pid = os.getpid()
-
-    # --- the breaker: after a timeout, say "unavailable" at once for a moment ---------------
-    # Without it, every request in a stall waited out the same timeouts one after the other.
-    # It opens on the first timeout, answers the requests waiting for a connection at once
-    # (wake_waiters), refuses new connections to the database meanwhile (_connect), and lets
-    # requests try again after `unavailable_for` seconds: back within a second of the stall.
-    unavailable_for = 1.0
-    _unavailable_until = 0.0
-
-    def is_down(self):
-        return time.monotonic() < self._unavailable_until
-
-    def trip(self):
-        self._unavailable_until = time.monotonic() + self.unavailable_for
-        if self._pool is not None and hasattr(self._pool, "wake_waiters"):
-            self._pool.wake_waiters()
-
-    def _check_available(self):
-        if self.is_down():
-            raise DatabaseUnavailable(
-                2013,
-                "Lost connection to MySQL server (timed out a moment ago; not asked again "
-                f"for {self.unavailable_for:.0f} s)",
-            )
-
-    def _connect(self, *args, **kwargs):
-        """The pool's creator: DBUtils reconnects after a failed statement, commit or
-        rollback, some of it under its pool lock; while the breaker is open, it fails fast."""
-        self._check_available()
-        return pymysql.connect(*args, **kwargs)
-
-    _connect.dbapi = pymysql  # tells DBUtils whose exceptions and threadsafety to use
-
-    def _worth_a_retry(self, error):
-        """DBUtils' isfatal: retry a failed statement on a new connection (a restarted server)
-        unless it timed out: a hung server would only make the retry wait again."""
-        if is_timeout(error):
-            self.trip()
-            return False
-        return True
-
-    def open(self):
-        self._check_available()
-        conn = self.pool.connection()
-        try:
-            self._check_available()  # it may have gone while we waited for a connection
-            return conn, conn.cursor()
-        except BaseException:
-            conn.close()
-            raise
-
-    def __exit__(self, exc_type, exc, tb):
-        conn, cursor = self.local.stack.pop()
-        try:
-            if exc_type is None:
-                self._commit(conn)
-            elif is_connection_error(exc):
-                self._lost(conn)
-            else:
-                _rollback_quietly(conn)
-        finally:
-            self.close(conn, cursor)
-
-    def _commit(self, conn):
-        try:
-            conn.commit()
-        except Exception as error:
-            if not is_connection_error(error):
-                raise
-            self._lost(conn)
-            # COMMIT was sent and no answer came: the server may have stored it or not.
-            raise OutcomeUnknown(*error.args) from error
-
-    def _lost(self, conn):
-        self.trip()
-        _discard(conn)
-
-
-def _discard(conn):
-    """Really close a pooled connection that timed out or broke. The pool then gets back a
-    closed connection, which it reopens on next use; returned as it was, the pool would roll
-    it back under its lock — and wait on a hung server while every checkout waits too."""
-    try:
-        conn._con._close()  # DBUtils' steady connection; close() is a no-op on pooled ones
-    except Exception:
-        pass
-
-
-def _rollback_quietly(conn):
+def rollback_quietly(conn):
     try:
         conn.rollback()
     except Exception:  # the connection is broken; the pool's reset and ping deal with it
         pass
 
 
-db = ServingSqlHelper()  # 方式一's one shared `db`; serve and StaticSqlHelper (2.3) use it too
+db = SqlHelper()  # 方式一's one shared `db`; StaticSqlHelper (2.3) reads its pool too
 
 
 class SharedInstanceSqlHelper(SqlHelper):
@@ -562,7 +411,7 @@ class OwnConnectionSqlHelper:
             if exc_type is None:
                 self.conn.commit()
             else:
-                _rollback_quietly(self.conn)
+                rollback_quietly(self.conn)
         finally:
             SqlHelper.close(self.conn, self.cursor)
 
@@ -597,7 +446,7 @@ class StaticSqlHelper:
                 return getattr(cursor, method)()
         finally:
             try:
-                conn.rollback()  # end the read's transaction: a served pool does not (SERVE_POOL)
+                conn.rollback()  # end the read's transaction: 08's served pool does not
             finally:
                 conn.close()
 
@@ -776,289 +625,29 @@ def echo_race(strategy, threads=8, calls=10, sleep=0.005, join_timeout=30):
 
 
 # ==========================================================================================
-# serve — 05's demo app plus routes that go through the pooled helper
+# Starting — the database is there and set up, or one line says why not
 # ==========================================================================================
 
-CONNECTION_ERRORS = {1040, 1053, 1927, 2002, 2003, 2006, 2013, 2055, 4031}
-MAX_BODY = 64 * 1024  # a form with one name needs far less; larger bodies are refused (413)
 
-
-def unavailable_in_words(exc, settings, pool):
-    """What went wrong with the database, in words, for the 503's body."""
-    where = f"{settings['host']}:{settings['port']}"
-    code = exc.args[0] if isinstance(exc, pymysql.err.Error) and exc.args else None
-    text = str(exc.args[1]) if isinstance(exc, pymysql.err.Error) and len(exc.args) > 1 else ""
-    if isinstance(exc, TooManyConnectionsError):
-        return f"pool exhausted (all {pool._maxconnections} connections in use)"
-    if isinstance(exc, PoolBusy):
-        return f"{text}; try again shortly"
-    if isinstance(exc, DatabaseUnavailable) and not isinstance(exc, OutcomeUnknown):
-        return f"MySQL at {where} did not answer a moment ago; it is asked again shortly"
-    if code in (2002, 2003):
-        return f"cannot reach MySQL at {where}"
-    if "timed out" in text:
-        return f"MySQL at {where} timed out after {settings.get('read_timeout', '?')} s"
-    if code == 1040:
-        return f"MySQL at {where} has too many connections"
-    return f"lost the connection to MySQL at {where}"
-
-
-def is_timeout(exc):
-    """PyMySQL's read, write and connect timeouts: (2013 or 2003, '... (timed out)')."""
-    return isinstance(exc, pymysql.err.OperationalError) and "timed out" in str(exc.args)
-
-
-def is_connection_error(exc):
-    """Is this 'the database is not there' (→ 503) rather than a bad statement (→ 500)?"""
-    if isinstance(exc, (TooManyConnectionsError, pymysql.err.InterfaceError)):
-        return True
-    code = exc.args[0] if isinstance(exc, pymysql.err.OperationalError) and exc.args else None
-    return code in CONNECTION_ERRORS
-
-
-SERVE_ROUTES = [
-    ("/users", "the users in tb1, as JSON; ?name= finds one (exactly)"),
-    ("/users/1", "one user, or 404"),
-    ("/slow?seconds=0.2", "SELECT SLEEP(S) through the pool, S <= 1"),
-    ("/pool", "the pool: maxconnections, in_use, idle"),
-    ("/case", "002's 2.3 app: StaticSqlHelper.fetch_one('select * from tb1 limit 1', [])"),
-    ("/connection", "this process, its pool's process, the connection id and its last user"),
-]
-
-
-# A served pool does not roll back the connections it gets back (reset=True would): SqlHelper
-# commits or rolls back in __exit__ itself, and DBUtils' ROLLBACK on return is a second round
-# trip made under the pool's lock — where, with the database stalled, every request waited its
-# turn behind the others. (The demo keeps reset=True: the notes' helpers never commit.)
-SERVE_POOL = {"reset": False}
-JSON_ROUTES = ("/users", "/slow", "/pool", "/case", "/connection")
-
-
-def create_serve_app(helper=None, sessions="cookie"):
-    """05's demo app plus the database routes. `gunicorn '06_sqlhelper:create_serve_app()'`
-    serves it too: with no helper it uses `db`, configured from the MYSQL_* settings, and
-    creates the database and tables if missing. sessions: cookie, memory or mariadb (进程)."""
-    if helper is None:
-        helper = db
-        if not helper.configured:
-            helper.configure(**SERVE_POOL)
-        setup_or_exit(helper)
-    app = serving.use_secret_key(lifecycle.create_app(), say=_say)
-    app.session_interface = session_interface(sessions, helper)
-    answered_by_header(app)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    app.config["JSON_AS_ASCII"] = False  # 你好, not \u4f60\u597d
-    app.routes = app.routes + SERVE_ROUTES
-    bp = lifecycle.Blueprint("users", __name__)
-    request, abort = lifecycle.request, lifecycle.abort
-
-    @bp.route("/users", methods=["GET"])
-    def list_users():
-        """A page of users (?limit=, ?after= the last id seen); ?name= finds one, exactly."""
-        limit, after = _page_args(request.args)
-        name = request.args.get("name")
-        if name is None:
-            rows = helper.fetchall(
-                "SELECT id, name FROM tb1 WHERE id > %s ORDER BY id LIMIT %s", after, limit
-            )
-        else:  # BINARY: MariaDB's `=` ignores trailing spaces ('bob' = 'bob  '); bytes do not
-            rows = helper.fetchall(
-                "SELECT id, name FROM tb1 WHERE BINARY name = BINARY %s AND id > %s "
-                "ORDER BY id LIMIT %s",
-                name, after, limit,
-            )  # fmt: skip
-        response = lifecycle.jsonify([{"id": i, "name": n} for i, n in rows])
-        if len(rows) == limit:  # maybe more: where the next page starts
-            query = urllib.parse.urlencode({**request.args, "after": rows[-1][0]})
-            response.headers["Link"] = f'</users?{query}>; rel="next"'
-        return response
-
-    @bp.route("/users", methods=["POST"])
-    def create_user():
-        name = (request.form.get("name") or "").strip()  # " bob " is bob; "   " is no name
-        if not name:
-            abort(400, description="missing or blank form field 'name'")
-        if len(name) > 64:
-            abort(400, description="name is longer than 64 characters")
-        if "\0" in name:
-            abort(400, description="name contains a NUL character")
-        key = request.headers.get("Idempotency-Key")
-        if key is None:
-            return {
-                "id": helper.execute("INSERT INTO tb1 (name) VALUES (%s)", name),
-                "name": name,
-            }, 201
-        if not IDEMPOTENCY_KEY.fullmatch(key):
-            abort(400, description="Idempotency-Key must be 1-64 visible ASCII characters")
-        return create_user_once(helper, key, name)
-
-    @bp.route("/users/<int:user_id>")
-    def get_user(user_id):
-        row = helper.fetchone("SELECT id, name FROM tb1 WHERE id = %s", user_id)
-        if row is None:
-            abort(404, description=f"no user {user_id}")
-        return {"id": row[0], "name": row[1]}
-
-    @bp.route("/slow")
-    def slow():
-        seconds = _parse_seconds(request.args.get("seconds", "0.1"))
-        helper.fetchone("SELECT SLEEP(%s)", seconds)
-        return {"slept": seconds}
-
-    @bp.route("/pool")
-    def show_pool():
-        return pool_status(helper.pool)
-
-    @bp.route("/case")
-    def hello():
-        """002's 2.3 app.py, whose view reads `select * from t1` (our table is tb1)."""
-        result = StaticSqlHelper.fetch_one("select * from tb1 limit 1", [])  # not the whole table
-        return {
-            "StaticSqlHelper.fetch_one('select * from tb1 limit 1', [])": list(result)
-            if result
-            else None,
-            "same pool as /users": StaticSqlHelper.pool() is helper.pool,
-        }
-
-    @bp.route("/connection")
-    def which_connection():
-        """Which server connection answered, and which process used it before (进程)."""
-        pid = os.getpid()
-        connection_id, last_used_by, _ = helper.fetchone(
-            "SELECT CONNECTION_ID(), @used_by, @used_by := %s", pid
-        )
-        return {
-            "pid": pid,
-            "pool_opened_in": getattr(helper, "pool_pid", None),
-            "connection_id": connection_id,
-            "last_used_by": last_used_by,
-        }
-
-    @app.errorhandler(HTTPException)
-    def json_for_json_routes(exc):
-        """The database routes answer JSON, errors included; the others, 05's HTML."""
-        if not request.path.startswith(JSON_ROUTES):
-            return exc
-        response = lifecycle.jsonify({"error": exc.description})
-        response.status_code = exc.code
-        if exc.code == 405:
-            response.headers["Allow"] = exc.get_response().headers.get("Allow", "")
-        return response
-
-    @app.errorhandler(pymysql.err.Error)
-    @app.errorhandler(TooManyConnectionsError)
-    def database_unavailable(exc):
-        if not is_connection_error(exc):
-            raise exc  # a bad statement is a 500 (logged), not "unavailable"
-        settings = {**settings_from_env(), **helper.pool._kwargs}
-        message = unavailable_in_words(exc, settings, helper.pool)
-        if isinstance(exc, OutcomeUnknown) and request.method not in ("GET", "HEAD"):
-            message = (
-                f"outcome unknown: the write was sent and {message}: it may or may not be "
-                "stored. Retry with the same Idempotency-Key header to get its result."
-            )
-            return lifecycle.jsonify({"error": message}), 503
-        return lifecycle.jsonify({"error": f"database unavailable: {message}"}), 503
-
-    app.register_blueprint(bp)
-    return app
-
-
-IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,64}")
-
-
-def create_user_once(helper, key, name):
-    """POST /users with an Idempotency-Key: the user and its key are stored in one
-    transaction, the key unique. A retry with the same key (after a timeout whose outcome is
-    unknown, say) finds the key and answers with the user stored the first time."""
-    try:
-        with helper as cursor:
-            cursor.execute("INSERT INTO tb1 (name) VALUES (%s)", (name,))
-            new_id = cursor.lastrowid
-            cursor.execute(
-                "INSERT INTO idempotency_keys (idem_key, user_id) VALUES (%s, %s)", (key, new_id)
-            )
-        return {"id": new_id, "name": name}, 201
-    except pymysql.err.IntegrityError:  # the key is stored already; this transaction rolled back
-        row = helper.fetchone(
-            "SELECT u.id, u.name FROM idempotency_keys k JOIN tb1 u ON u.id = k.user_id "
-            "WHERE k.idem_key = %s",
-            key,
-        )
-    if row is None or row[1] != name:
-        lifecycle.abort(422, description=f"Idempotency-Key {key!r} was used for another request")
-    return {"id": row[0], "name": row[1]}, 201
-
-
-def _page_args(args):
-    """(limit, after) from ?limit= (1-1000, default 100) and ?after= (an id, default 0)."""
-    limit, after = args.get("limit", "100"), args.get("after", "0")
-    if not (limit.isdigit() and 1 <= int(limit) <= 1000):
-        lifecycle.abort(400, description="limit must be a whole number from 1 to 1000")
-    if not (after.isdigit() and len(after) <= 10):
-        lifecycle.abort(400, description="after must be a user id (a whole number)")
-    return int(limit), int(after)
-
-
-def setup_or_exit(helper):
-    """The database and tables, created where the helper's pool will connect; else one line
-    and exit status 3, gunicorn's "worker failed to boot": its master then stops, instead of
-    forking new workers that fail the same way for ever."""
-    try:
-        check_database(helper._pool_options.get("settings") or settings_or_exit(), None)
-    except SystemExit as exc:
-        print(exc.code, file=sys.stderr, flush=True)
-        raise SystemExit(3) from None
-
-
-def _parse_seconds(text):
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1
-    if not 0 <= seconds <= 1:
-        lifecycle.abort(400, description="seconds must be a number from 0 to 1")
-    return seconds + 0.0  # -0 is 0.0, not -0.0
-
-
-def _say(line):
-    print(f"06_sqlhelper.py: {line}", file=sys.stderr, flush=True)
-
-
-def _one_line_exit(message):
-    sys.exit(f"06_sqlhelper.py: {message}")
-
-
-def check_database(settings, helper):
-    """At start: reach the server, create the database and table, or exit with one line."""
+def check_database(settings, helper, prog="06_sqlhelper.py"):
+    """At start: reach the server, create the database and table, or exit with one line
+    that begins with `prog`, the script the reader ran."""
     if MISSING:
-        sys.exit(MISSING)
+        sys.exit(missing_in_words(prog))
     where = f"{settings['host']}:{settings['port']}"
     try:
         setup_database(settings)
         if helper is not None:
             helper.fetchone("SELECT 1")
     except (pymysql.err.Error, TooManyConnectionsError) as exc:
-        _one_line_exit(f"cannot use MySQL at {where} as {settings['user']!r}: {describe(exc)}")
+        sys.exit(f"{prog}: cannot use MySQL at {where} as {settings['user']!r}: {describe(exc)}")
 
 
-def settings_or_exit():
+def settings_or_exit(prog="06_sqlhelper.py"):
     try:
         return settings_from_env()
     except SettingsError as exc:
-        _one_line_exit(str(exc))
-
-
-def _maxconnections(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    try:
-        check_pool_settings(value, 0)
-    except PoolSettingsError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return value
+        sys.exit(f"{prog}: {exc}")
 
 
 SETTINGS_HELP = (
@@ -1066,136 +655,6 @@ SETTINGS_HELP = (
     "MYSQL_DATABASE (defaults: 127.0.0.1, 3306, root, empty, pooldb); the database and its "
     "table tb1 are created if missing."
 )
-
-
-def parse_args(argv):
-    parser = cli.ArgumentParser(
-        prog="06_sqlhelper.py",
-        description="The notes' database sections, narrated (the default), or 05's demo app "
-        "served with database routes on one pool (serve).",
-        epilog=SETTINGS_HELP,
-    )
-    commands = parser.add_subparsers(dest="command", metavar="{demo,serve}")
-    commands.add_parser(
-        "demo", help="narrate the notes' database sections (the default)", epilog=SETTINGS_HELP
-    )
-    serve_parser = commands.add_parser(
-        "serve",
-        help="serve 05's demo app plus /users, /slow, /pool and /case",
-        description="Serve 05's demo app plus /users, /slow, /pool and /case, all on one pool.",
-        epilog=SETTINGS_HELP,
-    )
-    serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve_parser.add_argument("--port", type=cli.port, default=5000, help="port")
-    serve_parser.add_argument(
-        "--maxconnections",
-        type=_maxconnections,
-        default=MAXCONNECTIONS,
-        help=f"the most connections the pool opens at once (>= 1; default {MAXCONNECTIONS})",
-    )
-    serve_parser.add_argument(
-        "--nonblocking",
-        action="store_true",
-        help="answer 503 when every connection is in use, instead of waiting for one",
-    )
-    return parser.parse_args(argv)
-
-
-def serve(args):
-    settings = settings_or_exit()
-    # One pool for the process: `db` serves the routes; StaticSqlHelper (002's 2.3) reads db.pool.
-    helper = db
-    helper.configure(
-        settings=settings,
-        maxconnections=args.maxconnections,
-        # All of them now: DBUtils opens connections under its pool lock, one at a time, which
-        # during an outage would queue every request behind one slow handshake.
-        mincached=args.maxconnections,
-        blocking=not args.nonblocking,
-        **SERVE_POOL,
-    )
-    check_database(settings, helper)
-    try:
-        server = serving.bind(args.host, args.port, create_serve_app(helper))
-    except serving.CannotListen as exc:
-        _one_line_exit(str(exc))
-    print(
-        f"06_sqlhelper: serving {serving.url_of(args.host, args.port)} with MySQL at "
-        f"{settings['host']}:{settings['port']}/{settings['database']}",
-        flush=True,
-    )
-    # Ctrl-C: no new requests, the ones in flight finish, then the pool closes: in this order,
-    # no thread is left holding a connection while the interpreter shuts down.
-    serving.serve(server, on_stop=helper.pool.close)
-
-
-# ==========================================================================================
-# serve's sessions and answers, for more than one process: a store every worker can read
-# ==========================================================================================
-# 08_deploy.py runs these under gunicorn: 05's 自定义session with its store in MariaDB, and an
-# X-Worker-Pid header on every answer, so a test can tell which worker answered.
-
-
-def answered_by_header(app):
-    """Every answer says which process gave it: X-Worker-Pid."""
-
-    @app.after_request
-    def add_pid(response):
-        response.headers["X-Worker-Pid"] = str(os.getpid())
-        return response
-
-
-class DatabaseSessionInterface(lifecycle.ServerSideSessionInterface):
-    """05's 自定义session with its store in MariaDB (table sessions), through the pool: what
-    one worker saves, the next request's worker loads. Expired rows are not loaded, and every
-    `sweep_every`-th save deletes them."""
-
-    sweep_every = 100
-
-    def __init__(self, helper):
-        self.helper = helper
-        self.saves = itertools.count(1)
-
-    def load(self, sid):
-        row = self.helper.fetchone(
-            "SELECT data FROM sessions WHERE sid = %s AND expires_at > %s", sid, time.time()
-        )
-        return None if row is None else json.loads(row[0])
-
-    def save(self, sid, data, expires=None):
-        self.helper.execute(
-            "INSERT INTO sessions (sid, data, expires_at) VALUES (%s, %s, %s) "
-            "ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at)",
-            sid,
-            json.dumps(data),
-            self.default_expiry() if expires is None else expires,
-        )
-        if next(self.saves) % self.sweep_every == 0:
-            self.delete_expired()
-
-    def delete(self, sid):
-        self.helper.execute("DELETE FROM sessions WHERE sid = %s", sid)
-
-    def delete_expired(self):
-        with self.helper as cursor:
-            return cursor.execute("DELETE FROM sessions WHERE expires_at <= %s", (time.time(),))
-
-
-SESSION_STORES = {
-    "cookie": "05's SecureCookieSessionInterface: the data, signed, in the cookie",
-    "memory": "05's ServerSideSessionInterface: in this process's memory",
-    "mariadb": "DatabaseSessionInterface: in MariaDB, through the pool",
-}
-
-
-def session_interface(store, helper):
-    if store == "cookie":
-        return lifecycle.SecureCookieSessionInterface()
-    if store == "memory":
-        return lifecycle.ServerSideSessionInterface()
-    if store == "mariadb":
-        return DatabaseSessionInterface(helper)
-    raise ValueError(f"sessions={store!r} is not one of {', '.join(SESSION_STORES)}")
 
 
 # ==========================================================================================
@@ -1261,49 +720,6 @@ def demo_commit_semantics(helper):
             f"{label:<17} INSERT inside `with`, then look from another connection: "
             f"{kept} row{'' if kept == 1 else 's'}"
         )
-
-
-def demo_ambiguous_write(helper, settings):
-    """After the notes: a write whose answer never came, and what an idempotency key does."""
-    print()
-    print("== beyond the notes: a write that timed out is ambiguous; an idempotency key ==")
-    name = f"ambiguous-{uuid.uuid4().hex[:8]}"
-    conn = pymysql.connect(**dict(connect_kwargs(settings), read_timeout=0.5), autocommit=True)
-    connection_id = conn.thread_id()
-    try:
-        with conn.cursor() as cur:  # the statement takes 1 s; the client waits 0.5 s
-            cur.execute(
-                "INSERT INTO tb1 (name) SELECT %s FROM (SELECT SLEEP(1)) AS slow_server", (name,)
-            )
-    except pymysql.err.OperationalError as exc:
-        print(f"INSERT sent, no answer in 0.5 s -> {describe(exc)}")
-    finally:
-        conn.close()
-    _wait_until_gone(helper, connection_id)  # the server finishes what it was doing first
-    count = helper.fetchone("SELECT COUNT(*) FROM tb1 WHERE name = %s", name)[0]
-    print(f"yet the server finished it: {count} row. Stored or not, the client could not know")
-    helper.execute("INSERT INTO tb1 (name) VALUES (%s)", name)
-    count = helper.fetchone("SELECT COUNT(*) FROM tb1 WHERE name = %s", name)[0]
-    print(f"so a blind retry stores it twice: {count} rows")
-    key, keyed = uuid.uuid4().hex, f"keyed-{uuid.uuid4().hex[:8]}"
-    first, retry = (create_user_once(helper, key, keyed)[0] for _ in range(2))
-    count = helper.fetchone("SELECT COUNT(*) FROM tb1 WHERE name = %s", keyed)[0]
-    print("with a key stored beside the row, unique, in the same transaction (create_user_once):")
-    print(f"  the retry finds the key -> the first answer again: {retry == first}; {count} row")
-    print("-> POST /users takes an Idempotency-Key header; a 503 after the write was sent says")
-    print("   'outcome unknown', and a retry with the same key returns the first result")
-
-
-def _wait_until_gone(helper, connection_id, timeout=10):
-    """Until the server has finished with a connection the client closed."""
-    deadline = time.monotonic() + timeout
-    while (
-        time.monotonic() < deadline
-        and helper.fetchone(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s", connection_id
-        )[0]
-    ):
-        time.sleep(0.05)
 
 
 def demo_two_users_one_instance(helper):
@@ -1595,15 +1011,13 @@ def demo_small_app():
         f"StaticSqlHelper.fetch_all('SELECT 1 UNION SELECT 2', []) -> "
         f"{StaticSqlHelper.fetch_all('SELECT 1 UNION SELECT 2', [])}"
     )
-    print(
-        "served on the same pool as the other routes: python 06_sqlhelper.py serve, then GET /case"
-    )
+    print("served: python 08_deploy.py serve, then GET /case")
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    if args.command == "serve":
-        return serve(args)
+    parser = cli.demo_parser("06_sqlhelper.py", __doc__)
+    parser.epilog = SETTINGS_HELP
+    parser.parse_args(sys.argv[1:] if argv is None else argv)
     settings = settings_or_exit()
     check_database(settings, db)
     print(
@@ -1613,7 +1027,6 @@ def main(argv=None):
     print()
     demo_sqlhelper_way_one(db)
     demo_commit_semantics(db)
-    demo_ambiguous_write(db, settings)
     demo_two_users_one_instance(db)
     demo_sqlhelper_way_two(db)
     demo_three_ways(settings)

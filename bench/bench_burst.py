@@ -1,17 +1,17 @@
 """A burst: N requests that all complete at the same moment, against three servers side by side.
 
 Servers, each in its own process on this machine: `python 05_lifecycle.py` (the default
-server, with its recorder), `python 06_sqlhelper.py serve` (the same, plus a pool on MariaDB),
+server, with its recorder), `python 08_deploy.py serve` (the same, plus a pool on MariaDB),
 and Flask 3's own dev server (`app.run(threaded=True)`) serving the same /index.
 
 For each server and each N: open N connections and send each a request without its last line
 ending; once the server has accepted all N (a thread each), send the N last bytes in one go and
 time until the last answer arrives. Peak memory is the server's peak resident size (VmHWM,
 reset just before) minus its size before the connections were opened. Each burst gets a fresh
-server; rounds are interleaved (05, 06, flask, 05, ...) and the median kept.
+server; rounds are interleaved (05, 08, flask, 05, ...) and the median kept.
 
 Run: python bench/bench_burst.py [--json PATH] [--sizes 400,1000] [--rounds 3]
-Target: 05 and 06 within 1.5x Flask 3's time to the last answer and its peak memory, at each N.
+Target: 05 and 08 serve within 1.5x Flask 3's time to the last answer and peak memory, at each N.
 """
 
 import os
@@ -36,7 +36,7 @@ app.run("127.0.0.1", int(sys.argv[1]), threaded=True)
 REQUEST = b"GET /index HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
 SERVERS = {
     "05": lambda port: [str(common.ROOT / "05_lifecycle.py"), "--port", str(port)],
-    "06 serve": lambda port: [str(common.ROOT / "06_sqlhelper.py"), "serve", "--port", str(port)],
+    "08 serve": lambda port: [str(common.ROOT / "08_deploy.py"), "serve", "--port", str(port)],
     "flask3": lambda port: ["-c", FLASK3_APP, str(port)],
 }
 TARGET = 1.5
@@ -202,7 +202,7 @@ def main():
         results[n] = summary
     print()
     for n, summary in results.items():
-        for name in ("05", "06 serve"):
+        for name in ("05", "08 serve"):
             row = summary[name]
             ok = row["time_ratio"] <= TARGET and row["memory_ratio"] <= TARGET and row["ok"] == n
             print(

@@ -158,7 +158,7 @@ def pool_peak(settings, workers, clients=32, seconds=3.0, slow=0.2):
     """06 under gunicorn -w `workers` (gthread, 8 threads), `clients` on /slow: the peak of
     the server's connections from the app, and how the requests were answered."""
     options = ["--worker-class", "gthread", *WORKER_CLASSES["gthread"]]
-    app = "06_sqlhelper:create_serve_app()"
+    app = "08_deploy:create_serve_app()"
     with Gunicorn(app, *options, workers=workers, env=mysql_env(settings)) as server:
         for pid in server.worker_pids():  # every worker opens its pool before the load
             server.get_from(pid, "/slow?seconds=0")
@@ -336,7 +336,7 @@ def lesson_fork(settings, one_at_a_time=20, at_once=16, rounds=3):
 def session_counts(settings, store, workers=4, requests=200, in_turn=False):
     """`requests` GETs on /session, one client with a cookie jar: (how many counted right,
     how many workers answered). Any worker may answer each; in_turn: each worker in turn."""
-    app = f'06_sqlhelper:create_serve_app(sessions="{store}")'
+    app = f'08_deploy:create_serve_app(sessions="{store}")'
     env = mysql_env(settings) if settings else {}
     right, pids, cookie = 0, set(), None
     with Gunicorn(app, workers=workers, env=env) as server:
@@ -362,7 +362,7 @@ def lesson_sessions(settings, workers=4, requests=200):
     print("Right: the counter said 1, 2, 3, ... as it should.")
     table = common.Table([("session store", 66), ("right", 9), ("workers", 7)])
     rows = {}
-    for store, meaning in sqlhelper.SESSION_STORES.items():
+    for store, meaning in deployment.SESSION_STORES.items():
         with database_for_run(settings) as run_settings:
             right, answered_by = session_counts(run_settings, store, workers, requests)
         rows[store] = {"right": right, "workers": answered_by}

@@ -1,7 +1,7 @@
 """Serving a lesson's app: bind first, answer in time, stop in order.
 
 05's `Flask.run` is Flask 1.1.1's: `run_simple(host, port, app, threaded=True)`. The scripts'
-own servers (`python 05_lifecycle.py`, `python 06_sqlhelper.py serve`) use the same Werkzeug
+own servers (`python 05_lifecycle.py`, `python 08_deploy.py serve`) use the same Werkzeug
 server, with what a server that others can reach needs:
 
 - `bind(host, port, app)` takes the port before anything is printed: of two copies started at

@@ -1,5 +1,6 @@
-"""06 tried as a careless user and as an attacker would: bad pool settings, bad input, huge
-bodies, names with padding, --help, and what the answers say. Each test failed before its fix."""
+"""06 and 08's serve tried as a careless user and as an attacker would: bad pool settings, bad
+input, huge bodies, names with padding, --help, and what the answers say. Each test failed before
+its fix."""
 
 import contextlib
 import http.client
@@ -17,6 +18,7 @@ from werkzeug.test import Client
 from instruments import serving
 
 sqlhelper = load("06_sqlhelper")
+deployment = load("08_deploy")
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +28,16 @@ def settings(test_database):
 
 
 @pytest.fixture
+def helper(settings):
+    helper = deployment.ServingSqlHelper(sqlhelper.create_pool(settings, mincached=0))
+    yield helper
+    helper.pool.close()
+
+
+@pytest.fixture
 def client(settings):
     helper = sqlhelper.SqlHelper(sqlhelper.create_pool(settings, mincached=0))
-    yield Client(sqlhelper.create_serve_app(helper))
+    yield Client(deployment.create_serve_app(helper))
     helper.pool.close()
 
 
@@ -53,7 +62,7 @@ def test_maxconnections_below_one_is_refused(settings, value):
 @pytest.mark.parametrize("value", ["0", "-3", "x"])
 def test_serve_refuses_a_bad_maxconnections_in_one_line(settings, value):
     result = run_script(
-        "06_sqlhelper", "serve", "--maxconnections", value, env=mysql_env(settings), timeout=60
+        "08_deploy", "serve", "--maxconnections", value, env=mysql_env(settings), timeout=60
     )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
@@ -63,7 +72,7 @@ def test_serve_refuses_a_bad_maxconnections_in_one_line(settings, value):
 def test_serve_with_maxconnections_1_serves(settings):
     port = free_port()
     script = ScriptProcess(
-        "06_sqlhelper",
+        "08_deploy",
         "serve",
         "--port",
         str(port),
@@ -92,7 +101,7 @@ def client_get(port, path):
 def test_unreachable_database_is_said_in_words(settings):
     closed = free_port()
     helper = sqlhelper.SqlHelper(sqlhelper.create_pool(dict(settings, port=closed), mincached=0))
-    response = Client(sqlhelper.create_serve_app(helper)).get("/users")
+    response = Client(deployment.create_serve_app(helper)).get("/users")
     assert response.status_code == 503
     assert response.json == {
         "error": f"database unavailable: cannot reach MySQL at 127.0.0.1:{closed}"
@@ -105,7 +114,7 @@ def test_an_exhausted_pool_is_said_in_words(settings):
     )
     held = helper.pool.connection()
     try:
-        response = Client(sqlhelper.create_serve_app(helper)).get("/users")
+        response = Client(deployment.create_serve_app(helper)).get("/users")
     finally:
         held.close()
     assert response.status_code == 503
@@ -139,20 +148,28 @@ def test_names_are_stripped_and_the_filter_is_exact(client):
 # --- --help, the home page, JSON (7, 8) -------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [["--help"], ["serve", "--help"], ["demo", "--help"]])
-def test_help_exits_0_and_explains_every_flag(args):
+@pytest.mark.parametrize(
+    "script, args",
+    [
+        ("06_sqlhelper", ["--help"]),
+        ("08_deploy", ["--help"]),
+        ("08_deploy", ["serve", "--help"]),
+        ("08_deploy", ["demo", "--help"]),
+    ],
+)
+def test_help_exits_0_and_explains_every_flag(script, args):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "06_sqlhelper.py"), *args],
+        [sys.executable, str(ROOT / f"{script}.py"), *args],
         capture_output=True,
         text=True,
         timeout=60,
         cwd=ROOT,
     )
     assert result.returncode == 0 and result.stderr == ""
+    assert "MYSQL_HOST" in result.stdout
     if args[0] == "serve":
         for flag in ("--host", "--port", "--maxconnections", "--nonblocking"):
             assert flag in result.stdout
-        assert "MYSQL_HOST" in result.stdout
 
 
 def test_home_page_lists_the_database_routes(client):
@@ -173,11 +190,12 @@ def test_minus_zero_seconds_is_zero(client):
     assert client.get("/slow?seconds=-0").get_data() == b'{"slept":0.0}\n'
 
 
-def test_the_demo_piped_into_head_exits_quietly(settings):
+@pytest.mark.parametrize("script", ["06_sqlhelper", "08_deploy"])
+def test_the_demo_piped_into_head_exits_quietly(settings, script):
     import os
 
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "06_sqlhelper.py")],
+        [sys.executable, str(ROOT / f"{script}.py")],
         cwd=ROOT,
         env=dict(os.environ, **mysql_env(settings)),
         stdout=subprocess.PIPE,
@@ -202,30 +220,33 @@ def _without(missing, code):
 
 
 @pytest.mark.parametrize("missing", ["pymysql", "dbutils"])
-@pytest.mark.parametrize("argv", [[], ["serve"]])
-def test_run_without_the_requirements_says_what_to_install(missing, argv):
-    run = f"import runpy; sys.argv = ['06_sqlhelper.py', *{argv!r}]; "
-    run += "runpy.run_path('06_sqlhelper.py', run_name='__main__')"
+@pytest.mark.parametrize(
+    "script, argv", [("06_sqlhelper", []), ("08_deploy", []), ("08_deploy", ["serve"])]
+)
+def test_run_without_the_requirements_says_what_to_install(missing, script, argv):
+    run = f"import runpy; sys.argv = ['{script}.py', *{argv!r}]; "
+    run += f"runpy.run_path('{script}.py', run_name='__main__')"
     status, _, lines = _without(missing, run)
     assert status == 1 and lines == [
-        f"06_sqlhelper.py needs {missing}: pip install -r requirements.txt"
+        f"{script}.py needs {missing}: pip install -r requirements.txt"
     ], lines
 
 
 @pytest.mark.parametrize("missing", ["pymysql", "dbutils"])
-def test_without_the_requirements_it_imports_and_explains_itself(missing):
+@pytest.mark.parametrize("script", ["06_sqlhelper", "08_deploy"])
+def test_without_the_requirements_it_imports_and_explains_itself(missing, script):
     # Importing connects to nothing, so it needs nothing; --help works everywhere (defect 7).
     status, out, lines = _without(
         missing,
-        "import runpy; sys.argv = ['06_sqlhelper.py', '--help']; "
-        "runpy.run_path('06_sqlhelper.py', run_name='__main__')",
+        f"import runpy; sys.argv = ['{script}.py', '--help']; "
+        f"runpy.run_path('{script}.py', run_name='__main__')",
     )
-    assert status == 0 and "serve" in out and not lines, lines
+    assert status == 0 and "MYSQL_HOST" in out and not lines, lines
     status, out, lines = _without(
         missing,
         "sys.path.insert(0, '.'); import importlib\n"
-        "sqlhelper = importlib.import_module('06_sqlhelper')\n"
-        "try:\n    sqlhelper.db.fetchone('SELECT 1')\nexcept ImportError as exc:\n    print(exc)",
+        f"script = importlib.import_module('{script}')\n"
+        "try:\n    script.db.fetchone('SELECT 1')\nexcept ImportError as exc:\n    print(exc)",
     )
     assert status == 0 and out.strip() == (
         f"06_sqlhelper.py needs {missing}: pip install -r requirements.txt"
@@ -345,3 +366,67 @@ def test_after_a_413_the_rest_of_a_huge_body_is_not_read(client):
                 sent += sock.send(chunk)
         sock.close()
     assert sent < size // 4, sent
+
+
+# --- serve's app on a helper of the test's own (moved from test_06_sqlhelper.py) ---------
+
+
+def test_pool_exhausted_without_blocking_is_503(settings):
+    helper = sqlhelper.SqlHelper(
+        sqlhelper.create_pool(settings, mincached=0, maxconnections=1, blocking=False)
+    )
+    client = Client(deployment.create_serve_app(helper))
+    held = helper.pool.connection()
+    try:
+        response = client.get("/users")
+        assert response.status_code == 503
+        assert response.json == {
+            "error": "database unavailable: pool exhausted (all 1 connections in use)"
+        }
+    finally:
+        held.close()
+    assert client.get("/users").status_code == 200
+
+
+def test_sql_error_is_500_and_the_app_keeps_serving(settings):
+    missing_table = sqlhelper.SqlHelper(sqlhelper.create_pool(settings, mincached=0))
+    client = Client(deployment.create_serve_app(missing_table))
+    missing_table.fetchone("RENAME TABLE tb1 TO tb1_away")
+    try:
+        assert client.get("/users").status_code == 500
+    finally:
+        missing_table.fetchone("RENAME TABLE tb1_away TO tb1")
+    assert client.get("/users").status_code == 200
+    assert client.get("/index").text == "hello world"
+
+
+def test_wrong_password_is_one_line(mysql_server):
+    env = mysql_env(dict(mysql_server, password="definitely-wrong"))
+    result = run_script("08_deploy", "serve", "--port", "5999", env=env, timeout=60)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "(1045) Access denied" in lines[0], result.stderr
+
+
+def test_the_2_3_case_route_uses_sqlhelper_on_the_same_pool(settings, monkeypatch):
+    helper = sqlhelper.SqlHelper(sqlhelper.create_pool(settings, mincached=0))
+    monkeypatch.setattr(sqlhelper, "db", helper)
+    helper.execute("INSERT INTO tb1 (name) VALUES (%s)", "case")
+    answer = Client(deployment.create_serve_app(helper)).get("/case").json
+    assert answer["same pool as /users"] is True
+    assert answer["StaticSqlHelper.fetch_one('select * from tb1 limit 1', [])"][1]
+    helper.pool.close()
+
+
+def test_the_narration_shows_a_timed_out_write_stored_and_the_key_keeping_a_retry_single(
+    helper, settings, capsys
+):
+    deployment.demo_ambiguous_write(helper, settings)
+    out = capsys.readouterr().out
+    assert (
+        "no answer in 0.5 s -> (2013) Lost connection to MySQL server during query (timed out)"
+        in out
+    )
+    assert "yet the server finished it: 1 row." in out
+    assert "so a blind retry stores it twice: 2 rows" in out
+    assert "the first answer again: True; 1 row" in out

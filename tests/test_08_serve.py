@@ -1,4 +1,4 @@
-"""`python 06_sqlhelper.py serve` over real HTTP, against a real MariaDB."""
+"""`python 08_deploy.py serve` over real HTTP, against a real MariaDB."""
 
 import itertools
 import json
@@ -24,6 +24,7 @@ from conftest import (
 )
 
 sqlhelper = load("06_sqlhelper")
+deployment = load("08_deploy")
 
 MAX_CONNECTIONS = 6
 
@@ -38,13 +39,13 @@ def request(url, data=None, timeout=30):
 
 
 class Serve:
-    """`06_sqlhelper.py serve` in a subprocess (its output read as it comes)."""
+    """`08_deploy.py serve` in a subprocess (its output read as it comes)."""
 
     def __init__(self, settings, *args):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.script = ScriptProcess(
-            "06_sqlhelper", "serve", "--port", str(self.port), *args, env=mysql_env(settings)
+            "08_deploy", "serve", "--port", str(self.port), *args, env=mysql_env(settings)
         )
         self.process = self.script.process
         wait_for_port(self.port, self.process)
@@ -338,11 +339,11 @@ def test_a_commit_without_an_answer_is_outcome_unknown_and_may_be_stored(throwaw
     server = throwaway_factory()
     settings = dict(server.settings, database="ambiguous_test")
     sqlhelper.setup_database(settings)
-    helper = sqlhelper.ServingSqlHelper(
-        settings=settings, maxconnections=1, mincached=1, **sqlhelper.SERVE_POOL
+    helper = deployment.ServingSqlHelper(
+        settings=settings, maxconnections=1, mincached=1, **deployment.SERVE_POOL
     )
     try:
-        with pytest.raises(sqlhelper.OutcomeUnknown):
+        with pytest.raises(deployment.OutcomeUnknown):
             with helper as cursor:
                 cursor.execute("INSERT INTO tb1 (name) VALUES ('sent, unanswered')")
                 os.kill(server.process.pid, signal.SIGSTOP)

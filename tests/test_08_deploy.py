@@ -89,10 +89,10 @@ def test_gunicorn_serves_05_unchanged_on_gevent():
 def test_gunicorn_stops_in_one_line_when_the_database_is_away():
     port = free_port()  # nothing listens there
     env = {"MYSQL_HOST": "127.0.0.1", "MYSQL_PORT": str(port)}
-    server = deploy.Gunicorn("06_sqlhelper:create_serve_app()", env=env)
+    server = deploy.Gunicorn("08_deploy:create_serve_app()", env=env)
     with pytest.raises(RuntimeError) as failure:
         server.__enter__()
-    assert f"06_sqlhelper.py: cannot use MySQL at 127.0.0.1:{port} as 'root'" in str(failure.value)
+    assert f"08_deploy.py: cannot use MySQL at 127.0.0.1:{port} as 'root'" in str(failure.value)
     assert "Worker failed to boot" in str(failure.value) and server.process.returncode == 3
 
 
@@ -112,7 +112,7 @@ def test_a_gevent_worker_shares_its_pool_between_greenlets(db_settings):
     # PyMySQL is pure Python, so gevent's patched sockets let other greenlets run while one
     # waits on MariaDB: all 6 connections are in use at once in one OS thread.
     with deploy.Gunicorn(
-        "06_sqlhelper:create_serve_app()", "-k", "gevent", env=mysql_env(db_settings)
+        "08_deploy:create_serve_app()", "-k", "gevent", env=mysql_env(db_settings)
     ) as server:
         with deploy.PeakConnections(db_settings) as sampler:
             statuses, _, _ = deploy.keep_getting(server.address, "/slow?seconds=0.2", 16, 2)
@@ -149,7 +149,7 @@ def test_the_pool_is_reopened_in_each_worker(db_settings):
 
 
 def test_a_given_pool_is_refused_after_a_fork(db_settings):
-    helper = sqlhelper.ServingSqlHelper(pool=sqlhelper.create_pool(db_settings, mincached=0))
+    helper = deployment.ServingSqlHelper(pool=sqlhelper.create_pool(db_settings, mincached=0))
     pid = os.fork()
     if pid == 0:  # the child: it must not use the parent's pool, and cannot make its own
         try:
@@ -175,13 +175,13 @@ def test_sessions_across_four_workers(db_settings, store, keeps):
 
 def test_unknown_session_store_is_one_line():
     with pytest.raises(ValueError, match="sessions='redis' is not one of cookie, memory"):
-        sqlhelper.session_interface("redis", sqlhelper.db)
+        deployment.session_interface("redis", deployment.db)
 
 
 def test_database_sessions_survive_a_new_interface(db_settings):
-    first = sqlhelper.DatabaseSessionInterface(sqlhelper.SqlHelper(settings=db_settings))
+    first = deployment.DatabaseSessionInterface(sqlhelper.SqlHelper(settings=db_settings))
     first.save("sid-1", {"counter": 7})
-    second = sqlhelper.DatabaseSessionInterface(sqlhelper.SqlHelper(settings=db_settings))
+    second = deployment.DatabaseSessionInterface(sqlhelper.SqlHelper(settings=db_settings))
     assert second.load("sid-1") == {"counter": 7} and second.load("forged") is None
     second.delete("sid-1")
     assert first.load("sid-1") is None
@@ -249,7 +249,7 @@ def test_gunicorn_signs_sessions_with_one_key_per_start_never_the_demo_key():
 
 def test_database_sessions_expire_and_are_swept(db_settings):
     helper = sqlhelper.SqlHelper(settings=db_settings, maxconnections=2, mincached=0)
-    store = sqlhelper.DatabaseSessionInterface(helper)
+    store = deployment.DatabaseSessionInterface(helper)
     store.save("gone", {"counter": 1}, expires=time.time() - 1)
     store.save("kept", {"counter": 2})
     assert store.load("gone") is None and store.load("kept") == {"counter": 2}
@@ -266,7 +266,7 @@ def test_under_gunicorn_gthread_a_stalled_database_answers_every_request_within_
     db = throwaway_factory()
     with deploy.database_for_run(db.settings, prefix="gthread_stall") as settings:
         server = deploy.Gunicorn(
-            "06_sqlhelper:create_serve_app()", "-k", "gthread", "--threads", "20",
+            "08_deploy:create_serve_app()", "-k", "gthread", "--threads", "20",
             env=mysql_env(settings),
         )  # fmt: skip
         with server:
