@@ -14,10 +14,10 @@ The file reads in the order a request travels:
   Part A — one request, 第1步–第5步 (read this first): signals, g, AppContext, RequestContext,
            then Flask with its methods in the order a request calls them; startup after them.
   Part B — what a real app adds: sessions, blueprints, Config.from_object, url_for, jsonify.
-  Part C — watch it: the demo app, the 7.1/7.2 narration, the notes' other blocks, main.
+  Part C — watch it: the demo app, the 7.1/7.2 narration, main.
            The tools that watch (the recorder behind the narration, --trace and /lifecycle,
-           the pages, the server) are in instruments/, handed this module; /lifecycle replaces
-           the notes' two dead lifecycle diagrams.
+           the pages, the server, the command line) are in instruments/, handed this module;
+           /lifecycle replaces the notes' two dead lifecycle diagrams.
 
 One request, step by step — 000's numbers, 002's in brackets — and the function that runs:
   run_simple → Flask.__call__ → Flask.wsgi_app
@@ -52,7 +52,6 @@ import ipaddress
 import json
 import logging
 import os
-import secrets
 import sys
 import threading
 import time
@@ -81,7 +80,7 @@ from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response as _WerkzeugResponse
 from werkzeug.wsgi import LimitedStream
 
-from instruments import cli, pages, recorder, serving
+from instruments import cli, recorder, serving, watching
 
 localproxy = importlib.import_module("04_proxy")
 localstack = importlib.import_module("03_localstack")
@@ -221,7 +220,7 @@ class AppContext:
             if self._refcnt <= 0:
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
-                self.app.do_teardown_appcontext(exc)  # 5.2.1
+                self.app.do_teardown_appcontext(exc)  # 5.2.1: release what the context held
         finally:
             rv = _app_ctx_stack.pop()
         assert rv is self, f"Popped wrong app context.  ({rv!r} instead of {self!r})"
@@ -341,7 +340,7 @@ class RequestContext:
                 self._preserved_exc = None
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
-                self.app.do_teardown_request(exc)  # 5.1
+                self.app.do_teardown_request(exc)  # 5.1: `request` still works in teardowns
                 self.request.close()
                 clear_request = True
         finally:
@@ -350,7 +349,7 @@ class RequestContext:
                 # Break the request <-> environ cycle so the memory goes at once.
                 rv.request.environ["werkzeug.request"] = None
             if app_ctx is not None:
-                app_ctx.pop(exc)  # 5.2
+                app_ctx.pop(exc)  # 5.2: only the app context this push added
         assert rv is self, f"Popped wrong request context. ({rv!r} instead of {self!r})"
 
     def __enter__(self):
@@ -492,16 +491,16 @@ class Flask:
         may answer instead of the view; either way the value goes through finalize_request,
         and an error raised by either is offered to the error handlers first (an HTTP error
         such as a 404 becomes its response here); only what no handler takes reaches 第4步."""
-        self.try_trigger_before_first_request_functions()  # 3.1
+        self.try_trigger_before_first_request_functions()  # 3.1: once per app, not per request
         try:
             if request_started.receivers:
                 request_started.send(self)
-            rv = self.preprocess_request()  # 3.2
+            rv = self.preprocess_request()  # 3.2: a before_request may answer instead
             if rv is None:
-                rv = self.dispatch_request()  # 3.3
+                rv = self.dispatch_request()  # 3.3: only if none did
         except Exception as e:
             rv = self.handle_user_exception(e)
-        return self.finalize_request(rv)  # 3.4
+        return self.finalize_request(rv)  # 3.4: the view's answer and a handler's alike
 
     def try_trigger_before_first_request_functions(self):
         if self._got_first_request:
@@ -553,7 +552,7 @@ class Flask:
         the error page must still go out."""
         response = self.make_response(rv)
         try:
-            response = self.process_response(response)  # 3.4.1
+            response = self.process_response(response)  # 3.4.1: after_request may change it
             if request_finished.receivers:
                 request_finished.send(self, response=response)
         except Exception:
@@ -623,8 +622,8 @@ class Flask:
             funcs = chain(funcs, reversed(self.after_request_funcs[None]))
         for handler in funcs:
             response = handler(response)
-        if not self.session_interface.is_null_session(ctx.session):  # 3.4.1.1
-            self.session_interface.save_session(self, ctx.session, response)  # 3.4.1.2
+        if not self.session_interface.is_null_session(ctx.session):  # 3.4.1.1: no key, no save
+            self.session_interface.save_session(self, ctx.session, response)  # 3.4.1.2: last
         return response
 
     # --- errors raised in 第3步, and 第4步 --------------------------------------------------
@@ -996,7 +995,7 @@ class CompactJSON:
 class SessionInterface:
     """What Flask asks of a session backend: open_session (2.3) and save_session (3.4.1.2).
     Subclass it and set `app.session_interface = YourInterface()` to keep sessions elsewhere
-    (000's 补充：自定义session; the demo's ServerSideSessionInterface keeps them in memory)."""
+    (000's 补充：自定义session: 07's ServerSideSessionInterface keeps them in memory)."""
 
     null_session_class = NullSession
     pickle_based = False
@@ -1493,7 +1492,7 @@ class FlaskClient(Client):
 Flask.test_client_class = FlaskClient
 
 # ##########################################################################################
-# Part C — watch it: the demo app, the narration, the notes' other blocks, the command line
+# Part C — watch it: the demo app, the narration, main
 # ##########################################################################################
 
 # ==========================================================================================
@@ -1529,10 +1528,9 @@ def create_app(app_class=Flask):
     app = app_class(__name__)
     app.config.from_object(DemoConfig)
     app.teardowns = []  # (path, repr(exc)) of recent requests, so /boom's teardown is visible
-    app.routes = list(ROUTES)  # what the home page lists; 06 adds its own
-    # What /lifecycle and --trace show: the recorder watches this module's lifecycle.
-    app.recordings = recorder.RecordingRing()
-    app.wsgi_app = recorder.RecordingMiddleware(app, app.wsgi_app, sys.modules[__name__])
+    app.routes = list(ROUTES)  # what the home page lists; 08 adds its own
+    # The recorder behind the narration, --trace and /lifecycle, and the pages / and /lifecycle.
+    watching.watch(app, sys.modules[__name__])
 
     @app.before_first_request
     def first_request():
@@ -1542,27 +1540,10 @@ def create_app(app_class=Flask):
     def set_g():
         g.x1 = 123
 
-    @app.after_request
-    def link_to_lifecycle(response):
-        response.headers.add("Link", '</lifecycle>; rel="help"')  # every page: see the steps
-        return response
-
     @app.teardown_request
     def remember_teardown(exc):
         app.teardowns.append((request.path, repr(exc)))
         del app.teardowns[:-20]
-
-    @app.route("/")
-    def home():
-        return pages.render_home_page(app.routes)
-
-    @app.route("/lifecycle")
-    def lifecycle():
-        return pages.render_lifecycle_page(app.recordings, request.args.get("n"))
-
-    @app.route("/favicon.ico")
-    def favicon():
-        return "", 204  # browsers ask for it; answered without a trace block
 
     @app.route("/index")
     def index():
@@ -1706,94 +1687,6 @@ def _run_elsewhere(func, greenlet_class):
     return result[0]
 
 
-# --- 补充：自定义session — a SessionInterface of our own ------------------------------------
-
-
-class ServerSideSession(SecureCookieSession):
-    def __init__(self, initial=None, sid=None):
-        super().__init__(initial)
-        self.sid = sid
-
-
-class ServerSideSessionInterface(SessionInterface):
-    """000's 补充：自定义session: the data stays on the server (here, in this process's memory);
-    the cookie holds only a random id. Swap it in with app.session_interface = ...
-
-    Where the data lives is three methods, load/save/delete: 06 keeps it in MariaDB instead,
-    which every worker process of a server can read (process memory is one worker's only).
-    Stored data expires after PERMANENT_SESSION_LIFETIME, and memory holds at most
-    `max_sessions`: the least recently saved go first.
-    """
-
-    max_sessions = 10_000
-
-    def __init__(self):
-        self.store = {}  # session id -> the session's data, least recently saved first
-        self.expires = {}  # session id -> time.time() after which it is gone
-        self.lock = threading.Lock()
-
-    def load(self, sid):
-        with self.lock:
-            if self.expires.get(sid, 0) <= time.time():
-                self._forget(sid)
-                return None
-            return self.store[sid]
-
-    def save(self, sid, data, expires=None):
-        with self.lock:
-            self._forget(sid)  # saved again: now the most recent
-            self.store[sid] = data
-            self.expires[sid] = self.default_expiry() if expires is None else expires
-            while len(self.store) > self.max_sessions:
-                self._forget(next(iter(self.store)))  # the least recently saved
-
-    def delete(self, sid):
-        with self.lock:
-            self._forget(sid)
-
-    @staticmethod
-    def default_expiry():
-        """When data saved now expires, with Flask's default lifetime (31 days)."""
-        return time.time() + DEFAULT_CONFIG["PERMANENT_SESSION_LIFETIME"].total_seconds()
-
-    def _forget(self, sid):
-        self.store.pop(sid, None)
-        self.expires.pop(sid, None)
-
-    def open_session(self, app, request):
-        sid = request.cookies.get(app.session_cookie_name)
-        data = self.load(sid) if sid else None
-        if data is None:  # no cookie, an unknown id, expired, or forged: a new session
-            return ServerSideSession(sid=secrets.token_urlsafe(16))
-        return ServerSideSession(data, sid=sid)
-
-    def save_session(self, app, session, response):
-        name, domain, path = (
-            app.session_cookie_name,
-            self.get_cookie_domain(app),
-            self.get_cookie_path(app),
-        )
-        if not session:
-            if session.modified:
-                self.delete(session.sid)
-                response.delete_cookie(name, domain=domain, path=path)
-            return
-        if not self.should_set_cookie(app, session):
-            return
-        lifetime = app.permanent_session_lifetime.total_seconds()
-        self.save(session.sid, dict(session), expires=time.time() + lifetime)
-        response.set_cookie(
-            name,
-            session.sid,
-            expires=self.get_expiration_time(app, session),
-            httponly=self.get_cookie_httponly(app),
-            domain=domain,
-            path=path,
-            secure=self.get_cookie_secure(app),
-            samesite=self.get_cookie_samesite(app),
-        )
-
-
 def streamed_body():
     """A body produced after the view returned: by then 第5步 may have popped the context."""
     yield "after the view returned: "
@@ -1826,7 +1719,7 @@ def narrate_startup(app, out=print):
         out(f"  {rule.rule:<26} {','.join(sorted(rule.methods)):<22} -> {rule.endpoint}")
     out("app.view_functions (endpoint -> function):")
     for endpoint, func in sorted(app.view_functions.items()):
-        out(f"  {endpoint:<18} -> {func.__qualname__.replace('create_app.<locals>.', '')}")
+        out(f"  {endpoint:<18} -> {func.__qualname__.split('.<locals>.')[-1]}")
 
 
 def narrate_request(app, path="/session", out=print):
@@ -1843,24 +1736,6 @@ def narrate_request(app, path="/session", out=print):
         body = response.get_data(as_text=True)
     empty = not any(storage_view(stack) for stack in (_request_ctx_stack, _app_ctx_stack))
     out(f"-> {response.status}, body {body!r}; both stacks empty again: {empty}")
-
-
-def narrate_custom_session(out=print):
-    out("")
-    out("== 补充：自定义session: app.session_interface = ServerSideSessionInterface() ==")
-    custom = create_app()
-    custom.session_interface = interface = ServerSideSessionInterface()
-    client = custom.test_client()
-    bodies = [client.get("/session").get_data(as_text=True) for _ in range(3)]
-    cookie = client.get_cookie("session").value
-    out(f"GET /session three times, one client -> {bodies}")
-    out(f"the cookie holds only a random id: session=<{len(cookie)} random characters>")
-    stored = {"<that id>" if sid == cookie else sid: data for sid, data in interface.store.items()}
-    out(f"the data stays on the server, in interface.store = {stored}")
-    out(
-        f"a forged id is a new, empty session: "
-        f"{custom.test_client().get('/session', headers={'Cookie': 'session=forged'}).text!r}"
-    )
 
 
 def narrate_elsewhere(app, out=print):
@@ -1893,25 +1768,8 @@ def narrate_routes(out=print):
 
 
 # ==========================================================================================
-# 000 内容回顾 2 — run_simple serves the app; the command line
+# 000 内容回顾 2 — run_simple serves the app
 # ==========================================================================================
-
-
-def parse_args(argv):
-    parser = cli.ArgumentParser(
-        prog="05_lifecycle.py",
-        description="Narrate Flask's startup (7.1) and one request (7.2), then serve the demo app.",
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=cli.port, default=5000, help="port to listen on")
-    parser.add_argument(
-        "--trace", action="store_true", help="also narrate every request served, step by step"
-    )
-    parser.add_argument(
-        "--demo", action="store_true", help="print the narration and exit, without serving"
-    )
-    return parser.parse_args(argv)
-
 
 # What `python 05_lifecycle.py` and `gunicorn '05_lifecycle:app'` serve. Its sessions are
 # signed with $SECRET_KEY when it is set; the narration shows a demo app of its own.
@@ -1919,44 +1777,18 @@ app = serving.use_secret_key(create_app())
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    server = None
-    if not args.demo:  # the port first: a second copy on the same port stops before narrating
-        try:
-            server = serving.bind(args.host, args.port, app)
-        except serving.CannotListen as exc:
-            sys.exit(f"05_lifecycle.py: {exc}")
-    try:
-        narrate_all(create_app())
-    except BrokenPipeError:  # `| head`: the reader went away
-        if server is None:
-            raise
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        print(
-            "05_lifecycle.py: stdout was closed; the narration stops, serving goes on",
-            file=sys.stderr,
-            flush=True,
-        )
-        args.trace = False
-    if server is None:
-        return
-    serving.use_secret_key(app, say=lambda line: print(f"05_lifecycle.py: {line}", file=sys.stderr))
-    if args.trace:
-        app.wsgi_app.out = recorder.print_traced
-    url = serving.url_of(args.host, args.port)
-    print(
-        f"\n05_lifecycle: serving on {url} ; "
-        f"{'narrating every request' if args.trace else 'add --trace to narrate every request'}"
-        f", and see {url}lifecycle",
-        flush=True,
+    watching.narrate_then_serve(
+        "05_lifecycle.py",
+        "Narrate Flask's startup (7.1) and one request (7.2), then serve the demo app.",
+        app,
+        narrate=lambda: narrate_all(create_app()),
+        argv=argv,
     )
-    serving.serve(server)
 
 
 def narrate_all(app):
     narrate_startup(app)
     narrate_request(app)
-    narrate_custom_session()
     narrate_elsewhere(app)
     narrate_routes()
 

@@ -18,7 +18,7 @@ Settings come from the environment: MYSQL_HOST=127.0.0.1 MYSQL_PORT=3306 MYSQL_U
 MYSQL_PASSWORD= MYSQL_DATABASE=pooldb. The database and table tb1 are created if missing.
 
 Run:  python 06_sqlhelper.py       the narrated demo
-Test: python -m pytest tests/test_06_sqlhelper.py tests/test_06_misuse.py
+Test: python -m pytest tests/test_06_sqlhelper.py tests/test_08_misuse.py
 """
 
 import os
@@ -838,23 +838,32 @@ def _ids_from_threads(strategy, threads, calls):
     return ids
 
 
-def _server_connections(admin, database):
-    with admin.cursor() as cur:
-        cur.execute(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = %s", (database,)
-        )
-        return cur.fetchone()[0]
+class ServerCount:
+    """How many connections the server shows for the database, over what it showed at the
+    start (the demo's own `db` pool has some open), read on an admin connection."""
 
+    def __init__(self, admin, database):
+        self.admin, self.database = admin, database
+        self.baseline = 0
+        self.baseline = self.now()
 
-def _settled_connections(admin, database, expected, timeout=5):
-    """The server's count once the connections just closed have gone (closing takes it a moment):
-    polled until it is down to `expected`, or `timeout` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    count = _server_connections(admin, database)
-    while count > expected and time.monotonic() < deadline:
-        time.sleep(0.05)
-        count = _server_connections(admin, database)
-    return count
+    def now(self):
+        with self.admin.cursor() as cur:
+            cur.execute(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = %s",
+                (self.database,),
+            )
+            return cur.fetchone()[0] - self.baseline
+
+    def settled(self, expected, timeout=5):
+        """The count once the connections just closed have gone (closing takes the server a
+        moment): polled until it is down to `expected`, or `timeout` seconds have passed."""
+        deadline = time.monotonic() + timeout
+        count = self.now()
+        while count > expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+            count = self.now()
+        return count
 
 
 def _session_counter(conn, name):
@@ -863,27 +872,13 @@ def _session_counter(conn, name):
         return int(cur.fetchone()[1])
 
 
-def demo_pool_parameters(settings):
-    print()
-    print("== 模式二 PooledDB's parameters, each measured on the server ==")
-    database = settings["database"]
-    admin = pymysql.connect(**connect_kwargs(settings, with_database=False), autocommit=True)
-    try:
-        for line in pool_parameter_lines(settings, admin, database):
-            print(line)
-    finally:
-        admin.close()
-
-
-def pool_parameter_lines(settings, admin, database):
-    """Each PooledDB/PersistentDB parameter the notes comment on, doing what it does."""
-    baseline = _server_connections(admin, database)  # the demo's own `db` pool has some open
+def show_mincached(settings, server):
     pool = create_pool(settings, mincached=3, maxconnections=6)
-    yield (
-        f"mincached=3: right after PooledDB(...) the server shows "
-        f"{_server_connections(admin, database) - baseline} more connections"
-    )
+    yield f"mincached=3: right after PooledDB(...) the server shows {server.now()} more connections"
     pool.close()
+
+
+def show_maxcached(settings, server):
     pool = create_pool(settings, mincached=0, maxcached=1, maxconnections=6)
     ids = set()
     for _ in range(3):
@@ -893,27 +888,32 @@ def pool_parameter_lines(settings, admin, database):
             conn.close()
     yield (
         f"maxcached=1: 3 rounds of 4 borrowers -> {len(ids)} connections opened in all, "
-        f"{_settled_connections(admin, database, baseline + 1) - baseline} kept open (the rest "
-        "closed)"
+        f"{server.settled(1)} kept open (the rest closed)"
     )
     pool.close()
+
+
+def show_maxshared(settings, server):
     pool = create_pool(settings, mincached=0, maxshared=3, maxconnections=6)
     shared = [pool.connection(shareable=True) for _ in range(4)]
     ids = {connection_id(c.cursor()) for c in shared}
     for conn in shared:
         conn.close()
+    pool.close()
     yield (
         f"maxshared=3: pymysql.threadsafety = {pymysql.threadsafety}, so 4 shareable "
         f"connections are {len(ids)} different ones:"
     )
     yield "  nothing is ever shared (the notes' comment says '所有链接都共享': wrong)"
-    pool.close()
     raised = create_pool(settings, mincached=0, maxshared=10, maxconnections=6)
     yield (
         f"  and maxshared still counts: PooledDB(maxshared=10, maxconnections=6) allows "
         f"{raised._maxconnections} connections"
     )
     raised.close()
+
+
+def show_maxusage(settings, server):
     pool = create_pool(settings, mincached=0, maxcached=1, maxusage=3)
     ids = []
     conn = pool.connection()
@@ -922,17 +922,23 @@ def pool_parameter_lines(settings, admin, database):
         cursor.execute("SELECT CONNECTION_ID()")
         ids.append(cursor.fetchone()[0])
     conn.close()
+    pool.close()
     yield (
         f"maxusage=3: the connection behind 7 executes -> {_letters(ids)} (a new one after "
         "every 3 uses)"
     )
-    pool.close()
+
+
+def show_setsession(settings, server):
     pool = create_pool(settings, mincached=0, maxcached=1, setsession=["SET @greeting = 'hi'"])
     with pool.connection() as conn, conn.cursor() as cur:
         cur.execute("SELECT @greeting")
         greeting = cur.fetchone()[0]
-    yield f"setsession=[\"SET @greeting = 'hi'\"]: a new connection says @greeting = {greeting!r}"
     pool.close()
+    yield f"setsession=[\"SET @greeting = 'hi'\"]: a new connection says @greeting = {greeting!r}"
+
+
+def show_ping(settings, server):
     for ping in (0, 1, 7):
         pool = create_pool(settings, mincached=1, maxcached=1, ping=ping)
         pings = []
@@ -940,7 +946,10 @@ def pool_parameter_lines(settings, admin, database):
             with pool.connection() as conn:
                 pings.append(_session_counter(conn, "Com_admin_commands"))
         pool.close()
-        yield (f"ping={ping}: COM_PING counted by the connection over 3 checkouts -> {pings}")
+        yield f"ping={ping}: COM_PING counted by the connection over 3 checkouts -> {pings}"
+
+
+def show_blocking(settings, server):
     pool = create_pool(settings, mincached=0, maxconnections=1, blocking=False)
     held = pool.connection()
     try:
@@ -949,7 +958,7 @@ def pool_parameter_lines(settings, admin, database):
         yield "blocking=False, maxconnections=1: a second checkout -> TooManyConnectionsError"
     finally:
         held.close()
-    pool.close()
+        pool.close()
     pool = create_pool(settings, mincached=0, maxconnections=1, blocking=True)
     held, got = pool.connection(), threading.Event()
     waiter = threading.Thread(target=lambda: (pool.connection().close(), got.set()))
@@ -957,11 +966,14 @@ def pool_parameter_lines(settings, admin, database):
     waited = not got.wait(0.3)
     held.close()
     waiter.join(10)
+    pool.close()
     yield (
         f"blocking=True: the second checkout waited while the first was held: {waited}; "
         f"it went on when it was returned: {got.is_set()}"
     )
-    pool.close()
+
+
+def show_closeable(settings, server):
     for closeable in (False, True):
         persist = PersistentDB(
             creator=pymysql,
@@ -973,11 +985,14 @@ def pool_parameter_lines(settings, admin, database):
         before = connection_id(conn.cursor())
         conn.close()
         after = connection_id(persist.connection().cursor())
+        persist.connection()._close()
         yield (
             f"PersistentDB(closeable={closeable}): conn.close(), then the next connection() "
             f"is {'the same' if before == after else 'a new'} connection"
         )
-        persist.connection()._close()
+
+
+def show_threadlocal(settings, server):
     persist = PersistentDB(creator=pymysql, threadlocal=threading.local, **connect_kwargs(settings))
     ids = []
     threads = [
@@ -992,6 +1007,38 @@ def pool_parameter_lines(settings, admin, database):
         f"PersistentDB(threadlocal=threading.local): 3 threads -> {len(set(ids))} "
         "connections, one per thread, closed when each thread ends"
     )
+
+
+# One demonstration per parameter the notes comment on, in the notes' order.
+POOL_PARAMETERS = (
+    show_mincached,
+    show_maxcached,
+    show_maxshared,
+    show_maxusage,
+    show_setsession,
+    show_ping,
+    show_blocking,
+    show_closeable,
+    show_threadlocal,
+)
+
+
+def demo_pool_parameters(settings):
+    print()
+    print("== 模式二 PooledDB's parameters, each measured on the server ==")
+    admin = pymysql.connect(**connect_kwargs(settings, with_database=False), autocommit=True)
+    try:
+        for line in pool_parameter_lines(settings, admin, settings["database"]):
+            print(line)
+    finally:
+        admin.close()
+
+
+def pool_parameter_lines(settings, admin, database):
+    """Each PooledDB/PersistentDB parameter the notes comment on, doing what it does."""
+    server = ServerCount(admin, database)
+    for show in POOL_PARAMETERS:
+        yield from show(settings, server)
 
 
 def _letters(ids):

@@ -1,9 +1,11 @@
 """07 — the notes' review of Flask's basics, run on 05's Flask: WSGI and run_simple, config,
-routing, blueprints and subdomains, class-based views, and the notes' copies of Flask's source.
+routing, blueprints and subdomains, class-based views, a session interface of one's own, and the
+notes' copies of Flask's source.
 
 Notes: 000 内容回顾 2 (wsgiref, run_simple), 8 (CBV) and 11 (蓝图); 003 一、flask配置文件,
-二、路由系统, 三、蓝图, 四、子域名; the notes' copies of Flask 1.1.1's `wsgi_app`,
-`RequestContext.push`, `try_trigger_before_first_request_functions` and `process_response`.
+二、路由系统, 三、蓝图, 四、子域名; 000 补充：自定义session; the notes' copies of Flask 1.1.1's
+`wsgi_app`, `RequestContext.push`, `try_trigger_before_first_request_functions` and
+`process_response`.
 
 Over 05 this adds no machinery: these blocks of the notes use a Flask app rather than explain
 its contexts, so they live beside 05's lesson instead of inside it. Each runs on 05's Flask,
@@ -16,8 +18,10 @@ Test: python -m pytest tests/test_07_flask_basics.py
 
 import importlib
 import os
+import secrets
 import sys
 import threading
+import time
 import urllib.request
 from functools import update_wrapper
 
@@ -331,6 +335,114 @@ def narrate_blueprints(out=print):
 
 
 # ==========================================================================================
+# 补充：自定义session — a SessionInterface of our own: the data on the server, an id in the cookie
+# ==========================================================================================
+
+
+class ServerSideSession(lifecycle.SecureCookieSession):
+    def __init__(self, initial=None, sid=None):
+        super().__init__(initial)
+        self.sid = sid
+
+
+class ServerSideSessionInterface(lifecycle.SessionInterface):
+    """000's 补充：自定义session: the data stays on the server (here, in this process's memory);
+    the cookie holds only a random id. Swap it in with app.session_interface = ...
+
+    Where the data lives is three methods, load/save/delete: 06 keeps it in MariaDB instead,
+    which every worker process of a server can read (process memory is one worker's only).
+    Stored data expires after PERMANENT_SESSION_LIFETIME, and memory holds at most
+    `max_sessions`: the least recently saved go first.
+    """
+
+    max_sessions = 10_000
+
+    def __init__(self):
+        self.store = {}  # session id -> the session's data, least recently saved first
+        self.expires = {}  # session id -> time.time() after which it is gone
+        self.lock = threading.Lock()
+
+    def load(self, sid):
+        with self.lock:
+            if self.expires.get(sid, 0) <= time.time():
+                self._forget(sid)
+                return None
+            return self.store[sid]
+
+    def save(self, sid, data, expires=None):
+        with self.lock:
+            self._forget(sid)  # saved again: now the most recent
+            self.store[sid] = data
+            self.expires[sid] = self.default_expiry() if expires is None else expires
+            while len(self.store) > self.max_sessions:
+                self._forget(next(iter(self.store)))  # the least recently saved
+
+    def delete(self, sid):
+        with self.lock:
+            self._forget(sid)
+
+    @staticmethod
+    def default_expiry():
+        """When data saved now expires, with Flask's default lifetime (31 days)."""
+        return time.time() + lifecycle.DEFAULT_CONFIG["PERMANENT_SESSION_LIFETIME"].total_seconds()
+
+    def _forget(self, sid):
+        self.store.pop(sid, None)
+        self.expires.pop(sid, None)
+
+    def open_session(self, app, request):
+        sid = request.cookies.get(app.session_cookie_name)
+        data = self.load(sid) if sid else None
+        if data is None:  # no cookie, an unknown id, expired, or forged: a new session
+            return ServerSideSession(sid=secrets.token_urlsafe(16))
+        return ServerSideSession(data, sid=sid)
+
+    def save_session(self, app, session, response):
+        name, domain, path = (
+            app.session_cookie_name,
+            self.get_cookie_domain(app),
+            self.get_cookie_path(app),
+        )
+        if not session:
+            if session.modified:
+                self.delete(session.sid)
+                response.delete_cookie(name, domain=domain, path=path)
+            return
+        if not self.should_set_cookie(app, session):
+            return
+        lifetime = app.permanent_session_lifetime.total_seconds()
+        self.save(session.sid, dict(session), expires=time.time() + lifetime)
+        response.set_cookie(
+            name,
+            session.sid,
+            expires=self.get_expiration_time(app, session),
+            httponly=self.get_cookie_httponly(app),
+            domain=domain,
+            path=path,
+            secure=self.get_cookie_secure(app),
+            samesite=self.get_cookie_samesite(app),
+        )
+
+
+def narrate_custom_session(out=print):
+    out("")
+    out("== 补充：自定义session: app.session_interface = ServerSideSessionInterface() ==")
+    custom = lifecycle.create_app()
+    custom.session_interface = interface = ServerSideSessionInterface()
+    client = custom.test_client()
+    bodies = [client.get("/session").get_data(as_text=True) for _ in range(3)]
+    cookie = client.get_cookie("session").value
+    out(f"GET /session three times, one client -> {bodies}")
+    out(f"the cookie holds only a random id: session=<{len(cookie)} random characters>")
+    stored = {"<that id>" if sid == cookie else sid: data for sid, data in interface.store.items()}
+    out(f"the data stays on the server, in interface.store = {stored}")
+    out(
+        f"a forged id is a new, empty session: "
+        f"{custom.test_client().get('/session', headers={'Cookie': 'session=forged'}).text!r}"
+    )
+
+
+# ==========================================================================================
 # The notes' copies of Flask's source — run as written, each failing, and the fix beside it
 # ==========================================================================================
 
@@ -458,6 +570,7 @@ def main(argv=None):
     narrate_config_principle()
     narrate_routing()
     narrate_blueprints()
+    narrate_custom_session()
     narrate_notes_bugs()
 
 

@@ -34,6 +34,7 @@ import time
 import urllib.parse
 import uuid
 from collections import Counter
+from contextvars import ContextVar
 
 from werkzeug.exceptions import HTTPException
 
@@ -43,6 +44,7 @@ localstack = importlib.import_module("03_localstack")
 localproxy = importlib.import_module("04_proxy")
 lifecycle = importlib.import_module("05_lifecycle")
 sqlhelper = importlib.import_module("06_sqlhelper")
+basics = importlib.import_module("07_flask_basics")  # 补充：自定义session
 PROG = "08_deploy.py"  # what its one-line errors begin with
 pymysql, TooManyConnectionsError = sqlhelper.pymysql, sqlhelper.TooManyConnectionsError  # or None
 
@@ -457,7 +459,7 @@ def _say(line):
 # ==========================================================================================
 # serve's sessions and answers, for more than one process: a store every worker can read
 # ==========================================================================================
-# Under gunicorn (进程 below): 05's 自定义session with its store in MariaDB, and an X-Worker-Pid
+# Under gunicorn (进程 below): 07's 自定义session with its store in MariaDB, and an X-Worker-Pid
 # header on every answer, so a test can tell which worker answered.
 
 
@@ -470,8 +472,8 @@ def answered_by_header(app):
         return response
 
 
-class DatabaseSessionInterface(lifecycle.ServerSideSessionInterface):
-    """05's 自定义session with its store in MariaDB (table sessions), through the pool: what
+class DatabaseSessionInterface(basics.ServerSideSessionInterface):
+    """07's 自定义session with its store in MariaDB (table sessions), through the pool: what
     one worker saves, the next request's worker loads. Expired rows are not loaded, and every
     `sweep_every`-th save deletes them."""
 
@@ -508,7 +510,7 @@ class DatabaseSessionInterface(lifecycle.ServerSideSessionInterface):
 
 SESSION_STORES = {
     "cookie": "05's SecureCookieSessionInterface: the data, signed, in the cookie",
-    "memory": "05's ServerSideSessionInterface: in this process's memory",
+    "memory": "07's ServerSideSessionInterface: in this process's memory",
     "mariadb": "DatabaseSessionInterface: in MariaDB, through the pool",
 }
 
@@ -517,7 +519,7 @@ def session_interface(store, helper):
     if store == "cookie":
         return lifecycle.SecureCookieSessionInterface()
     if store == "memory":
-        return lifecycle.ServerSideSessionInterface()
+        return basics.ServerSideSessionInterface()
     if store == "mariadb":
         return DatabaseSessionInterface(helper)
     raise ValueError(f"sessions={store!r} is not one of {', '.join(SESSION_STORES)}")
@@ -532,34 +534,52 @@ def session_interface(store, helper):
 IDENT_STRATEGIES = {
     "thread": "threading.get_ident: the OS thread",
     "greenlet": "greenlet.getcurrent: 03's get_ident, the notes' 协程 line",
-    "contextvar": "a ContextVar: 03's ContextVarLocalStack, as in Flask >= 2.2",
+    "contextvar": "a number kept in a ContextVar: one per thread, greenlet or asyncio task",
 }
-_LOCALSTACKS = (
-    localproxy._request_ctx_stack,
-    localproxy._app_ctx_stack,
-)  # 04's, keyed by get_ident
+CONTEXT_STACKS = (localproxy._request_ctx_stack, localproxy._app_ctx_stack)  # 04's two
 
 
 def use_ident(strategy):
-    """Key the two context stacks of 04 and 05 by `strategy`, for this whole process."""
+    """Key 04's two context stacks (the ones 05 pushes on) by `strategy`, for this process.
+
+    Werkzeug 1.0.1's own switch does it: LocalManager(locals, ident_func=...) gives every
+    Local the function that names the current ident. Nothing is patched: not threading, not
+    the stacks' modules."""
     if strategy not in IDENT_STRATEGIES:
         raise ValueError(f"ident {strategy!r} is not one of {', '.join(IDENT_STRATEGIES)}")
-    if strategy == "contextvar":
-        stacks = localstack.ContextVarLocalStack(), localstack.ContextVarLocalStack()
-    else:
-        stacks = _LOCALSTACKS
+    if strategy == "thread":
         # gevent's worker patches threading.get_ident to answer the greenlet; the OS thread's
-        # ident is the original. Nothing here patches threading.
-        ident = localstack.get_ident if strategy == "greenlet" else _os_thread_ident()
-        localstack.LocalManager(list(stacks), ident_func=ident)  # Werkzeug 1.0.1's own switch
-    for module in (localproxy, lifecycle):
-        module._request_ctx_stack, module._app_ctx_stack = stacks
+        # ident is the original.
+        ident = _os_thread_ident()
+    elif strategy == "greenlet":
+        ident = localstack.get_ident
+    else:
+        ident = context_ident
+    localstack.LocalManager(list(CONTEXT_STACKS), ident_func=ident)
 
 
 def _os_thread_ident():
     from gevent.monkey import get_original
 
     return get_original("_thread", "get_ident")
+
+
+_context_number = ContextVar("08_deploy.context_number")
+_numbers = itertools.count(1)
+
+
+def context_ident():
+    """The current context's number, given the first time it asks. A new thread or greenlet
+    starts with an empty context, and every asyncio task with a copy of its creator's: so
+    each gets a number of its own, as long as its creator never asked for one. (A task
+    started by a context that has a number shares it; Flask >= 2.2 puts the stack itself in
+    a ContextVar instead, 03's ContextVarLocalStack, and has no idents at all.)"""
+    try:
+        return _context_number.get()
+    except LookupError:
+        number = next(_numbers)
+        _context_number.set(number)
+        return number
 
 
 def create_ident_app(ident="greenlet"):

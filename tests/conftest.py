@@ -230,7 +230,7 @@ def seconds_until_ok(since, status_of_a_request, timeout=10):
 
 NEEDS_A_DATABASE = {"mysql_server", "test_database", "throwaway_factory"}
 MARKED_BY_FILE = {
-    "test_06_deploy.py": "deploy",  # real gunicorn processes
+    "test_08_deploy.py": "deploy",  # real gunicorn processes
     "test_05_page.py": "browser",  # headless Chromium
     "test_05_flask111.py": "flask111",  # a side venv with Flask 1.1.1 and Werkzeug 1.0.1
 }

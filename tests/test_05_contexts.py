@@ -4,7 +4,6 @@ Flask constructor and class attributes, url_for with SERVER_NAME, and the demo's
 show a context staying with its ident. tests/test_05_flask111.py runs the same on Flask 1.1.1."""
 
 import threading
-from datetime import timedelta
 
 import pytest
 from conftest import load
@@ -73,19 +72,6 @@ def test_cookie_domain_follows_server_name(server_name, domain):
     app = make_app()
     app.config["SERVER_NAME"] = server_name
     assert lifecycle.SessionInterface().get_cookie_domain(app) == domain
-
-
-def test_server_side_session_interface_keeps_data_on_the_server():
-    app = lifecycle.create_app()
-    app.session_interface = interface = lifecycle.ServerSideSessionInterface()
-    client = app.test_client()
-    assert [client.get("/session").text for _ in range(3)] == ["1", "2", "3"]
-    sid = client.get_cookie("session").value
-    assert interface.store == {sid: {"counter": 3}} and "counter" not in sid
-    assert client.post("/session").text == "reset" and interface.store == {}
-    forged = app.test_client()
-    forged.set_cookie("session", "forged")
-    assert forged.get("/session").text == "1"
 
 
 def test_a_session_error_during_push_still_pops_the_context():
@@ -373,19 +359,3 @@ def test_stream_route_without_and_with_context_and_its_recording():
     # and the teardown (5.1) ran while the body was produced, after the response was returned
     assert numbers.count("2") == 2 and numbers.index("5.1") > numbers.index("5")
     assert both_stacks_empty()
-
-
-def test_server_side_sessions_expire_and_memory_holds_a_bounded_number():
-    app = lifecycle.create_app()
-    app.session_interface = interface = lifecycle.ServerSideSessionInterface()
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=-1)  # stored expired
-    client = app.test_client()
-    assert [client.get("/session").text for _ in range(2)] == ["1", "1"]  # never found again
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=1)
-    interface.max_sessions = 3
-    clients = [app.test_client() for _ in range(5)]
-    for c in clients:
-        assert c.get("/session").text == "1"
-    assert len(interface.store) == 3  # the two saved first were dropped
-    answers = [c.get("/session").text for c in reversed(clients)]
-    assert answers == ["2", "2", "2", "1", "1"]  # the last three were kept

@@ -4,6 +4,7 @@ of Flask's source, each shown failing the way the notes' text would mislead, nex
 version that works."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from conftest import ROOT, load, run_script
@@ -247,3 +248,35 @@ def test_the_narration_prints_the_same_every_run():
     masked = re.sub(r"0x[0-9a-f]+", "0x…", first.stdout)
     assert masked == (ROOT / "tests" / "snapshots" / "07_demo.txt").read_text("utf-8")
     assert max(len(line) for line in first.stdout.splitlines()) <= 100
+
+
+# --- 补充：自定义session --------------------------------------------------------------------
+
+
+def test_server_side_session_interface_keeps_data_on_the_server():
+    app = lifecycle.create_app()
+    app.session_interface = interface = basics.ServerSideSessionInterface()
+    client = app.test_client()
+    assert [client.get("/session").text for _ in range(3)] == ["1", "2", "3"]
+    sid = client.get_cookie("session").value
+    assert interface.store == {sid: {"counter": 3}} and "counter" not in sid
+    assert client.post("/session").text == "reset" and interface.store == {}
+    forged = app.test_client()
+    forged.set_cookie("session", "forged")
+    assert forged.get("/session").text == "1"
+
+
+def test_server_side_sessions_expire_and_memory_holds_a_bounded_number():
+    app = lifecycle.create_app()
+    app.session_interface = interface = basics.ServerSideSessionInterface()
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=-1)  # stored expired
+    client = app.test_client()
+    assert [client.get("/session").text for _ in range(2)] == ["1", "1"]  # never found again
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=1)
+    interface.max_sessions = 3
+    clients = [app.test_client() for _ in range(5)]
+    for c in clients:
+        assert c.get("/session").text == "1"
+    assert len(interface.store) == 3  # the two saved first were dropped
+    answers = [c.get("/session").text for c in reversed(clients)]
+    assert answers == ["2", "2", "2", "1", "1"]  # the last three were kept

@@ -27,6 +27,7 @@ sqlhelper = load("06_sqlhelper")
 deployment = load("08_deploy")
 lifecycle = load("05_lifecycle")
 localproxy = load("04_proxy")
+localstack = load("03_localstack")
 
 
 @pytest.fixture
@@ -65,7 +66,8 @@ def test_thread_ident_is_enough_under_real_threads():
 def test_asyncio_tasks_need_the_contextvar(strategy, all_own):
     outcomes = deployment.asyncio_ident_race(strategy, 30)
     assert (outcomes == {"own": 30}) is all_own, outcomes
-    assert localproxy._request_ctx_stack is deployment._LOCALSTACKS[0]  # put back afterwards
+    for stack in (localproxy._request_ctx_stack, localproxy._app_ctx_stack):
+        assert stack.__ident_func__ is localstack.get_ident  # put back afterwards
 
 
 def test_together_answers_and_refuses_a_bad_n():

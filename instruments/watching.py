@@ -1,0 +1,95 @@
+"""Watching a lesson's app: the recorder and its pages on the app, and the command line that
+narrates and then serves it.
+
+05 calls `watch(app, module)` when it builds its demo app, and hands `main` to
+`narrate_then_serve`. Both are handed what they work on (the app, the lesson's module, its
+narration); nothing here imports a numbered script.
+"""
+
+import os
+import sys
+
+from instruments import cli, pages, recorder, serving
+
+
+def watch(app, module):
+    """Record the requests `app` serves, as `module` (the lesson) runs them, and add the pages
+    that show them: / lists `app.routes`, /lifecycle draws a recorded request, and every
+    answer links to it. The recorder wraps app.wsgi_app, as any WSGI middleware would."""
+    app.recordings = recorder.RecordingRing()
+    app.wsgi_app = recorder.RecordingMiddleware(app, app.wsgi_app, module)
+
+    @app.after_request
+    def link_to_lifecycle(response):
+        response.headers.add("Link", '</lifecycle>; rel="help"')  # every page: see the steps
+        return response
+
+    @app.route("/")
+    def home():
+        return pages.render_home_page(app.routes)
+
+    @app.route("/lifecycle")
+    def lifecycle():
+        return pages.render_lifecycle_page(app.recordings, module.request.args.get("n"))
+
+    @app.route("/favicon.ico")
+    def favicon():
+        return "", 204  # browsers ask for it; answered without a trace block
+
+    return app
+
+
+def parse_args(prog, description, argv):
+    parser = cli.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=cli.port, default=5000, help="port to listen on")
+    parser.add_argument(
+        "--trace", action="store_true", help="also narrate every request served, step by step"
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="print the narration and exit, without serving"
+    )
+    return parser.parse_args(argv)
+
+
+def narrate_then_serve(prog, description, app, narrate, argv=None):
+    """The command line of a lesson that narrates, then serves `app` (a watched one):
+    --demo narrates and exits; --trace narrates every request served as well.
+
+    The port is taken first, so a second copy on the same port stops before narrating. If
+    stdout goes away during the narration (`| head`), the narration stops and serving goes on.
+    """
+    args = parse_args(prog, description, sys.argv[1:] if argv is None else argv)
+    server = None
+    if not args.demo:
+        try:
+            server = serving.bind(args.host, args.port, app)
+        except serving.CannotListen as exc:
+            sys.exit(f"{prog}: {exc}")
+    try:
+        narrate()
+    except BrokenPipeError:  # `| head`: the reader went away
+        if server is None:
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(
+            f"{prog}: stdout was closed; the narration stops, serving goes on",
+            file=sys.stderr,
+            flush=True,
+        )
+        args.trace = False
+    if server is None:
+        return
+    serving.use_secret_key(
+        app, say=lambda line: print(f"{prog}: {line}", file=sys.stderr, flush=True)
+    )
+    if args.trace:
+        app.wsgi_app.out = recorder.print_traced
+    url = serving.url_of(args.host, args.port)
+    print(
+        f"\n{prog.removesuffix('.py')}: serving on {url} ; "
+        f"{'narrating every request' if args.trace else 'add --trace to narrate every request'}"
+        f", and see {url}lifecycle",
+        flush=True,
+    )
+    serving.serve(server)
