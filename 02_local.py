@@ -1,15 +1,17 @@
 """02 — attribute hooks, thread idents, and a thread-local built by hand.
 
 Notes: 000/001 §2 面向对象 (with 001's ClassA demo and DRF's request._request), §3 线程唯一标识,
-§4 自定义threading.local, §5 加强版threading.local, and 003's 五、threading.local.
+§4 自定义threading.local, §5 加强版threading.local, and 003's 五、threading.local and
+七 执行父类的方法.
 
 Over 01 this adds the second ingredient of Werkzeug's Local: a dict keyed by the current
 thread's ident, reached through `__setattr__`/`__getattr__`, so that `local.x1 = 1` in one
 thread is invisible in another. Every hand-built local is run side by side with the standard
 library's `threading.local`. Threads are joined before anything is printed, so the output
 order is the same on every run (only the thread idents differ). 003's versions are run as
-written and each flaw shown: ten threads on threading.local beside a plain object, a storage
-dict shared by every instance, the `balue` typo, and `greenlet` (the class) used as get_ident.
+written and each flaw shown: twenty named threads on threading.local beside a plain object, a
+storage dict shared by every instance, the `balue` typo, and `greenlet` (the class) used as
+get_ident.
 
 Run:  python 02_local.py
 Test: python -m pytest tests/test_02_local.py
@@ -193,7 +195,7 @@ class StackLocal:
 
 
 # ==========================================================================================
-# 003 五、threading.local — the same ten threads on threading.local and on a plain object
+# 003 五、threading.local — the notes' twenty named threads, on threading.local and a plain object
 # ==========================================================================================
 
 
@@ -201,25 +203,29 @@ class Plain:
     """A plain object: one attribute shared by every thread."""
 
 
-def ten_threads(obj, count=10):
-    """003's demo: each thread sets obj.xxx = i, waits, then reads obj.xxx back.
+def named_threads(obj, count=20):
+    """003's demo: thread i, named '线程i', sets obj.name = i, waits, then prints obj.name and
+    its own name.
 
     The notes sleep one second so that every thread has written before any reads; here each
     thread writes in turn (thread i after thread i-1) and all read after the last write, so the
-    output is the same on every run. Returns [(value read, i)] in thread order.
+    output is the same on every run. Returns [(value read, thread name)] in thread order.
     """
     turns = [threading.Event() for _ in range(count + 1)]
     turns[0].set()
     read = [None] * count
 
-    def task(i):
-        turns[i].wait()
-        obj.xxx = i
-        turns[i + 1].set()
+    def func(num):
+        turns[num].wait()
+        obj.name = num
+        turns[num + 1].set()
         turns[count].wait()  # time.sleep(1) in the notes
-        read[i] = (obj.xxx, i)
+        read[num] = (obj.name, threading.current_thread().name)
 
-    threads = [threading.Thread(target=task, args=(i,)) for i in range(count)]
+    threads = [
+        threading.Thread(target=func, args=(i,), name="线程%s" % i)  # noqa: UP031 (the notes')
+        for i in range(count)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -380,14 +386,18 @@ def demo_stack_local():
         )
 
 
-def demo_ten_threads():
+def demo_named_threads():
     print()
-    print("== 003 五、threading.local: ten threads set obj.xxx = i, wait, then read it ==")
-    for name, obj in (("threading.local()", threading.local()), ("a plain object", Plain())):
-        read = ten_threads(obj)
-        print(f"{name:<18} each thread reads: {[value for value, _ in read]}")
-    print("-> threading.local gives each thread its own xxx; the plain object has one xxx,")
-    print("   and every thread reads the last value written")
+    print("== 003 五、threading.local: twenty threads, 线程0-线程19, set obj.name = i, wait,")
+    print("   then print(obj.name, threading.current_thread().name) ==")
+    for label, obj in (("threading.local()", threading.local()), ("a plain object", Plain())):
+        read = named_threads(obj)
+        print(f"{label}:")
+        for row in range(0, len(read), 5):
+            cells = (f"{value:>2} {name:<4}" for value, name in read[row : row + 5])
+            print(("  " + "   ".join(cells)).rstrip())
+    print("-> threading.local gives each thread its own name; the plain object has one,")
+    print("   and every thread prints the last value written")
 
 
 def demo_notes_locals():
@@ -413,14 +423,38 @@ def demo_notes_locals():
     print("   AttributeError instead of printing 'None')")
 
 
+def demo_parent_method():
+    print()
+    print("== 003 七、其他: 执行父类的方法 — F1(Foo, Bar) and F1.__mro__ ==")
+
+    class Foo:
+        def func(self):
+            print("Foo.func")
+
+    class Bar:
+        def func(self):
+            print("Bar.func")
+
+    class F1(Foo, Bar):
+        pass
+
+    f = F1()
+    print("f.func() prints:")
+    f.func()
+    print(f"F1.__mro__ = ({', '.join(cls.__name__ for cls in F1.__mro__)})")
+    print("-> a method is looked up along __mro__: F1, then Foo, then Bar; 05's")
+    print("   SecureCookieSession(CallbackDict, SessionMixin) finds its methods the same way")
+
+
 def main(argv=None):
     cli.demo_parser("02_local.py", __doc__).parse_args(sys.argv[1:] if argv is None else argv)
     demo_attribute_hooks()
     demo_thread_ident()
-    demo_ten_threads()
+    demo_named_threads()
     demo_notes_locals()
     demo_ident_local()
     demo_stack_local()
+    demo_parent_method()
 
 
 if __name__ == "__main__":

@@ -292,11 +292,47 @@ def demo_localstack_todo():
     )
 
 
+def demo_notes_003_source():
+    print()
+    print("== 003 六、Flask上下文管理源码剖析: Local类 and 方便操作Local的类, as written ==")
+    from greenlet import greenlet  # the notes: `from greenlet import greenlet as get_ident`
+
+    obj = Local()
+    LocalManager([obj], ident_func=greenlet)  # get_ident() makes a new greenlet: a new key
+    obj.stack = []
+    try:
+        obj.stack.append("老王")
+    except AttributeError as exc:
+        print(f"obj = Local(); obj.stack = []; obj.stack.append('老王') -> AttributeError: {exc}")
+    print(f"  each get_ident() is a new greenlet, so each access a new key: {len(obj.__storage__)}")
+    print("  entry written, under a key no later access will ever use")
+    xxx = LocalStack()
+    LocalManager([xxx], ident_func=greenlet)
+    xxx.push("老王")
+    xxx.push("老李")
+    print(f"obj = LocalStack(); push('老王'); push('老李'); print(obj.top) -> {xxx.top}")
+    print(f"  print(obj.pop()) -> {xxx.pop()}, and __storage__ keeps {len(xxx._local.__storage__)}")
+    print("  entries nobody can reach or release: a leak, one entry per push")
+    fixed = LocalStack()  # 03's get_ident: greenlet.getcurrent, the function
+    fixed.push("老王")
+    fixed.push("老李")
+    print("fixed, `from greenlet import getcurrent as get_ident` (the function, not the class):")
+    print(f"  top -> {fixed.top!r}, pop() -> {fixed.pop()!r}, then top -> {fixed.top!r}")
+
+
 def demo_two_stacks():
     print()
     print("== §7 flask源码中总共有2个localstack对象 ==")
     _request_ctx_stack, _app_ctx_stack = LocalStack(), LocalStack()
-    names = ("小魔方", "大魔方")
+    _request_ctx_stack.push("小魔方")  # the notes' two lines, on this one thread
+    _app_ctx_stack.push("大魔方")
+    print("_request_ctx_stack.push('小魔方'); _app_ctx_stack.push('大魔方'), on one thread:")
+    print(f"  _request_ctx_stack.__storage__ = {storage_view(_request_ctx_stack)}")
+    print(f"  _app_ctx_stack.__storage__     = {storage_view(_app_ctx_stack)}")
+    print("  two stacks, each with its own storage, under the same ident")
+    _request_ctx_stack.pop()
+    _app_ctx_stack.pop()
+    names = ("request-1", "request-2")
     idents = {}
     barrier = threading.Barrier(3)  # two request threads and us
 
@@ -402,6 +438,7 @@ def main(argv=None):
     cli.demo_parser("03_localstack.py", __doc__).parse_args(sys.argv[1:] if argv is None else argv)
     demo_local()
     demo_localstack_todo()
+    demo_notes_003_source()
     demo_two_stacks()
     demo_contextvar_successor()
     demo_greenlets()

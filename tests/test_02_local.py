@@ -128,9 +128,10 @@ def test_creating_foo_calls_neither_hook(capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_ten_threads_on_threading_local_and_on_a_plain_object():
-    assert [v for v, _ in local_mod.ten_threads(threading.local())] == list(range(10))
-    assert [v for v, _ in local_mod.ten_threads(local_mod.Plain())] == [9] * 10
+def test_twenty_named_threads_on_threading_local_and_on_a_plain_object():
+    names = [f"线程{i}" for i in range(20)]
+    assert local_mod.named_threads(threading.local()) == list(zip(range(20), names, strict=True))
+    assert local_mod.named_threads(local_mod.Plain()) == [(19, name) for name in names]
 
 
 def test_the_notes_typo_balue_fails_on_the_first_assignment():
@@ -156,7 +157,7 @@ def test_greenlet_class_as_get_ident_misses_every_read(capsys):
 
 def test_demo_shows_isolation_and_the_notes_locals():
     out = run_script("02_local").stdout
-    assert "threading.local()  each thread reads: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]" in out
-    assert "a plain object     each thread reads: [9, 9, 9, 9, 9, 9, 9, 9, 9, 9]" in out
+    assert "threading.local():\n   0 线程0     1 线程1     2 线程2" in out
+    assert "a plain object:\n  19 线程0    19 线程1    19 线程2" in out
     assert "raises NameError: name 'value' is not defined" in out
     assert "obj = Foo()   (the notes' comment says #触发__setattr__" in out

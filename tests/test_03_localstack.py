@@ -272,3 +272,21 @@ def test_03s_classes_stay_as_they_are_when_04_is_loaded():
     assert "__call__" not in vars(localstack.Local) and "__call__" not in vars(
         localstack.LocalStack
     )
+
+
+def test_the_notes_003_local_with_the_greenlet_class_fails_and_getcurrent_fixes_it():
+    out = run_script("03_localstack").stdout
+    section = out.split("== 003 六")[1].split("\n\n")[0]
+    assert "obj.stack.append('老王') -> AttributeError: stack" in section
+    assert "print(obj.top) -> None" in section and "print(obj.pop()) -> None" in section
+    assert "__storage__ keeps 2" in section
+    assert "top -> '老李', pop() -> '老李', then top -> '老王'" in section
+
+
+def test_the_notes_two_pushes_on_one_thread_share_the_ident():
+    out = run_script("03_localstack").stdout
+    one_thread = out.split("on one thread:\n")[1].split("two threads")[0].splitlines()
+    request_key = one_thread[0].split("= {")[1].split(":")[0]
+    app_key = one_thread[1].split("= {")[1].split(":")[0]
+    assert request_key == app_key
+    assert "['小魔方']" in one_thread[0] and "['大魔方']" in one_thread[1]
