@@ -21,13 +21,13 @@ Run:  python 06_sqlhelper.py       the narrated demo
 Test: python -m pytest tests/test_06_sqlhelper.py tests/test_08_misuse.py
 """
 
+import importlib
 import os
 import re
 import sys
 import threading
 import time
 import uuid
-from collections import Counter
 
 try:
     import pymysql
@@ -131,25 +131,6 @@ def setup_database(settings=None):
                 f"CREATE TABLE IF NOT EXISTS `{settings['database']}`.tb1 ("
                 "id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(64) NOT NULL)"
             )
-            cur.execute(  # POST /users with an Idempotency-Key: the key, and the user it made
-                f"CREATE TABLE IF NOT EXISTS `{settings['database']}`.idempotency_keys ("
-                "idem_key VARCHAR(64) PRIMARY KEY, user_id INT NOT NULL)"
-            )
-            cur.execute(  # DatabaseSessionInterface's store: one row per session id
-                f"CREATE TABLE IF NOT EXISTS `{settings['database']}`.sessions ("
-                "sid VARCHAR(64) PRIMARY KEY, data TEXT NOT NULL, "
-                "expires_at DOUBLE NOT NULL DEFAULT 0)"
-            )
-            cur.execute(  # a sessions table made before sessions expired: add the column
-                "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
-                "AND TABLE_NAME = 'sessions' AND COLUMN_NAME = 'expires_at'",
-                (settings["database"],),
-            )
-            if not cur.fetchone()[0]:
-                cur.execute(
-                    f"ALTER TABLE `{settings['database']}`.sessions "
-                    "ADD COLUMN expires_at DOUBLE NOT NULL DEFAULT 0"
-                )
         conn.commit()
     finally:
         conn.close()
@@ -178,50 +159,12 @@ def check_pool_settings(maxconnections, mincached):
 
 
 MAXCONNECTIONS = 6  # create_pool's default, and 08's serve's
-WAIT_FOR_CONNECTION = 2.0  # seconds a borrower waits for a free connection, at most
 
 
-class PoolBusy(pymysql.err.OperationalError if pymysql else Exception):
-    """Every connection stayed in use for as long as a borrower may wait."""
-
-
-class BoundedPooledDB(PooledDB or object):
-    """PooledDB whose waiting borrowers give up: after `wait` seconds (PoolBusy), or at once
-    when `down()` says the database is away. DBUtils' own wait (blocking=True) has no end: in
-    a stall every request queued behind connections that would never come back in time.
-
-    Waiting happens in DBUtils' `_wait_lock`, under its Condition; `wake_waiters` notifies it
-    so that they look at `down()` again (the breaker below calls it when it opens)."""
-
-    def __init__(self, *args, wait=WAIT_FOR_CONNECTION, down=lambda: False, **kwargs):
-        self.wait, self.down = wait, down
-        self.deadlines = threading.local()  # this borrower's deadline, while it waits
-        super().__init__(*args, **kwargs)
-
-    def connection(self, shareable=True):
-        self.deadlines.at = time.monotonic() + self.wait
-        return super().connection(shareable)
-
-    def _wait_lock(self):  # called by connection() under self._lock, while all are in use
-        if not self._blocking:
-            raise TooManyConnectionsError
-        if self.down():
-            raise DatabaseUnavailable(2013, "the database did not answer a moment ago")
-        left = self.deadlines.at - time.monotonic()
-        if left <= 0:
-            raise PoolBusy(
-                1040, f"all {self._maxconnections} connections busy for {self.wait:.0f} s"
-            )
-        self._lock.wait(left)
-
-    def wake_waiters(self):
-        with self._lock:
-            self._lock.notify_all()
-
-
-def create_pool(settings=None, **overrides):
+def create_pool(settings=None, pool_class=None, **overrides):
     """PooledDB(creator=pymysql, maxconnections=6, ...), every argument by keyword
-    (DBUtils 3.2 inserted a positional parameter, so positions are not safe)."""
+    (DBUtils 3.2 inserted a positional parameter, so positions are not safe). 08 passes its
+    own pool_class, a PooledDB whose borrowers stop waiting."""
     options = dict(
         creator=pymysql,
         maxconnections=MAXCONNECTIONS,  # at most 6 connections checked out at once
@@ -239,7 +182,7 @@ def create_pool(settings=None, **overrides):
     options.update(overrides)
     # With blocking=True, PooledDB(mincached > maxconnections) waits for ever in its constructor.
     check_pool_settings(options["maxconnections"], options["mincached"])
-    return BoundedPooledDB(**options)
+    return (pool_class or PooledDB)(**options)
 
 
 def pool_status(pool):
@@ -254,10 +197,6 @@ def pool_status(pool):
 # ==========================================================================================
 # 扩展 SQLhelper 方式一 — one shared `db`, a per-thread stack of (conn, cursor)
 # ==========================================================================================
-
-
-class DatabaseUnavailable(pymysql.err.OperationalError if pymysql else Exception):
-    """Raised at once while the database is known to be away (see SqlHelper.unavailable_for)."""
 
 
 class SqlHelper:
@@ -363,9 +302,21 @@ class SharedInstanceSqlHelper(SqlHelper):
 
 
 class NotesSqlHelper(SqlHelper):
-    """方式一's __enter__/__exit__ exactly as in the notes: no commit. PyMySQL starts every
+    """方式一 exactly as in the notes. __enter__/__exit__ never commit: PyMySQL starts every
     connection with autocommit off, and PooledDB(reset=True) rolls back what a borrower left
-    open when the connection goes back: a write made here is gone."""
+    open when the connection goes back, so a write made here is gone. close() is declared
+    (cursor, conn) and called (conn, cursor)."""
+
+    def close(self, cursor, conn):
+        cursor.close()
+        conn.close()
+
+    def fetchall(self, sql, *args):
+        conn, cursor = self.open()
+        cursor.execute(sql, args)
+        result = cursor.fetchall()
+        self.close(conn, cursor)
+        return result
 
     def __enter__(self):
         conn, cursor = self.open()
@@ -449,6 +400,14 @@ class StaticSqlHelper:
                 conn.rollback()  # end the read's transaction: 08's served pool does not
             finally:
                 conn.close()
+
+
+class NotesStaticSqlHelper:
+    """002's 2.3 fetch_all as written: `self` is left in under @staticmethod."""
+
+    @staticmethod
+    def fetch_all(self, sql, args):
+        return StaticSqlHelper.fetch_all(sql, args)
 
 
 # ==========================================================================================
@@ -593,50 +552,19 @@ class SqlHelperStrategy(PooledStrategy):
         return self.helper.fetchall(sql, *args)
 
 
-def echo_race(strategy, threads=8, calls=10, sleep=0.005, join_timeout=30):
-    """Threads each send a unique token and check it comes back; count what goes wrong.
-
-    Returns Counter(ok=…, wrong=…, <error class>=…, hung=…). Bounded: PyMySQL's read_timeout
-    ends a desynchronised read, and threads still running after join_timeout count as hung.
-    """
-    outcome, lock = Counter(), threading.Lock()
-    barrier = threading.Barrier(threads)
-
-    def worker():
-        barrier.wait()
-        for _ in range(calls):
-            token = uuid.uuid4().hex
-            try:
-                rows = strategy.query("SELECT %s, SLEEP(%s)", (token, sleep))
-                result = "ok" if rows and rows[0][0] == token else "wrong"
-            except Exception as exc:  # any failure is data here
-                result = type(exc).__name__
-            with lock:
-                outcome[result] += 1
-
-    workers = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
-    for t in workers:
-        t.start()
-    deadline = time.monotonic() + join_timeout
-    for t in workers:
-        t.join(max(0.0, deadline - time.monotonic()))
-    outcome["hung"] = sum(t.is_alive() for t in workers)
-    return outcome
-
-
 # ==========================================================================================
 # Starting — the database is there and set up, or one line says why not
 # ==========================================================================================
 
 
-def check_database(settings, helper, prog="06_sqlhelper.py"):
-    """At start: reach the server, create the database and table, or exit with one line
-    that begins with `prog`, the script the reader ran."""
+def check_database(settings, helper, prog="06_sqlhelper.py", setup=setup_database):
+    """At start: reach the server, create the database and table (`setup`), or exit with one
+    line that begins with `prog`, the script the reader ran."""
     if MISSING:
         sys.exit(missing_in_words(prog))
     where = f"{settings['host']}:{settings['port']}"
     try:
-        setup_database(settings)
+        setup(settings)
         if helper is not None:
             helper.fetchone("SELECT 1")
     except (pymysql.err.Error, TooManyConnectionsError) as exc:
@@ -667,16 +595,34 @@ def connection_id(cursor):
     return cursor.fetchone()[0]
 
 
+def demo_imports_then_and_now():
+    print("== 002 数据库连接池: the notes' imports, run today ==")
+    try:
+        importlib.import_module("DBUtils.PooledDB")
+    except ImportError as exc:
+        print(f"from DBUtils.PooledDB import PooledDB -> {type(exc).__name__}: {exc}")
+    print("  DBUtils 2.0 renamed its modules: from dbutils.pooled_db import PooledDB")
+    try:
+        importlib.import_module("MySQLdb")
+        where = "installed here"
+    except ImportError:
+        where = "not installed here"
+    print(f"002 says MySQLdb supports only Python 2: MySQLdb is {where}, and its fork")
+    print("  mysqlclient provides it on Python 3 (a C extension); PyMySQL is pure Python")
+    print()
+
+
 def demo_sqlhelper_way_one(helper):
     print("== 扩展 SQLhelper 方式一: one shared db, a per-thread stack of (conn, cursor) ==")
     print(f"pool created on first use: {pool_status(helper.pool)}")
     print(f"db.fetchone('SELECT %s', 'hello') -> {helper.fetchone('SELECT %s', 'hello')}")
+    name = ConnectionNames()
     with helper as c1:
         id1 = connection_id(c1)
         with helper as c2:
             id2 = connection_id(c2)  # fixed: the notes ran c1.execute in the inner block
             print(
-                f"nested: c1 on connection {id1}, c2 on connection {id2}; "
+                f"nested: c1 on connection {name(id1)}, c2 on connection {name(id2)}; "
                 f"this thread's stack holds {len(helper.local.stack)} pairs; "
                 f"pool {pool_status(helper.pool)}"
             )
@@ -703,8 +649,8 @@ def demo_sqlhelper_way_one(helper):
             other_id = connection_id(someone_else)
     print(
         f"001's warning, self.conn on the shared instance: after the nested with the pool says "
-        f"{lost} while c1 (connection {outer_id}) is still in use; the next checkout got "
-        f"connection {other_id}{' — the same one' if other_id == outer_id else ''}"
+        f"{lost} while c1 (connection {name(outer_id)}) is still in use; the next checkout "
+        f"got connection {name(other_id)}{' — the same one' if other_id == outer_id else ''}"
     )
 
 
@@ -720,6 +666,30 @@ def demo_commit_semantics(helper):
             f"{label:<17} INSERT inside `with`, then look from another connection: "
             f"{kept} row{'' if kept == 1 else 's'}"
         )
+
+
+def demo_way_one_as_written(helper):
+    print()
+    print(
+        "== 方式一 as the notes write it: close(self, cursor, conn), called close(conn, cursor) =="
+    )
+    notes = NotesSqlHelper(helper.pool)
+    result = notes.fetchall("SELECT 1")
+    print(f"db.fetchall('SELECT 1') -> {result}; pool afterwards {pool_status(helper.pool)}")
+    print("  it works, by luck: the names are swapped, so `cursor.close()` closes the connection")
+    print("  (back to the pool) and `conn.close()` the cursor; both have close(), so both close,")
+    print("  the connection first. PyMySQL had read every row at execute, so nothing is lost;")
+    print("  another thread may take the connection while its old cursor is still open.")
+    name = ConnectionNames()
+    with notes as c1:
+        outer = name(connection_id(c1))
+        with notes as c2:
+            inner = name(connection_id(c2))  # the notes leave c2 unused: it never runs a query
+            c1.execute("SELECT CONNECTION_ID()")  # the notes' inner `c1.execute('select 2')`
+            ran_on = name(c1.fetchone()[0])
+    print(f"the usage example, c1 on connection {outer}, c2 on connection {inner}: the inner")
+    print(f"  block's c1.execute('select 2') ran on connection {ran_on}, and c2 was taken for")
+    print("  nothing (the demo above runs c2.execute in the inner block)")
 
 
 def demo_two_users_one_instance(helper):
@@ -764,10 +734,35 @@ def demo_two_users_one_instance(helper):
 def demo_sqlhelper_way_two(helper):
     print()
     print("== 扩展 SQLhelper 方式二: each OwnConnectionSqlHelper() holds its own connection ==")
+    name = ConnectionNames()
     with OwnConnectionSqlHelper(helper.pool) as c1:
         with OwnConnectionSqlHelper(helper.pool) as c2:
-            print(f"c1 on connection {connection_id(c1)}, c2 on connection {connection_id(c2)}")
+            print(
+                f"c1 on connection {name(connection_id(c1))}, "
+                f"c2 on connection {name(connection_id(c2))}"
+            )
     print(f"after both: pool {pool_status(helper.pool)}")
+
+
+def both_inside(enter, timeout=0.5):
+    """Two requests run `with enter():` at the same moment: are both inside at once? Each
+    waits inside for the other, at most `timeout` seconds."""
+    meeting, met = threading.Barrier(2, timeout=timeout), []
+
+    def request():
+        with enter():
+            try:
+                meeting.wait()
+                met.append(True)
+            except threading.BrokenBarrierError:
+                met.append(False)
+
+    requests = [threading.Thread(target=request) for _ in range(2)]
+    for r in requests:
+        r.start()
+    for r in requests:
+        r.join()
+    return all(met)
 
 
 def demo_three_ways(settings):
@@ -776,32 +771,20 @@ def demo_three_ways(settings):
     per_call = ConnectPerCall()
     ids = [per_call.query("SELECT CONNECTION_ID()")[0][0] for _ in range(3)]
     print(f"示例1 connect per call: 3 calls, 3 connections: {len(set(ids))} distinct ids")
-    unsafe = GlobalConnection(read_timeout=2)
-    race = echo_race(unsafe, threads=8, calls=5)
-    unsafe.close()
-    problems = {k: v for k, v in race.items() if k != "ok" and v}
-    verdict = "unsafe" if problems else "no problem seen this time (it is still unsafe)"
-    print(
-        f"示例2 one global connection, 8 threads x 5 calls: ok={race['ok']}, "
-        f"problems={dict(sorted(problems.items()))} -> {verdict}"
-    )
     read_by_b, read_by_a = crossed_answers(settings)
-    print(f"  step by step: A sends, B sends, B reads {read_by_b!r}, A reads {read_by_a!r}")
-    locked = LockedGlobalConnection()
-    started = time.perf_counter()
-    race = echo_race(locked, threads=8, calls=5, sleep=0.01)
-    locked_time = time.perf_counter() - started
-    locked.close()
-    pooled = PooledStrategy(settings=settings)
-    started = time.perf_counter()
-    pooled_race = echo_race(pooled, threads=8, calls=5, sleep=0.01)
-    pooled_time = time.perf_counter() - started
-    pooled.close()
-    print(
-        f"示例3 global connection + lock: all {race['ok']} correct, but serial: "
-        f"{locked_time:.2f}s for 40 x SLEEP(0.01); PooledDB(6): {pooled_race['ok']} correct "
-        f"in {pooled_time:.2f}s"
-    )
+    print("示例2 one global connection for every thread: two users, step by step —")
+    print(f"  A sends, B sends, B reads {read_by_b!r}, A reads {read_by_a!r}")
+    print("  (threads at full speed get the same: wrong answers and errors, different every run)")
+    shared = threading.Lock()
+    pool = create_pool(settings, mincached=0)
+    print("示例3, two requests at once: are both inside at the same moment?")
+    print(f"  the notes' `with threading.Lock():` in the view -> {both_inside(threading.Lock)}:")
+    print("    a new lock per call locks nothing")
+    print(f"  one lock shared by every request -> {both_inside(lambda: shared)}: safe, but one")
+    print("    request at a time (the notes' 小结: 串行)")
+    print(f"  模式二 `with POOL.connection():` -> {both_inside(pool.connection)}: each on its own")
+    print("    connection, at most maxconnections at once")
+    pool.close()
 
 
 def demo_two_pools(settings):
@@ -1041,15 +1024,33 @@ def pool_parameter_lines(settings, admin, database):
         yield from show(settings, server)
 
 
+class ConnectionNames:
+    """Connection ids as A, B, C... in the order they are first seen: the ids differ per run,
+    the names do not."""
+
+    def __init__(self):
+        self.names = {}
+
+    def __call__(self, connection_id):
+        return self.names.setdefault(connection_id, "ABCDEFGHIJ"[len(self.names)])
+
+
 def _letters(ids):
-    """Connection ids as A, B, C... in the order they first appear (ids differ per run)."""
-    names = {}
-    return "".join(names.setdefault(i, "ABCDEFGHIJ"[len(names)]) for i in ids)
+    return "".join(map(ConnectionNames(), ids))
 
 
 def demo_small_app():
     print()
     print("== 2.3 实际开发小应用案例: db_helper.SQLHelper (StaticSqlHelper here) ==")
+    try:
+        NotesStaticSqlHelper.fetch_all("SELECT 1", [])
+    except TypeError as exc:
+        print(f"the notes' fetch_all(self, sql, args) under @staticmethod -> TypeError: {exc}")
+    try:
+        StaticSqlHelper.fetch_one("select * from t1", [])
+    except pymysql.err.ProgrammingError as exc:
+        print(f"the notes' app.py reads `select * from t1` -> {describe(exc)}:")
+        print("  06 creates tb1 (setup_database), and 08's GET /case reads tb1")
     print(
         f"StaticSqlHelper.fetch_one('SELECT %s, %s', [1, 'a']) -> "
         f"{StaticSqlHelper.fetch_one('SELECT %s, %s', [1, 'a'])}"
@@ -1072,8 +1073,10 @@ def main(argv=None):
         "table tb1 ready"
     )
     print()
+    demo_imports_then_and_now()
     demo_sqlhelper_way_one(db)
     demo_commit_semantics(db)
+    demo_way_one_as_written(db)
     demo_two_users_one_instance(db)
     demo_sqlhelper_way_two(db)
     demo_three_ways(settings)

@@ -72,7 +72,52 @@ def is_connection_error(exc):
     return code in CONNECTION_ERRORS
 
 
-class OutcomeUnknown(sqlhelper.DatabaseUnavailable):
+class DatabaseUnavailable(pymysql.err.OperationalError if pymysql else Exception):
+    """Raised at once while the database is known to be away (ServingSqlHelper.unavailable_for)."""
+
+
+WAIT_FOR_CONNECTION = 2.0  # seconds a borrower waits for a free connection, at most
+
+
+class PoolBusy(pymysql.err.OperationalError if pymysql else Exception):
+    """Every connection stayed in use for as long as a borrower may wait."""
+
+
+class BoundedPooledDB(sqlhelper.PooledDB or object):
+    """PooledDB whose waiting borrowers give up: after `wait` seconds (PoolBusy), or at once
+    when `down()` says the database is away. DBUtils' own wait (blocking=True) has no end: in
+    a stall every request queued behind connections that would never come back in time.
+
+    Waiting happens in DBUtils' `_wait_lock`, under its Condition; `wake_waiters` notifies it
+    so that they look at `down()` again (the breaker below calls it when it opens)."""
+
+    def __init__(self, *args, wait=WAIT_FOR_CONNECTION, down=lambda: False, **kwargs):
+        self.wait, self.down = wait, down
+        self.deadlines = threading.local()  # this borrower's deadline, while it waits
+        super().__init__(*args, **kwargs)
+
+    def connection(self, shareable=True):
+        self.deadlines.at = time.monotonic() + self.wait
+        return super().connection(shareable)
+
+    def _wait_lock(self):  # called by connection() under self._lock, while all are in use
+        if not self._blocking:
+            raise TooManyConnectionsError
+        if self.down():
+            raise DatabaseUnavailable(2013, "the database did not answer a moment ago")
+        left = self.deadlines.at - time.monotonic()
+        if left <= 0:
+            raise PoolBusy(
+                1040, f"all {self._maxconnections} connections busy for {self.wait:.0f} s"
+            )
+        self._lock.wait(left)
+
+    def wake_waiters(self):
+        with self._lock:
+            self._lock.notify_all()
+
+
+class OutcomeUnknown(DatabaseUnavailable):
     """COMMIT was sent and its answer never came: the write may be stored, or not."""
 
 
@@ -122,6 +167,7 @@ class ServingSqlHelper(sqlhelper.SqlHelper):
             # the parent's sockets (SQLAlchemy's engine.dispose(close=False) does the same).
             self._inherited_pools.append(self.opened_pool)
         self.opened_pool = sqlhelper.create_pool(
+            pool_class=BoundedPooledDB,
             creator=self._connect, down=self.is_down, isfatal=self._worth_a_retry,
             **self.pool_options,
         )  # fmt: skip
@@ -145,7 +191,7 @@ class ServingSqlHelper(sqlhelper.SqlHelper):
 
     def _check_available(self):
         if self.is_down():
-            raise sqlhelper.DatabaseUnavailable(
+            raise DatabaseUnavailable(
                 2013,
                 "Lost connection to MySQL server (timed out a moment ago; not asked again "
                 f"for {self.unavailable_for:.0f} s)",
@@ -231,9 +277,9 @@ def unavailable_in_words(exc, settings, pool):
     text = str(exc.args[1]) if isinstance(exc, pymysql.err.Error) and len(exc.args) > 1 else ""
     if isinstance(exc, TooManyConnectionsError):
         return f"pool exhausted (all {pool._maxconnections} connections in use)"
-    if isinstance(exc, sqlhelper.PoolBusy):
+    if isinstance(exc, PoolBusy):
         return f"{text}; try again shortly"
-    if isinstance(exc, sqlhelper.DatabaseUnavailable) and not isinstance(exc, OutcomeUnknown):
+    if isinstance(exc, DatabaseUnavailable) and not isinstance(exc, OutcomeUnknown):
         return f"MySQL at {where} did not answer a moment ago; it is asked again shortly"
     if code in (2002, 2003):
         return f"cannot reach MySQL at {where}"
@@ -430,13 +476,45 @@ def _page_args(args):
     return int(limit), int(after)
 
 
+def setup_database(settings=None):
+    """06's database and tb1, plus what serve stores: the keys of idempotent POSTs and the
+    sessions every worker reads."""
+    settings = settings or sqlhelper.settings_from_env()
+    sqlhelper.setup_database(settings)
+    conn = pymysql.connect(**sqlhelper.connect_kwargs(settings, with_database=False))
+    try:
+        with conn.cursor() as cur:
+            cur.execute(  # POST /users with an Idempotency-Key: the key, and the user it made
+                f"CREATE TABLE IF NOT EXISTS `{settings['database']}`.idempotency_keys ("
+                "idem_key VARCHAR(64) PRIMARY KEY, user_id INT NOT NULL)"
+            )
+            cur.execute(  # DatabaseSessionInterface's store: one row per session id
+                f"CREATE TABLE IF NOT EXISTS `{settings['database']}`.sessions ("
+                "sid VARCHAR(64) PRIMARY KEY, data TEXT NOT NULL, "
+                "expires_at DOUBLE NOT NULL DEFAULT 0)"
+            )
+            cur.execute(  # a sessions table made before sessions expired: add the column
+                "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
+                "AND TABLE_NAME = 'sessions' AND COLUMN_NAME = 'expires_at'",
+                (settings["database"],),
+            )
+            if not cur.fetchone()[0]:
+                cur.execute(
+                    f"ALTER TABLE `{settings['database']}`.sessions "
+                    "ADD COLUMN expires_at DOUBLE NOT NULL DEFAULT 0"
+                )
+        conn.commit()
+    finally:
+        conn.close()
+
+
 def setup_or_exit(helper):
     """The database and tables, created where the helper's pool will connect; else one line
     and exit status 3, gunicorn's "worker failed to boot": its master then stops, instead of
     forking new workers that fail the same way for ever."""
     try:
         settings = helper.pool_options.get("settings") or sqlhelper.settings_or_exit(PROG)
-        sqlhelper.check_database(settings, None, PROG)
+        sqlhelper.check_database(settings, None, PROG, setup_database)
     except SystemExit as exc:
         print(exc.code, file=sys.stderr, flush=True)
         raise SystemExit(3) from None
@@ -801,7 +879,7 @@ def serve(args):
         blocking=not args.nonblocking,
         **SERVE_POOL,
     )
-    sqlhelper.check_database(settings, helper, PROG)
+    sqlhelper.check_database(settings, helper, PROG, setup_database)
     try:
         server = serving.bind(args.host, args.port, create_serve_app(helper))
     except serving.CannotListen as exc:
@@ -821,7 +899,7 @@ def main(argv=None):
     if args.command == "serve":
         return serve(args)
     settings = sqlhelper.settings_or_exit(PROG)
-    sqlhelper.check_database(settings, db, PROG)
+    sqlhelper.check_database(settings, db, PROG, setup_database)
     demo_ambiguous_write(db, settings)
     demo_asyncio_idents()
 

@@ -115,7 +115,7 @@ def database_for_run(settings, prefix="deploy"):
     """A fresh database with 06's tables on this server; dropped afterwards."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     full = dict(settings, database=name)
-    sqlhelper.setup_database(full)
+    deployment.setup_database(full)
     try:
         yield full
     finally:

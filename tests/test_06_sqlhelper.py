@@ -5,7 +5,9 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
+from collections import Counter
 
 import pymysql
 import pytest
@@ -47,24 +49,37 @@ def connection_id(cursor):
     return cursor.fetchone()[0]
 
 
-def test_demo_narrates_against_the_server(settings):
+def narration(settings):
+    """06's plain run against the test server, its database and address said as in a default
+    run (pooldb on 127.0.0.1:3306)."""
     result = run_script("06_sqlhelper", env=mysql_env(settings), timeout=120)
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    out = result.stdout.replace(f"'{settings['database']}'", "'pooldb'")
+    out = out.replace(f"{settings['database']}.", "pooldb.")
+    return out.replace(f"{settings['host']}:{settings['port']},", "127.0.0.1:3306,", 1)
+
+
+def test_demo_narrates_against_the_server_the_same_every_run(settings):
+    """Connection ids are named A, B, ... and nothing is timed, so two runs print the same."""
+    first = narration(settings)
+    assert narration(settings) == first
+    assert first == (ROOT / "tests" / "snapshots" / "06_demo.txt").read_text("utf-8")
+
+
+def test_the_notes_database_code_is_run_as_written_beside_the_fix(settings):
+    out = narration(settings)
     for line in (
-        "== 扩展 SQLhelper 方式一",
-        "this thread's stack holds 2 pairs",
-        "both returned: pool {'maxconnections': 6, 'in_use': 0",
-        "-> rollback; row kept: 0",
-        "— the same one",
-        "== 扩展 SQLhelper 方式二",
-        "示例1 connect per call: 3 calls, 3 connections: 3 distinct ids",
-        "示例2 one global connection, 8 threads x 5 calls",
-        "示例3 global connection + lock: all 40 correct",
-        "PersistentDB, 3 threads x 3 calls: 3 connections",
-        "StaticSqlHelper.fetch_all('SELECT 1 UNION SELECT 2', []) -> ((1,), (2,))",
+        "from DBUtils.PooledDB import PooledDB -> ModuleNotFoundError: No module named 'DBUtils'",
+        "db.fetchall('SELECT 1') -> ((1,),); pool afterwards {'maxconnections': 6, 'in_use': 0",
+        "block's c1.execute('select 2') ran on connection A, and c2 was taken for",
+        "the notes' `with threading.Lock():` in the view -> True:",
+        "one lock shared by every request -> False: safe, but one",
+        "模式二 `with POOL.connection():` -> True: each on its own",
+        "under @staticmethod -> TypeError: NotesStaticSqlHelper.fetch_all() missing 1 required "
+        "positional argument: 'args'",
+        "reads `select * from t1` -> (1146) Table 'pooldb.t1' doesn't exist:",
     ):
-        assert line in out
+        assert line in out, line
 
 
 def test_importing_connects_nothing():
@@ -189,6 +204,37 @@ def test_one_shared_connection_hands_one_users_answer_to_the_other(settings):
     assert sqlhelper.crossed_answers(settings) == ("the answer to A", "the answer to B")
 
 
+def echo_race(strategy, threads=8, calls=10, sleep=0.005, join_timeout=30):
+    """Threads each send a unique token and check it comes back; count what goes wrong.
+
+    Returns Counter(ok=…, wrong=…, <error class>=…, hung=…). Bounded: PyMySQL's read_timeout
+    ends a desynchronised read, and threads still running after join_timeout count as hung.
+    """
+    outcome, lock = Counter(), threading.Lock()
+    barrier = threading.Barrier(threads)
+
+    def worker():
+        barrier.wait()
+        for _ in range(calls):
+            token = uuid.uuid4().hex
+            try:
+                rows = strategy.query("SELECT %s, SLEEP(%s)", (token, sleep))
+                result = "ok" if rows and rows[0][0] == token else "wrong"
+            except Exception as exc:  # any failure is data here
+                result = type(exc).__name__
+            with lock:
+                outcome[result] += 1
+
+    workers = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    deadline = time.monotonic() + join_timeout
+    for t in workers:
+        t.join(max(0.0, deadline - time.monotonic()))
+    outcome["hung"] = sum(t.is_alive() for t in workers)
+    return outcome
+
+
 @pytest.mark.parametrize(
     "make",
     [
@@ -203,7 +249,7 @@ def test_one_shared_connection_hands_one_users_answer_to_the_other(settings):
 def test_safe_strategies_return_every_token(settings, make):
     strategy = make(settings)
     try:
-        outcome = sqlhelper.echo_race(strategy, threads=8, calls=5, sleep=0.001)
+        outcome = echo_race(strategy, threads=8, calls=5, sleep=0.001)
     finally:
         strategy.close()
     assert outcome == {"ok": 40, "hung": 0}

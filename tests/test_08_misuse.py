@@ -23,7 +23,7 @@ deployment = load("08_deploy")
 
 @pytest.fixture(scope="module")
 def settings(test_database):
-    sqlhelper.setup_database(test_database)
+    deployment.setup_database(test_database)
     return test_database
 
 

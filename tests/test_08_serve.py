@@ -338,7 +338,7 @@ def test_a_commit_without_an_answer_is_outcome_unknown_and_may_be_stored(throwaw
     comes. 'Unavailable' would be wrong: once the server resumes, the row is there."""
     server = throwaway_factory()
     settings = dict(server.settings, database="ambiguous_test")
-    sqlhelper.setup_database(settings)
+    deployment.setup_database(settings)
     helper = deployment.ServingSqlHelper(
         settings=settings, maxconnections=1, mincached=1, **deployment.SERVE_POOL
     )
