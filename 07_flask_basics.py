@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 import urllib.request
-from functools import update_wrapper
+from functools import update_wrapper, wraps
 
 from werkzeug.routing import BaseConverter
 from werkzeug.test import EnvironBuilder
@@ -34,6 +34,7 @@ from instruments import cli
 lifecycle = importlib.import_module("05_lifecycle")
 Flask, Blueprint, Config = lifecycle.Flask, lifecycle.Blueprint, lifecycle.Config
 RequestContext, MethodView = lifecycle.RequestContext, lifecycle.MethodView
+AppContext, _sentinel = lifecycle.AppContext, object()
 session, has_request_context = lifecycle.session, lifecycle.has_request_context
 _request_ctx_stack, _app_ctx_stack = lifecycle._request_ctx_stack, lifecycle._app_ctx_stack
 
@@ -184,6 +185,35 @@ def _show_args(**kwargs):
     return ", ".join(f"{k}={v!r} ({type(v).__name__})" for k, v in kwargs.items())
 
 
+def check_login(func):
+    """回顾 7's login check: refuses a request without ?user=."""
+
+    @wraps(func)
+    def inner(*args, **kwargs):
+        if not lifecycle.request.args.get("user"):
+            return "login required", 401
+        return func(*args, **kwargs)
+
+    return inner
+
+
+def decorator_placement_app():
+    """回顾 7: 如果给视图加装饰器：放route下面 — the decorator goes below @route."""
+    app = Flask("placement")
+
+    @app.route("/below")
+    @check_login  # below @route: route registers the checked view
+    def below():
+        return "the view ran"
+
+    @check_login  # above @route: route has already registered the bare view
+    @app.route("/above")
+    def above():
+        return "the view ran"
+
+    return app
+
+
 def login_required(func, keep_name=True):
     """A view decorator; keep_name=False is the version without functools.wraps."""
 
@@ -261,6 +291,13 @@ def narrate_routing(out=print):
         f"with functools.wraps (update_wrapper) the endpoints keep their names: "
         f"{sorted(e for e in fixed.view_functions if e != 'static')}"
     )
+    client = decorator_placement_app().test_client()
+    out("回顾 7, the decorator goes below @route (放route下面), a request without ?user=:")
+    for path, where in (("/below", "below"), ("/above", "above")):
+        response = client.get(path)
+        answer = f"{response.status_code} {response.text!r}"
+        out(f"  @check_login {where} @app.route: GET {path} -> {answer}")
+    out("  above, route registered the function before check_login wrapped it: never checked")
     try:
         Flask("options").add_url_rule("/x", "x", lambda: "x", options=["GET", "POST"])
     except TypeError as exc:
@@ -499,6 +536,85 @@ class NotesFlask(Flask):
         return response
 
 
+class NotesPopRequestContext(RequestContext):
+    """第5步's RequestContext.pop as the notes copy it: the line that takes `app_ctx` off
+    `_implicit_app_ctx_stack` is left out, and with it what made the test below true."""
+
+    def pop(self, exc=_sentinel):
+        try:
+            if not self._implicit_app_ctx_stack:
+                # 5.1
+                self.app.do_teardown_request(exc)
+        finally:
+            rv = _request_ctx_stack.pop()  # noqa: F841 (the notes' line)
+            if app_ctx is not None:  # noqa: F821 (never assigned: the notes' bug)
+                # 5.2
+                app_ctx.pop(exc)  # noqa: F821
+
+
+NOTES_APP_CONTEXT_POP = """
+def pop(self, exc=_sentinel):
+    try:
+        if self._refcnt <= 0:
+            #5.2.1
+            self.app.do_teardown_appcontext(exc)
+            # 信号 - 请求上下文pop时执行
+    appcontext_popped.send(self.app)
+"""
+
+
+class NotesPopAppContext(AppContext):
+    """第5.2步's AppContext.pop as the notes copy it, with its `try:` closed by a `finally`
+    that does nothing: no `self._refcnt -= 1` and no `_app_ctx_stack.pop()`."""
+
+    def pop(self, exc=_sentinel):
+        try:
+            if self._refcnt <= 0:
+                self.app.do_teardown_appcontext(exc)
+        finally:
+            pass
+        lifecycle.appcontext_popped.send(self.app)
+
+
+def narrate_notes_pops(out=print):
+    out("第5步 as the notes copy it:")
+    app = Flask("pops")
+    app.route("/")(lambda: "ok")
+    torn_down = []
+    app.teardown_request(lambda exc: torn_down.append("teardown_request"))
+    app.teardown_appcontext(lambda exc: torn_down.append("teardown_appcontext"))
+    app.request_context_class = NotesPopRequestContext
+    try:
+        app.test_client().get("/")
+    except NameError as exc:
+        left = _app_ctx_stack.top
+        out(f"  RequestContext.pop, GET / -> NameError: {exc}; teardowns run: {torn_down};")
+        out(f"  and {left!r} is left on _app_ctx_stack")
+        left.pop()
+    torn_down.clear()
+    try:
+        compile(NOTES_APP_CONTEXT_POP, "the notes", "exec")
+    except SyntaxError as exc:
+        out(f"  AppContext.pop as printed -> SyntaxError: {exc.msg} (a `try:` alone)")
+    app.app_context_class = NotesPopAppContext
+    with app.app_context() as ctx:
+        pass
+    out(
+        f"  with its try closed, `with app.app_context():` -> teardowns run: {torn_down};"
+        f" still on the stack: {_app_ctx_stack.top is ctx}"
+    )
+    while _app_ctx_stack.top is ctx:
+        _app_ctx_stack.pop()
+    out("  (no `_refcnt -= 1`, so `_refcnt <= 0` is never true; no `_app_ctx_stack.pop()`)")
+    app.request_context_class, app.app_context_class = RequestContext, AppContext
+    torn_down.clear()
+    app.test_client().get("/")
+    out(
+        f"  05's pops, GET / -> teardowns run: {torn_down}; both stacks empty: "
+        f"{_request_ctx_stack.top is None and _app_ctx_stack.top is None}"
+    )
+
+
 def narrate_notes_bugs(out=print):
     out("")
     out("== the notes' copies of Flask's source, run as written ==")
@@ -535,6 +651,7 @@ def narrate_notes_bugs(out=print):
             f"has_request_context() -> {has_request_context()}"
         )
         ctx._implicit_app_ctx_stack.pop()  # all that push did; there is nothing else to pop
+    narrate_notes_pops(out)
     for cls in (NotesFlask, Flask):
         counted = cls("first")
         calls = []

@@ -280,3 +280,37 @@ def test_server_side_sessions_expire_and_memory_holds_a_bounded_number():
     assert len(interface.store) == 3  # the two saved first were dropped
     answers = [c.get("/session").text for c in reversed(clients)]
     assert answers == ["2", "2", "2", "1", "1"]  # the last three were kept
+
+
+# --- issue 18: the notes' pops, and where a view's decorator goes ---------------------------
+
+
+def test_a_decorator_above_route_is_never_run():
+    client = basics.decorator_placement_app().test_client()
+    assert (client.get("/below").status_code, client.get("/above").status_code) == (401, 200)
+    assert client.get("/below?user=alex").text == "the view ran"
+
+
+def test_the_notes_request_context_pop_raises_and_leaves_the_app_context():
+    app = lifecycle.Flask("pops")
+    app.route("/")(lambda: "ok")
+    app.request_context_class = basics.NotesPopRequestContext
+    with pytest.raises(NameError, match="app_ctx"):
+        app.test_client().get("/")
+    left = lifecycle._app_ctx_stack.top
+    assert left is not None and left.app is app
+    left.pop()
+
+
+def test_the_notes_app_context_pop_tears_down_nothing_and_pops_nothing():
+    with pytest.raises(SyntaxError):
+        compile(basics.NOTES_APP_CONTEXT_POP, "the notes", "exec")
+    app = lifecycle.Flask("pops")
+    torn_down = []
+    app.teardown_appcontext(lambda exc: torn_down.append(exc))
+    app.app_context_class = basics.NotesPopAppContext
+    with app.app_context() as ctx:
+        pass
+    assert torn_down == [] and lifecycle._app_ctx_stack.top is ctx
+    lifecycle._app_ctx_stack.pop()
+    assert lifecycle._app_ctx_stack.top is None
