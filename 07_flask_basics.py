@@ -609,10 +609,9 @@ def narrate_notes_pops(out=print):
     app.request_context_class, app.app_context_class = RequestContext, AppContext
     torn_down.clear()
     app.test_client().get("/")
-    out(
-        f"  05's pops, GET / -> teardowns run: {torn_down}; both stacks empty: "
-        f"{_request_ctx_stack.top is None and _app_ctx_stack.top is None}"
-    )
+    empty = _request_ctx_stack.top is None and _app_ctx_stack.top is None
+    out(f"  05's pops, GET / -> teardowns run: {torn_down};")
+    out(f"  both stacks empty: {empty}")
 
 
 def narrate_notes_bugs(out=print):
