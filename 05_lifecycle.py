@@ -80,7 +80,7 @@ from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response as _WerkzeugResponse
 from werkzeug.wsgi import LimitedStream
 
-from instruments import cli, recorder, serving, watching
+from instruments import cli, serving, watching
 
 localproxy = importlib.import_module("04_proxy")
 localstack = importlib.import_module("03_localstack")
@@ -1517,9 +1517,6 @@ ROUTES = [
     ("/echo?value=hi&delay=0.1", "the value, read through `request` after sleeping"),
     ("/boom", "a 500; its teardown still runs and sees the exception"),
     ("/storage", "both LocalStacks' storage, right now"),
-    ("/thread?value=hi", "request in a thread and a greenlet: plain, and copied"),
-    ("/stream?value=hi", "a streamed body reads request after 第5步: an error"),
-    ("/stream?value=hi&with_context=1", "the same with stream_with_context: it works"),
     ("/admin/", "a blueprint (url_prefix /admin) with its own before_request"),
 ]
 
@@ -1584,22 +1581,8 @@ def create_app(app_class=Flask):
             "_app_ctx_stack": _stack_json(_app_ctx_stack),
         }
 
-    @app.route("/thread")
-    def in_other_threads():
-        return "\n".join(read_request_elsewhere()) + "\n", _PLAIN_TEXT
-
-    @app.route("/stream")
-    def stream():
-        body = streamed_body()
-        if request.args.get("with_context"):
-            body = stream_with_context(body)
-        return Response(body, headers=_PLAIN_TEXT)
-
     app.register_blueprint(admin, url_prefix="/admin")
     return app
-
-
-_PLAIN_TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 
 
 admin = Blueprint("admin", __name__)
@@ -1630,67 +1613,6 @@ def _stack_json(stack):
         str(ident): [repr(item) for item in data.get("stack", [])]
         for ident, data in storage_view(stack).items()
     }
-
-
-# --- the next lesson after the notes: the context belongs to one ident ---------------------
-
-
-def _read_value():
-    """What a function running elsewhere sees of this request."""
-    try:
-        return f"request.args['value'] = {request.args.get('value')!r}"
-    except RuntimeError as exc:
-        return f"RuntimeError: {str(exc).splitlines()[0]}"
-
-
-def read_request_elsewhere():
-    """From a view: read `request` in a new thread and in a greenlet, plain and wrapped in
-    copy_current_request_context; each line is also noted in this request's recording."""
-    from greenlet import greenlet
-
-    view_ident = localstack.get_ident()
-    lines = [f"in the view (ident {localstack.ident_label(view_ident)}): {_read_value()}"]
-
-    def copied_and_storage():
-        storage, shown = _request_ctx_stack._local.__storage__, []
-        for ident, whose in ((view_ident, "the view"), (localstack.get_ident(), "the copy, here")):
-            items = ", ".join(recorder.short_item(i) for i in storage[ident]["stack"])
-            shown.append(f"    {localstack.ident_label(ident)}: {{'stack': [{items}]}}  <- {whose}")
-        return "\n".join([_read_value(), "  _request_ctx_stack.__storage__ now holds:", *shown])
-
-    for label, func in (
-        ("a new thread", _read_value),
-        (
-            "a new thread, copy_current_request_context",
-            copy_current_request_context(copied_and_storage),
-        ),
-        ("a greenlet", _read_value),
-        (
-            "a greenlet, copy_current_request_context",
-            copy_current_request_context(copied_and_storage),
-        ),
-    ):
-        answer = _run_elsewhere(func, greenlet if "greenlet" in label else None)
-        lines += f"{label}: {answer}".splitlines()
-    for line in lines:
-        recorder.note(line)
-    return lines
-
-
-def _run_elsewhere(func, greenlet_class):
-    if greenlet_class is not None:
-        return greenlet_class(func).switch()
-    result = []
-    thread = threading.Thread(target=lambda: result.append(func()))
-    thread.start()
-    thread.join()
-    return result[0]
-
-
-def streamed_body():
-    """A body produced after the view returned: by then 第5步 may have popped the context."""
-    yield "after the view returned: "
-    yield _read_value() + "\n"
 
 
 # ==========================================================================================
@@ -1738,28 +1660,6 @@ def narrate_request(app, path="/session", out=print):
     out(f"-> {response.status}, body {body!r}; both stacks empty again: {empty}")
 
 
-def narrate_elsewhere(app, out=print):
-    out("")
-    out("== beyond the notes: the context belongs to one ident (GET /thread?value=hi) ==")
-    for line in read_request_elsewhere_of(app):
-        out(line)
-    out("-> 03's Local keys the stacks by get_ident(): a new thread or greenlet has its own,")
-    out("   empty, entry; copy_current_request_context pushes a copy of ctx under the new ident")
-    out("")
-    out("== beyond the notes: a streamed body outlives its context (GET /stream?value=hi) ==")
-    client = app.test_client()
-    for query in ("value=hi", "value=hi&with_context=1"):
-        with client.get(f"/stream?{query}") as response:
-            out(f"/stream?{query} -> {response.get_data(as_text=True).strip()!r}")
-    out("-> the body is sent after 第5步 popped the context; stream_with_context(gen) pushes it")
-    out("   again while the body is produced")
-
-
-def read_request_elsewhere_of(app):
-    with app.test_client().get("/thread?value=hi") as response:
-        return response.get_data(as_text=True).splitlines()
-
-
 def narrate_routes(out=print):
     out("")
     out("== the demo app's routes ==")
@@ -1789,7 +1689,6 @@ def main(argv=None):
 def narrate_all(app):
     narrate_startup(app)
     narrate_request(app)
-    narrate_elsewhere(app)
     narrate_routes()
 
 

@@ -41,6 +41,7 @@ SCRIPTS = [
     "06_sqlhelper",
     "07_flask_basics",
     "08_deploy",
+    "09_elsewhere",
 ]
 
 

@@ -331,31 +331,3 @@ def test_preprocess_and_process_response_on_their_own():
         assert app.preprocess_request() == "from before"
         response = app.process_response(lifecycle.Response("x"))
         assert response.headers["X-After"] == "1"
-
-
-# --- the demo's routes for the next lesson ----------------------------------------------
-
-
-def test_thread_route_shows_the_copy_under_another_ident():
-    client = lifecycle.create_app().test_client()
-    lines = client.get("/thread?value=hi").text.splitlines()
-    assert lines[1] == "a new thread: RuntimeError: Working outside of request context."
-    assert lines[2] == "a new thread, copy_current_request_context: request.args['value'] = 'hi'"
-    assert lines[4].endswith("<- the view") and lines[5].endswith("<- the copy, here")
-    assert lines[6] == "a greenlet: RuntimeError: Working outside of request context."
-    assert lines[-1].startswith("    <greenlet 0x") and lines[-1].endswith("<- the copy, here")
-
-
-def test_stream_route_without_and_with_context_and_its_recording():
-    app = lifecycle.create_app()
-    client = app.test_client()
-    with client.get("/stream?value=hi") as response:
-        assert "RuntimeError: Working outside of request context." in response.text
-    with client.get("/stream?value=hi&with_context=1") as response:
-        assert response.text == "after the view returned: request.args['value'] = 'hi'\n"
-    recording = app.recordings.snapshot()[0]
-    numbers = [s.n000 for s in recording.steps if s.n000]
-    # stream_with_context pushed the context twice: the 5 of wsgi_app only dropped the refcount,
-    # and the teardown (5.1) ran while the body was produced, after the response was returned
-    assert numbers.count("2") == 2 and numbers.index("5.1") > numbers.index("5")
-    assert both_stacks_empty()

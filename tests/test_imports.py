@@ -18,10 +18,12 @@ ALLOWED = {
     "06_sqlhelper": [],  # the database lesson needs none of 05: 08 puts them together
     "07_flask_basics": ["03_localstack", "04_proxy", "05_lifecycle"],
     "08_deploy": ["03_localstack", "04_proxy", "05_lifecycle", "06_sqlhelper", "07_flask_basics"],
+    "09_elsewhere": ["03_localstack", "04_proxy", "05_lifecycle"],
     "instruments.cli": [],
     "instruments.serving": [],
     "instruments.recorder": [],
     "instruments.pages": [],
+    "instruments.watching": [],
 }
 
 

@@ -1,0 +1,166 @@
+"""09 — beyond the notes: the context belongs to one ident, so it is not there elsewhere.
+
+Notes: none directly. It takes 000 §3's ident (a thread, a greenlet) and 第5步's pop one step
+further than the notes do: code that runs elsewhere than the view (a new thread, a greenlet,
+a body sent after the view returned) finds no request, and Flask's ctx.py helpers put one
+there.
+
+Over 05 this adds no machinery: copy_current_request_context and stream_with_context are 05's
+(Flask 1.1.1's). It adds two routes to 05's demo app: /thread reads `request` in a new thread
+and in a greenlet, plain and wrapped in copy_current_request_context, and shows the storage
+holding the copy under the new ident; /stream sends a body that reads `request` after 第5步,
+plain and wrapped in stream_with_context.
+
+Run:  python 09_elsewhere.py          narrate both, then serve 05's demo app with them
+      python 09_elsewhere.py --demo   narrate and exit
+Test: python -m pytest tests/test_09_elsewhere.py
+"""
+
+import importlib
+import threading
+
+from instruments import cli, recorder, serving, watching
+
+localstack = importlib.import_module("03_localstack")
+lifecycle = importlib.import_module("05_lifecycle")
+request, _request_ctx_stack = lifecycle.request, lifecycle._request_ctx_stack
+
+PLAIN_TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+ROUTES = [
+    ("/thread?value=hi", "request in a thread and a greenlet: plain, and copied"),
+    ("/stream?value=hi", "a streamed body reads request after 第5步: an error"),
+    ("/stream?value=hi&with_context=1", "the same with stream_with_context: it works"),
+]
+
+
+# ==========================================================================================
+# Another thread, a greenlet: a new ident, an empty entry
+# ==========================================================================================
+
+
+def read_value():
+    """What a function running elsewhere sees of this request."""
+    try:
+        return f"request.args['value'] = {request.args.get('value')!r}"
+    except RuntimeError as exc:
+        return f"RuntimeError: {str(exc).splitlines()[0]}"
+
+
+def read_request_elsewhere():
+    """From a view: read `request` in a new thread and in a greenlet, plain and wrapped in
+    copy_current_request_context; each line is also noted in this request's recording."""
+    view_ident = localstack.get_ident()
+    lines = [f"in the view (ident {localstack.ident_label(view_ident)}): {read_value()}"]
+
+    def copied_and_storage():
+        storage, shown = localstack.storage_view(_request_ctx_stack), []
+        for ident, whose in ((view_ident, "the view"), (localstack.get_ident(), "the copy, here")):
+            label = localstack.ident_label(ident)
+            items = ", ".join(recorder.short_item(i) for i in storage[label]["stack"])
+            shown.append(f"    {label}: {{'stack': [{items}]}}  <- {whose}")
+        return "\n".join([read_value(), "  _request_ctx_stack.__storage__ now holds:", *shown])
+
+    copied = lifecycle.copy_current_request_context
+    for label, func, elsewhere in (
+        ("a new thread", read_value, in_a_thread),
+        ("a new thread, copy_current_request_context", copied(copied_and_storage), in_a_thread),
+        ("a greenlet", read_value, in_a_greenlet),
+        ("a greenlet, copy_current_request_context", copied(copied_and_storage), in_a_greenlet),
+    ):
+        lines += f"{label}: {elsewhere(func)}".splitlines()
+    for line in lines:
+        recorder.note(line)
+    return lines
+
+
+def in_a_greenlet(func):
+    from greenlet import greenlet
+
+    return greenlet(func).switch()
+
+
+def in_a_thread(func):
+    result = []
+    thread = threading.Thread(target=lambda: result.append(func()))
+    thread.start()
+    thread.join()
+    return result[0]
+
+
+# ==========================================================================================
+# After the view returned: a streamed body is sent after 第5步
+# ==========================================================================================
+
+
+def streamed_body():
+    """A body produced after the view returned: by then 第5步 may have popped the context."""
+    yield "after the view returned: "
+    yield read_value() + "\n"
+
+
+def create_app():
+    """05's demo app plus /thread and /stream."""
+    app = lifecycle.create_app()
+    app.routes = app.routes + ROUTES
+
+    @app.route("/thread")
+    def in_other_threads():
+        return "\n".join(read_request_elsewhere()) + "\n", PLAIN_TEXT
+
+    @app.route("/stream")
+    def stream():
+        body = streamed_body()
+        if request.args.get("with_context"):
+            body = lifecycle.stream_with_context(body)
+        return lifecycle.Response(body, headers=PLAIN_TEXT)
+
+    return app
+
+
+# ==========================================================================================
+# Demo
+# ==========================================================================================
+
+
+def narrate_elsewhere(app, out=print):
+    out("== beyond the notes: the context belongs to one ident (GET /thread?value=hi) ==")
+    with app.test_client().get("/thread?value=hi") as response:
+        for line in response.get_data(as_text=True).splitlines():
+            out(line)
+    out("-> 03's Local keys the stacks by get_ident(): a new thread or greenlet has its own,")
+    out("   empty, entry; copy_current_request_context pushes a copy of ctx under the new ident")
+
+
+def narrate_stream(app, out=print):
+    out("")
+    out("== beyond the notes: a streamed body outlives its context (GET /stream?value=hi) ==")
+    client = app.test_client()
+    for query in ("value=hi", "value=hi&with_context=1"):
+        with client.get(f"/stream?{query}") as response:
+            out(f"/stream?{query} -> {response.get_data(as_text=True).strip()!r}")
+    out("-> the body is sent after 第5步 popped the context; stream_with_context(gen) pushes it")
+    out("   again while the body is produced")
+
+
+def narrate_all(app):
+    narrate_elsewhere(app)
+    narrate_stream(app)
+
+
+# What `python 09_elsewhere.py` serves (sessions signed with $SECRET_KEY when it is set).
+app = serving.use_secret_key(create_app())
+
+
+def main(argv=None):
+    watching.narrate_then_serve(
+        "09_elsewhere.py",
+        "Narrate a request read from another thread, a greenlet and a streamed body, then "
+        "serve 05's demo app with /thread and /stream.",
+        app,
+        narrate=lambda: narrate_all(create_app()),
+        argv=argv,
+    )
+
+
+if __name__ == "__main__":
+    cli.run(main, "09_elsewhere.py")
