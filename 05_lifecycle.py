@@ -55,13 +55,16 @@ import os
 import sys
 import threading
 import time
+from base64 import b64decode, b64encode
 from collections.abc import MutableMapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import update_wrapper
 from itertools import chain
+from uuid import UUID
 
 from blinker import Namespace
 from itsdangerous import BadData, URLSafeTimedSerializer
+from markupsafe import Markup
 from werkzeug.datastructures import CallbackDict, Headers
 from werkzeug.exceptions import (
     BadRequest,
@@ -71,6 +74,7 @@ from werkzeug.exceptions import (
     default_exceptions,
 )
 from werkzeug.exceptions import abort as abort  # re-exported for quick-start apps
+from werkzeug.http import http_date, parse_date
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.serving import run_simple
 from werkzeug.test import Client, EnvironBuilder
@@ -980,16 +984,70 @@ class NullSession(SecureCookieSession):
     del _fail
 
 
-class CompactJSON:
-    """Flask's cookie serializer for plain data: compact, sorted JSON (no type tags)."""
+class TaggedJSONSerializer:
+    """Flask 1.1.1's session serializer (flask/json/tag.py): compact, sorted JSON in which a
+    tuple, bytes, Markup, a UUID or a datetime becomes a one-key dict saying what it was —
+    {" t": [...]}, {" b": base64}, {" m": html}, {" u": hex}, {" d": an HTTP date} — and
+    comes back as that type. A dict whose only key looks like a tag is wrapped in {" di": ...}."""
 
-    @staticmethod
-    def dumps(obj):
-        return json.dumps(obj, separators=(",", ":"), sort_keys=True)
+    def __init__(self):
+        self.tags = {  # key: (is it one?, to JSON, back to Python), in 1.1.1's order
+            " t": (lambda v: isinstance(v, tuple), lambda v: [self.tag(i) for i in v], tuple),
+            " b": (lambda v: isinstance(v, bytes), lambda v: b64encode(v).decode(), b64decode),
+            " m": (lambda v: callable(getattr(v, "__html__", None)), _html, Markup),
+            " u": (lambda v: isinstance(v, UUID), lambda v: v.hex, UUID),
+            " d": (lambda v: isinstance(v, datetime), http_date, _naive_utc),
+        }
 
-    @staticmethod
-    def loads(text):
-        return json.loads(text)
+    def tag(self, value):
+        if isinstance(value, dict):
+            key = next(iter(value), None)
+            if len(value) == 1 and (key in self.tags or key == " di"):
+                return {" di": {key + "__": self.tag(value[key])}}
+            return {k: self.tag(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.tag(item) for item in value]
+        for key, (check, to_json, _) in self.tags.items():
+            if check(value):
+                return {key: to_json(value)}
+        return value
+
+    def untag(self, value):
+        key = next(iter(value), None)
+        if len(value) != 1 or not (key in self.tags or key == " di"):
+            return value
+        if key == " di":
+            inner = next(iter(value[key]))
+            return {inner[:-2]: value[key][inner]}
+        return self.tags[key][2](value[key])
+
+    def dumps(self, value):
+        """As flask.json.dumps in a request: JSON_AS_ASCII decides whether 你好 stays 你好."""
+        top = _app_ctx_stack.top
+        as_ascii = top is None or top.app.config["JSON_AS_ASCII"]
+        return json.dumps(
+            self.tag(value), separators=(",", ":"), sort_keys=True, ensure_ascii=as_ascii,
+            default=_json_default,
+        )  # fmt: skip
+
+    def loads(self, text):
+        return json.loads(text, object_hook=self.untag)
+
+
+def _html(value):
+    return str(value.__html__())
+
+
+def _naive_utc(text):
+    """Werkzeug 1.0.1's parse_date gave a naive datetime in UTC; Werkzeug 3's is aware."""
+    return parse_date(text).replace(tzinfo=None)
+
+
+def _json_default(value):
+    """What Flask 1.1.1's JSONEncoder does with a date, which no tag takes: an HTTP date."""
+    if isinstance(value, date):
+        return http_date(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 class SessionInterface:
@@ -1071,7 +1129,7 @@ class SecureCookieSessionInterface(SessionInterface):
     salt = "cookie-session"
     digest_method = staticmethod(hashlib.sha1)
     key_derivation = "hmac"
-    serializer = CompactJSON
+    serializer = TaggedJSONSerializer()
     session_class = SecureCookieSession
 
     def get_signing_serializer(self, app):

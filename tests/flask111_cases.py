@@ -8,11 +8,15 @@ behaviour both sides have is asked for; every value printed is plain data. A coo
 the other side can be passed in the environment variable OTHER_COOKIE.
 """
 
+import datetime
 import importlib
 import json
 import os
 import sys
 import threading
+import uuid
+
+from markupsafe import Markup
 
 SIDE = sys.argv[1]
 if SIDE == "ours":
@@ -297,6 +301,7 @@ def session_cases():
         base.get_cookie_samesite(app),
         base.is_null_session(base.make_null_session(app)),
     ]
+    out.update(tagged_cookie_cases())
     for name in ("open_session", "save_session"):
         try:
             getattr(base, name)(app, None, None) if name == "save_session" else base.open_session(
@@ -304,6 +309,37 @@ def session_cases():
             )
         except NotImplementedError:
             out[f"base {name}"] = "NotImplementedError"
+    return out
+
+
+TAGGED = {
+    "tuple": lambda: (1, "a", (2,)),
+    "bytes": lambda: b"\x00\xff",
+    "Markup": lambda: Markup("<b>x</b>"),
+    "UUID": lambda: uuid.UUID("12345678-1234-5678-1234-567812345678"),
+    "datetime": lambda: datetime.datetime(2020, 1, 2, 3, 4, 5),
+    "date": lambda: datetime.date(2020, 1, 2),
+    "a dict whose key looks like a tag": lambda: {" t": [1], "x": {" di": b"y"}},
+    "Chinese text": lambda: "你好",
+}
+
+
+def tagged_cookie_cases():
+    """Each type a session can hold: the cookie's payload (its part before the timestamp), and
+    what comes back; with JSON_AS_ASCII on (the default) and off."""
+    out = {}
+    for as_ascii in (True, False):
+        app = api.Flask("tagged")
+        app.secret_key, app.config["JSON_AS_ASCII"] = "side-by-side", as_ascii
+        with app.test_request_context():
+            signer = app.session_interface.get_signing_serializer(app)
+            for name, make in TAGGED.items():
+                signed = signer.dumps({"v": make()})
+                back = signer.loads(signed)["v"]
+                out[f"tagged {name}, JSON_AS_ASCII={as_ascii}"] = [
+                    signed.rsplit(".", 2)[0],
+                    repr(back),
+                ]
     return out
 
 
