@@ -2,7 +2,7 @@
 
 Notes: 000/001 §7 源码初识 (7.1 项目启动, 7.2 有用户请求到来), §9 g到底是个什么鬼, 总结 and
 flask请求完整的生命周期 (第1步–第5步, 2.1–5.2.1); 002 §2 flask请求上下文 (1.0–4.4);
-003's session流程; the Config, Blueprint and View classes that 003 一–四 and 000 内容回顾 use.
+003's session流程; the Config and Blueprint classes that 003 一–三 and 000 内容回顾 use.
 The notes' blocks that *use* an app (wsgi and run_simple, config, routing, blueprints,
 subdomains, CBV, their copies of Flask's source) run in 07_flask_basics.py, on this Flask.
 
@@ -55,7 +55,7 @@ import os
 import sys
 import threading
 import time
-from base64 import b64decode, b64encode
+from base64 import b64decode, b64encode, urlsafe_b64decode, urlsafe_b64encode
 from collections.abc import MutableMapping
 from datetime import UTC, date, datetime, timedelta
 from functools import update_wrapper
@@ -1299,71 +1299,6 @@ class BlueprintSetupState:
 
 
 # ==========================================================================================
-# CBV — View and MethodView (内容回顾 8: as_view returns a view function, a closure)
-# ==========================================================================================
-
-HTTP_METHOD_FUNCS = frozenset(["get", "post", "head", "options", "delete", "put", "trace", "patch"])
-
-
-class View:
-    """A class-based view: subclass it, write dispatch_request, register View.as_view(name)."""
-
-    methods = None
-    provide_automatic_options = None
-    decorators = ()
-
-    def dispatch_request(self, *args, **kwargs):
-        raise NotImplementedError()
-
-    @classmethod
-    def as_view(cls, name, *class_args, **class_kwargs):
-        """A plain view function: each call makes a new instance and dispatches to it. The
-        function closes over cls and the arguments (the notes: 闭包的应用场景)."""
-
-        def view(*args, **kwargs):
-            self = view.view_class(*class_args, **class_kwargs)
-            return self.dispatch_request(*args, **kwargs)
-
-        if cls.decorators:
-            view.__name__ = name
-            view.__module__ = cls.__module__
-            for decorator in cls.decorators:
-                view = decorator(view)
-        view.view_class = cls
-        view.__name__ = name
-        view.__doc__ = cls.__doc__
-        view.__module__ = cls.__module__
-        view.methods = cls.methods
-        view.provide_automatic_options = cls.provide_automatic_options
-        return view
-
-
-class MethodViewType(type):
-    """Fills in `methods` from the handler methods a MethodView defines (get, post, ...)."""
-
-    def __init__(cls, name, bases, namespace):
-        super().__init__(name, bases, namespace)
-        if "methods" not in namespace:
-            methods = set()
-            for base in bases:
-                methods.update(getattr(base, "methods", None) or ())
-            methods.update(key.upper() for key in HTTP_METHOD_FUNCS if hasattr(cls, key))
-            if methods:
-                cls.methods = methods
-
-
-class MethodView(View, metaclass=MethodViewType):
-    """GET goes to self.get, POST to self.post, ..."""
-
-    def dispatch_request(self, *args, **kwargs):
-        meth = getattr(self, request.method.lower(), None)
-        if meth is None and request.method == "HEAD":
-            meth = getattr(self, "get", None)
-        assert meth is not None, f"Unimplemented method {request.method!r}"
-        return meth(*args, **kwargs)
-
-
-# ==========================================================================================
 # 一、flask配置文件 — Config is a dict; from_object takes the UPPER-CASE names
 # ==========================================================================================
 
@@ -1379,6 +1314,15 @@ class Config(dict):
 
 
 Flask.config_class = Config
+
+LEFT_OUT_OF_CONFIG = {  # Flask 1.1.1's other 11 default keys, and why 05 goes without them
+    "ENV": "the environment of the `flask` command, which 05 does not have",
+    "EXPLAIN_TEMPLATE_LOADING, TEMPLATES_AUTO_RELOAD": "templates are not taught here",
+    "JSON_SORT_KEYS, JSONIFY_MIMETYPE, JSONIFY_PRETTYPRINT_REGULAR": "jsonify always sorts",
+    "SEND_FILE_MAX_AGE_DEFAULT, USE_X_SENDFILE": "static files are Werkzeug's defaults",
+    "MAX_COOKIE_SIZE": "Werkzeug's limit (4093 bytes) applies as it is",
+    "TRAP_BAD_REQUEST_ERRORS, TRAP_HTTP_EXCEPTIONS": "05 traps no HTTP error in debug mode",
+}
 
 DEFAULT_CONFIG = {
     "DEBUG": False,
@@ -1570,7 +1514,7 @@ ROUTES = [
     ("/", "this page"),
     ("/lifecycle", "the steps of a request this server just handled, drawn as a page"),
     ("/index", "hello world (7.1's first route)"),
-    ("/g", "g.x1, set by a before_request (§9 g)"),
+    ("/g", "g.x1, set by a before_request; a request's g is its own (§9 g)"),
     ("/session", "a counter kept in the signed session cookie (POST resets it)"),
     ("/echo?value=hi&delay=0.1", "the value, read through `request` after sleeping"),
     ("/boom", "a 500; its teardown still runs and sees the exception"),
@@ -1584,7 +1528,7 @@ def create_app(app_class=Flask):
     app.config.from_object(DemoConfig)
     app.teardowns = []  # (path, repr(exc)) of recent requests, so /boom's teardown is visible
     app.routes = list(ROUTES)  # what the home page lists; 08 adds its own
-    # The recorder behind the narration, --trace and /lifecycle, and the pages / and /lifecycle.
+    # The recorder behind the narration, --trace and /lifecycle; the pages /, /lifecycle, /storage.
     watching.watch(app, sys.modules[__name__])
 
     @app.before_first_request
@@ -1606,7 +1550,9 @@ def create_app(app_class=Flask):
 
     @app.route("/g")
     def show_g():
-        return str(g.x1)
+        earlier = g.get("left_by_a_view")  # set by the previous request's view: never seen here
+        g.left_by_a_view = "yes"
+        return f"g.x1 = {g.x1}; left by an earlier request: {earlier}"
 
     @app.route("/session", methods=["GET", "POST"])
     def counter():
@@ -1631,13 +1577,6 @@ def create_app(app_class=Flask):
     @app.route("/boom")
     def boom():
         return str(1 / 0)
-
-    @app.route("/storage")
-    def storage():
-        return {
-            "_request_ctx_stack": _stack_json(_request_ctx_stack),
-            "_app_ctx_stack": _stack_json(_app_ctx_stack),
-        }
 
     app.register_blueprint(admin, url_prefix="/admin")
     return app
@@ -1666,13 +1605,6 @@ def _parse_delay(text):
     return delay
 
 
-def _stack_json(stack):
-    return {
-        str(ident): [repr(item) for item in data.get("stack", [])]
-        for ident, data in storage_view(stack).items()
-    }
-
-
 # ==========================================================================================
 # 7.1 项目启动 and 7.2 有用户请求到来, narrated
 # ==========================================================================================
@@ -1693,36 +1625,89 @@ def narrate_startup(app, out=print):
     for key in sorted(app.config):
         source = "  <- from_object" if key in taken else ""
         out(f"  {key:<30} {app.config[key]!r}{source}")
+    out(f"Flask 1.1.1 has 29 default keys; 05 keeps {len(DEFAULT_CONFIG)} and leaves out:")
+    for keys, why in LEFT_OUT_OF_CONFIG.items():
+        out(f"  {keys}: {why}")
     rules = sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
     out(f"app.url_map, {len(rules)} Rule objects (rule, methods, endpoint):")
     for rule in rules:
         out(f"  {rule.rule:<26} {','.join(sorted(rule.methods)):<22} -> {rule.endpoint}")
+    methods = sorted(next(app.url_map.iter_rules("counter")).methods)
+    out(f"/session says methods=['GET', 'POST']; its Rule holds {methods}:")
+    out("  Werkzeug adds HEAD to GET; Flask adds OPTIONS and answers it itself")
     out("app.view_functions (endpoint -> function):")
     for endpoint, func in sorted(app.view_functions.items()):
         out(f"  {endpoint:<18} -> {func.__qualname__.split('.<locals>.')[-1]}")
 
 
-def narrate_request(app, path="/session", out=print):
+def narrate_request(app, path="/session", title="7.2 有用户请求到来", out=print):
     """7.2: one real request through the app, each step printed as the recorder sees it."""
     out("")
-    out(f"== 7.2 有用户请求到来: GET {path}, 第1步–第5步 (000's numbers; 002's beside them) ==")
+    out(f"== {title}: GET {path}, 第1步–第5步 (000's numbers; 002's beside them) ==")
     out(f"{'000':<8}{'002':<9}what runs (indented: called from the line above)")
-    middleware = app.wsgi_app
-
-    def recorded(environ, start_response):  # kept apart: /lifecycle lists served requests only
-        return middleware.record(environ, start_response, sink=out, keep=False)
-
-    with Client(recorded).get(path) as response:
+    with app.wsgi_app.narrating(out), Client(app).get(path) as response:
         body = response.get_data(as_text=True)
     empty = not any(storage_view(stack) for stack in (_request_ctx_stack, _app_ctx_stack))
+    body = body if len(body) < 30 else body[:27] + "..."
     out(f"-> {response.status}, body {body!r}; both stacks empty again: {empty}")
 
 
-def narrate_routes(out=print):
+def narrate_g(app, out=print):
     out("")
-    out("== the demo app's routes ==")
-    for url, what in ROUTES:
-        out(f"  {url:<32} {what}")
+    out(
+        "== §9 g到底是个什么鬼: set by before_request, read in the view; each request's g is new =="
+    )
+    for n in (1, 2):
+        out(f"request {n}: GET /g -> {app.test_client().get('/g').text!r}")
+    out("-> request 1's view set g.left_by_a_view; request 2 never sees it: g is app_ctx.g,")
+    out("   made with the app context at 第2.1步 and gone with it at 5.2")
+
+
+def narrate_sessions(app, out=print):
+    out("")
+    out("== session流程 across requests: the cookie comes back, signed but not encrypted ==")
+    client = app.test_client()
+    first, cookie = client.get("/session").text, client.get_cookie("session").value
+    payload, rest = cookie.split(".", 1)
+    out(f"GET /session -> {first!r}, and Set-Cookie: session={payload}.<time>.<signature>")
+    out(f"GET /session with that cookie -> {client.get('/session').text!r} (open_session read it)")
+    readable = urlsafe_b64decode(payload + "==").decode()
+    out(f"its first part is JSON in base64, which anyone can read: {readable}")
+    forger = app.test_client()
+    forger.set_cookie("session", urlsafe_b64encode(b'{"counter":99}').decode() + "." + rest)
+    out(f"that part changed to counter 99 -> {forger.get('/session').text!r}: BadSignature, a new")
+    out("  empty session (the signature covers the payload; SECRET_KEY makes the signature)")
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=-1)  # expired without waiting
+    late = app.test_client()
+    late.set_cookie("session", cookie)
+    out(
+        f"the first cookie, its lifetime passed -> {late.get('/session').text!r}: SignatureExpired,"
+    )
+    out("  a new session (PERMANENT_SESSION_LIFETIME is -1 s here, so as not to wait)")
+
+
+def narrate_what_is_made_when(app, out=print):
+    out("")
+    out("== 003 says each request makes a new app, LocalStack and Local: two requests, compared ==")
+    names = (
+        "app",
+        "_request_ctx_stack",
+        "_app_ctx_stack",
+        "request (a proxy)",
+        "ctx",
+        "app_ctx",
+        "g",
+    )
+    seen = []
+    for _ in range(2):
+        with app.test_request_context("/"):
+            ctx, app_ctx = _request_ctx_stack.top, _app_ctx_stack.top
+            made = app_ctx.app, _request_ctx_stack, _app_ctx_stack, request, ctx, app_ctx, app_ctx.g
+            seen.append(dict(zip(names, made, strict=True)))
+    for label, same in (("the same object both times", True), ("new each request", False)):
+        out(f"{label}: {', '.join(n for n in names if (seen[0][n] is seen[1][n]) is same)}")
+    out("-> the app, the two LocalStacks (each with its Local) and the proxies are made once;")
+    out("   a request makes its contexts (with its Request and its g), kept in the storage")
 
 
 # ==========================================================================================
@@ -1747,7 +1732,13 @@ def main(argv=None):
 def narrate_all(app):
     narrate_startup(app)
     narrate_request(app)
-    narrate_routes()
+    app.logger.disabled = True  # handle_exception logs the traceback; the narration shows the steps
+    narrate_request(app, "/boom", "第4步: a view that raises")
+    app.logger.disabled = False
+    narrate_g(app)
+    narrate_sessions(app)
+    narrate_what_is_made_when(app)
+    watching.narrate_routes(app)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from instruments import cli
 
 lifecycle = importlib.import_module("05_lifecycle")
 Flask, Blueprint, Config = lifecycle.Flask, lifecycle.Blueprint, lifecycle.Config
-RequestContext, MethodView = lifecycle.RequestContext, lifecycle.MethodView
+RequestContext, request = lifecycle.RequestContext, lifecycle.request
 AppContext, _sentinel = lifecycle.AppContext, object()
 session, has_request_context = lifecycle.session, lifecycle.has_request_context
 _request_ctx_stack, _app_ctx_stack = lifecycle._request_ctx_stack, lifecycle._app_ctx_stack
@@ -127,6 +127,71 @@ def narrate_config_principle(out=print):
     config = Config()
     config.from_object(path)
     out(f"app.config.from_object({path!r}) takes the same: {dict(config) == by_hand}")
+
+
+# ==========================================================================================
+# CBV — View and MethodView (内容回顾 8: as_view returns a view function, a closure)
+# ==========================================================================================
+
+HTTP_METHOD_FUNCS = frozenset(["get", "post", "head", "options", "delete", "put", "trace", "patch"])
+
+
+class View:
+    """A class-based view: subclass it, write dispatch_request, register View.as_view(name)."""
+
+    methods = None
+    provide_automatic_options = None
+    decorators = ()
+
+    def dispatch_request(self, *args, **kwargs):
+        raise NotImplementedError()
+
+    @classmethod
+    def as_view(cls, name, *class_args, **class_kwargs):
+        """A plain view function: each call makes a new instance and dispatches to it. The
+        function closes over cls and the arguments (the notes: 闭包的应用场景)."""
+
+        def view(*args, **kwargs):
+            self = view.view_class(*class_args, **class_kwargs)
+            return self.dispatch_request(*args, **kwargs)
+
+        if cls.decorators:
+            view.__name__ = name
+            view.__module__ = cls.__module__
+            for decorator in cls.decorators:
+                view = decorator(view)
+        view.view_class = cls
+        view.__name__ = name
+        view.__doc__ = cls.__doc__
+        view.__module__ = cls.__module__
+        view.methods = cls.methods
+        view.provide_automatic_options = cls.provide_automatic_options
+        return view
+
+
+class MethodViewType(type):
+    """Fills in `methods` from the handler methods a MethodView defines (get, post, ...)."""
+
+    def __init__(cls, name, bases, namespace):
+        super().__init__(name, bases, namespace)
+        if "methods" not in namespace:
+            methods = set()
+            for base in bases:
+                methods.update(getattr(base, "methods", None) or ())
+            methods.update(key.upper() for key in HTTP_METHOD_FUNCS if hasattr(cls, key))
+            if methods:
+                cls.methods = methods
+
+
+class MethodView(View, metaclass=MethodViewType):
+    """GET goes to self.get, POST to self.post, ..."""
+
+    def dispatch_request(self, *args, **kwargs):
+        meth = getattr(self, request.method.lower(), None)
+        if meth is None and request.method == "HEAD":
+            meth = getattr(self, "get", None)
+        assert meth is not None, f"Unimplemented method {request.method!r}"
+        return meth(*args, **kwargs)
 
 
 # ==========================================================================================

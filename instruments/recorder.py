@@ -19,6 +19,7 @@ import sys
 import threading
 import weakref
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -378,11 +379,18 @@ def _proxy_name(rec, frame):
 def _on_proxy_getattr(rec, frame):
     if rec.view_frame is not None and not rec.proxy_traced:
         proxy, name = _proxy_name(rec, frame), frame.f_locals["name"]
-        lookup = "_lookup_req_object" if proxy in ("request", "session") else "_lookup_app_object"
-        made = f"{proxy} = LocalProxy(partial({lookup}, {proxy!r})), made at import"
+        made = f"{proxy} = LocalProxy({_made_with(frame.f_locals['self'])}), made at import"
         rec.note("LocalProxy(partial(...))", made)
         text = f"{proxy}.{name} -> LocalProxy.__getattr__({name!r})"
         rec.step(frame, "LocalProxy.__getattr__", "dispatch", text)
+
+
+def _made_with(proxy):
+    """What the proxy was made with, read from it: partial(_lookup_req_object, 'request')."""
+    local = object.__getattribute__(proxy, "_LocalProxy__local")
+    func = getattr(local, "func", local)
+    args = ", ".join(repr(a) for a in getattr(local, "args", ()))
+    return f"partial({func.__name__}, {args})" if args else func.__name__
 
 
 def _on_current_object(rec, frame):
@@ -509,15 +517,15 @@ def _tables(module):
             inside="LocalStack.top",
         ),
         module.Flask.handle_user_exception.__code__: _step(
-            None, "dispatch", "handle_user_exception({e!r}): an errorhandler, or re-raise"
+            None, "dispatch", "handle_user_exception({e!r:.40}): a handler, or raise"
         ),
         module.Flask.handle_exception.__code__: _step(
-            "Flask.handle_exception", "dispatch", "handle_exception({e!r}): unhandled -> a 500"
+            "Flask.handle_exception", "dispatch", "handle_exception(e): unhandled -> a 500"
         ),
         module.Flask.finalize_request.__code__: _step(
             "Flask.finalize_request",
             "finalize",
-            "finalize_request({rv!r:.50}) -> make_response(rv)",
+            "finalize_request({rv!r:.40}) -> make_response(rv)",
         ),
         module.Flask.process_response.__code__: _step(
             "Flask.process_response",
@@ -527,11 +535,11 @@ def _tables(module):
         module.SessionInterface.is_null_session.__code__: _step(
             "SessionInterface.is_null_session",
             "finalize",
-            "is_null_session(ctx.session): a {obj.__class__.__name__}?",
+            "is_null_session(ctx.session): isinstance(obj, {self.null_session_class.__name__})",
         ),
         WerkzeugResponse.__call__.__code__: _on_response_call,
         module.RequestContext.auto_pop.__code__: _step(
-            "RequestContext.auto_pop", "pop", "ctx.auto_pop({exc!r}) -> ctx.pop({exc!r})"
+            "RequestContext.auto_pop", "pop", "ctx.auto_pop({exc!r:.40}) -> ctx.pop(exc)"
         ),
         module.Flask.do_teardown_request.__code__: _step(
             "Flask.do_teardown_request",
@@ -724,7 +732,8 @@ class RecordingMiddleware:
     slower, so in a crowd requests are served unrecorded, and the recorder costs nothing there.
 
     `out`, when set (--trace), records every request and gets (request number, line) for each
-    line as it happens; the narration records its request with `record` and keeps it apart.
+    line as it happens; a narration makes its requests inside `narrating(out)`, which records
+    them to `out` and keeps them apart.
     """
 
     def __init__(self, app, wsgi_app, module):
@@ -732,12 +741,25 @@ class RecordingMiddleware:
         self.wsgi_app = wsgi_app
         self.lesson = Lesson(module)
         self.out = None
+        self.narrate_to = None
         self.in_flight = 0  # requests from here until the server closes their body
         self.lock = threading.Lock()
 
+    @contextmanager
+    def narrating(self, out):
+        """Requests made inside (one at a time) are recorded to `out`, not kept for /lifecycle."""
+        self.narrate_to = out
+        try:
+            yield
+        finally:
+            self.narrate_to = None
+
     def __call__(self, environ, start_response):
+        environ["recorder.caller"] = _caller(sys._getframe(1), self.app, environ)
         if environ.get("PATH_INFO") == "/favicon.ico":
             return self.wsgi_app(environ, start_response)
+        if self.narrate_to is not None:
+            return self.record(environ, start_response, sink=self.narrate_to, keep=False)
         with self.lock:
             self.in_flight += 1
             alone = self.in_flight == 1
@@ -763,10 +785,8 @@ class RecordingMiddleware:
         if out is not None:
             sink = partial(out, number)
         if sink is not None:
-            sink(
-                f"{'-' * 7} {method} {path}: "
-                "run_simple -> app.__call__ -> app.wsgi_app(environ, start_response)"
-            )
+            caller = environ.get("recorder.caller", "app.wsgi_app")
+            sink(f"{'-' * 7} {method} {path}: {caller}(environ, start_response)")
         query = environ.get("QUERY_STRING")
         recording = Recording(number, method, path + (f"?{query}" if query else ""))
         recorder = Recorder(self.lesson, self.app, recording, sink)
@@ -777,6 +797,17 @@ class RecordingMiddleware:
             if keep and path != "/lifecycle":  # kept now: the next /lifecycle sees it
                 self.app.recordings.add(recording)
         return RecordedBody(body, recorder, done)
+
+
+def _caller(frame, app, environ):
+    """Who called app.wsgi_app, as the narration's first line says it: the server (named by
+    the environ it built) and Flask.__call__, if the call came through it."""
+    software = environ.get("SERVER_SOFTWARE", "").split("/")[0]
+    server = {"Werkzeug": "Werkzeug's server (run_simple's)", "": "the test client"}
+    calls = [server.get(software, software), "app.wsgi_app"]
+    if frame.f_code is type(app).__call__.__code__:
+        calls.insert(1, "app.__call__")
+    return " -> ".join(calls)
 
 
 _print_lock = threading.Lock()

@@ -14,8 +14,9 @@ from instruments import cli, pages, recorder, serving
 
 def watch(app, module):
     """Record the requests `app` serves, as `module` (the lesson) runs them, and add the pages
-    that show them: / lists `app.routes`, /lifecycle draws a recorded request, and every
-    answer links to it. The recorder wraps app.wsgi_app, as any WSGI middleware would."""
+    that show them: / lists `app.routes`, /lifecycle draws a recorded request (every answer
+    links to it), /storage gives both LocalStacks' storage as JSON. The recorder wraps
+    app.wsgi_app, as any WSGI middleware would."""
     app.recordings = recorder.RecordingRing()
     app.wsgi_app = recorder.RecordingMiddleware(app, app.wsgi_app, module)
 
@@ -32,11 +33,32 @@ def watch(app, module):
     def lifecycle():
         return pages.render_lifecycle_page(app.recordings, module.request.args.get("n"))
 
+    @app.route("/storage")
+    def storage():
+        """Both LocalStacks' storage, right now: this request's contexts, and any other's."""
+        stacks = {"_request_ctx_stack": module._request_ctx_stack}
+        stacks["_app_ctx_stack"] = module._app_ctx_stack
+        return {
+            name: {
+                str(ident): [repr(item) for item in data.get("stack", [])]
+                for ident, data in module.storage_view(stack).items()
+            }
+            for name, stack in stacks.items()
+        }
+
     @app.route("/favicon.ico")
     def favicon():
         return "", 204  # browsers ask for it; answered without a trace block
 
     return app
+
+
+def narrate_routes(app, out=print):
+    """The demo app's routes, as the home page lists them."""
+    out("")
+    out("== the demo app's routes ==")
+    for url, what in app.routes:
+        out(f"  {url:<32} {what}")
 
 
 def parse_args(prog, description, argv):

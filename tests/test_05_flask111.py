@@ -16,7 +16,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, load
+
+lifecycle = load("05_lifecycle")
 
 PINS = [
     "flask==1.1.1",
@@ -115,3 +117,18 @@ def test_sessions_the_same_and_cookies_read_across(both):
     assert real_reads_ours["sessions"]["read the other side's cookie"] == "2"
     payload = real["sessions"]["minted"].split(".")[0]
     assert ours["sessions"]["minted"].split(".")[0] == payload  # same signed JSON payload
+
+
+KEYS = "import flask, json; print(json.dumps(sorted(flask.Flask.default_config)))"
+
+
+def test_05_keeps_18_of_flask_1_1_1s_29_default_config_keys_and_names_the_rest(flask111_python):
+    real = subprocess.run(
+        [flask111_python, "-c", KEYS],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    left_out = [k for keys in lifecycle.LEFT_OUT_OF_CONFIG for k in keys.split(", ")]
+    assert len(json.loads(real.stdout)) == 29
+    assert sorted([*lifecycle.DEFAULT_CONFIG, *left_out]) == json.loads(real.stdout)

@@ -68,7 +68,7 @@ def settle():
     "path, status, body",
     [
         ("/index", 200, "hello world"),
-        ("/g", 200, "123"),
+        ("/g", 200, "g.x1 = 123; left by an earlier request: None"),
         ("/echo?value=hi&delay=0.01", 200, "hi"),
         ("/echo?value=%E4%BD%A0%E5%A5%BD", 200, "你好"),
         ("/admin/", 200, "blueprint 'admin', g.area = 'admin'"),
@@ -672,3 +672,31 @@ def test_the_served_app_signs_with_secret_key_from_the_environment(monkeypatch):
 def test_home_page_draws_the_descriptions_names_as_code_not_backticks(server):
     body = get(server + "/")[1]
     assert "`" not in body and "read through <code>request</code> after sleeping" in body
+
+
+def test_the_demo_prints_step_4_g_sessions_and_what_is_made_when():
+    out = run_script("05_lifecycle", "--demo").stdout
+    step_4 = out.split("== 第4步")[1].split("\n\n==")[0]
+    for expected in (
+        "handle_user_exception(ZeroDivisionError('division by zero')): a handler, or raise",
+        "\n4                handle_exception(e): unhandled -> a 500",
+        "got_request_exception(exception=ZeroDivisionError('division by zero'))",
+        "teardown_request remember_teardown(exc)",
+        "request_tearing_down(exc=ZeroDivisionError('division by zero'))",
+        "-> 500 INTERNAL SERVER ERROR",
+    ):
+        assert expected in step_4, expected
+    for expected in (
+        "request 2: GET /g -> 'g.x1 = 123; left by an earlier request: None'",
+        'its first part is JSON in base64, which anyone can read: {"counter":1}',
+        "that part changed to counter 99 -> '1': BadSignature",
+        "-> '1': SignatureExpired",
+        "the same object both times: app, _request_ctx_stack, _app_ctx_stack, request (a proxy)",
+        "new each request: ctx, app_ctx, g",
+        "its Rule holds ['GET', 'HEAD', 'OPTIONS', 'POST']",
+        "Flask 1.1.1 has 29 default keys; 05 keeps 18 and leaves out:",
+        "is_null_session(ctx.session): isinstance(obj, NullSession)",
+        "GET /session: the test client -> app.__call__ -> app.wsgi_app(environ, start_response)",
+        "3.2          request = LocalProxy(partial(_lookup_req_object, 'request')), made at import",
+    ):
+        assert expected in out, expected
