@@ -132,3 +132,13 @@ def test_05_keeps_18_of_flask_1_1_1s_29_default_config_keys_and_names_the_rest(f
     left_out = [k for keys in lifecycle.LEFT_OUT_OF_CONFIG for k in keys.split(", ")]
     assert len(json.loads(real.stdout)) == 29
     assert sorted([*lifecycle.DEFAULT_CONFIG, *left_out]) == json.loads(real.stdout)
+
+
+def test_flask_1_1_1_still_has_the_names_the_notes_use(flask111_python):
+    code = (
+        "import flask, flask.helpers; print([hasattr(flask.Flask, 'open_session'), "
+        "hasattr(flask.Flask, 'save_session'), hasattr(flask.Flask, 'session_cookie_name'), "
+        "hasattr(flask.helpers, 'total_seconds')])"
+    )
+    out = subprocess.run([flask111_python, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[True, True, True, True]"

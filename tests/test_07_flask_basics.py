@@ -314,3 +314,15 @@ def test_the_notes_app_context_pop_tears_down_nothing_and_pops_nothing():
     assert torn_down == [] and lifecycle._app_ctx_stack.top is ctx
     lifecycle._app_ctx_stack.pop()
     assert lifecycle._app_ctx_stack.top is None
+
+
+def test_the_names_flask_dropped_are_gone_from_the_flask_installed_here():
+    import flask
+    import flask.helpers
+
+    assert not hasattr(flask.Flask, "open_session") and not hasattr(flask.Flask, "save_session")
+    assert not hasattr(flask.Flask, "session_cookie_name")
+    assert not hasattr(flask.helpers, "total_seconds")
+    out = run_script("07_flask_basics").stdout
+    for old, new in basics.NAMES_SINCE_1_1_1:
+        assert f"the notes' {old}\n  -> {new}\n" in out
