@@ -4,7 +4,7 @@ is a front door whose links all resolve, and the docs say what the routes really
 import re
 import subprocess
 
-from conftest import ROOT
+from conftest import ROOT, mysql_env, run_script
 
 
 def test_the_readmes_virtual_environment_is_ignored_by_git():
@@ -34,3 +34,34 @@ def test_the_readme_is_a_front_door_and_every_link_resolves():
         for target in re.findall(r"\]\(([^)#]+)[^)]*\)", prose):
             if "://" not in target:
                 assert (page.parent / target).exists(), f"{page.name} links to {target}"
+
+
+def notes_bugs_printed_by():
+    """{script: [line, ...]} from docs/notes-bugs.md's "Printed by" lines."""
+    text = (ROOT / "docs" / "notes-bugs.md").read_text(encoding="utf-8")
+    found = {}
+    for script, line in re.findall(r"Printed by `([^`]+)\.py`: `` (.+) ``$", text, flags=re.M):
+        found.setdefault(script, []).append(line)
+    return found
+
+
+def test_every_bug_of_the_notes_names_a_line_of_a_plain_run_without_a_database():
+    found = notes_bugs_printed_by()
+    assert sum(len(lines) for lines in found.values()) == text_count("Printed by")
+    for script, lines in found.items():
+        if script == "06_sqlhelper":
+            continue
+        out = run_script(script, *(["--demo"] if script == "05_lifecycle" else [])).stdout
+        for line in lines:
+            assert line in out, f"{script}: {line}"
+
+
+def test_every_bug_of_the_notes_in_06_is_printed_against_the_test_database(test_database):
+    out = run_script("06_sqlhelper", env=mysql_env(test_database), timeout=120).stdout
+    out = out.replace(f"'{test_database['database']}.", "'pooldb.")
+    for line in notes_bugs_printed_by()["06_sqlhelper"]:
+        assert line in out, line
+
+
+def text_count(phrase):
+    return (ROOT / "docs" / "notes-bugs.md").read_text(encoding="utf-8").count(phrase)
