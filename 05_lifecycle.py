@@ -13,7 +13,8 @@ context machinery is written here, with Flask 1.1.1's order of hooks and signals
 The file reads in the order a request travels:
   Part A — one request, 第1步–第5步 (read this first): signals, g, AppContext, RequestContext,
            then Flask with its methods in the order a request calls them; startup after them.
-  Part B — what a real app adds: sessions, blueprints, Config.from_object, url_for, jsonify.
+  Part B — what a real app adds: sessions, blueprints, Config.from_object; what the notes
+           never open (the test client, jsonify, url_for) is in flask_extras.py, beside it.
   Part C — watch it: the demo app, the 7.1/7.2 narration, main.
            The tools that watch (the recorder behind the narration, --trace and /lifecycle,
            the pages, the server, the command line) are in instruments/, handed this module;
@@ -76,7 +77,6 @@ from werkzeug.exceptions import (
 from werkzeug.exceptions import abort as abort  # re-exported for quick-start apps
 from werkzeug.http import http_date, parse_date
 from werkzeug.routing import Map, RequestRedirect, Rule
-from werkzeug.serving import run_simple
 from werkzeug.test import Client, EnvironBuilder
 from werkzeug.utils import import_string, send_from_directory
 from werkzeug.utils import redirect as redirect  # re-exported for quick-start apps
@@ -87,6 +87,7 @@ from werkzeug.wsgi import LimitedStream
 from instruments import cli, serving, watching
 
 localproxy = importlib.import_module("04_proxy")
+extras = importlib.import_module("flask_extras")  # Flask 1.1.1's API beyond the notes
 localstack = importlib.import_module("03_localstack")
 _request_ctx_stack = localproxy._request_ctx_stack
 _app_ctx_stack = localproxy._app_ctx_stack
@@ -97,6 +98,7 @@ request, session, g, current_app = (
     localproxy.current_app,
 )
 storage_view = localstack.storage_view
+jsonify, url_for = extras.jsonify, extras.url_for
 
 _sentinel = object()  # "no exception given", as opposed to None ("no exception happened")
 
@@ -448,7 +450,7 @@ class Flask:
     request_context_class = RequestContext
     config_class = None  # Config, set in Part B where it is defined
     session_interface = None  # SecureCookieSessionInterface(), set in Part B
-    test_client_class = None  # FlaskClient, set in Part B
+    test_client_class = extras.FlaskClient
     debug = ConfigAttribute("DEBUG")
     testing = ConfigAttribute("TESTING")
     secret_key = ConfigAttribute("SECRET_KEY")
@@ -912,12 +914,32 @@ class Flask:
         return send_from_directory(folder, filename, request.environ)
 
     # --- 运行flask ---------------------------------------------------------------------------
-    def run(self, host="127.0.0.1", port=5000, debug=None, **options):
-        """run_simple listens, and calls app(environ, start_response) for every request."""
+    def run(self, host=None, port=None, debug=None, load_dotenv=True, **options):
+        """run_simple listens, and calls app(environ, start_response) for every request.
+
+        As in 1.1.1: FLASK_ENV and FLASK_DEBUG set debug, then the `debug` argument does; host
+        and port come from the arguments, then SERVER_NAME, then 127.0.0.1:5000; debug turns
+        the reloader and the debugger on; run_simple is imported here, when it is needed (a
+        test can put its own in werkzeug.serving). 05 reads no .env file (load_dotenv)."""
+        if "FLASK_ENV" in os.environ or "FLASK_DEBUG" in os.environ:
+            self.debug = extras.get_debug_flag()
         if debug is not None:
             self.debug = bool(debug)
+        sn_host = sn_port = None
+        if self.config["SERVER_NAME"]:
+            sn_host, _, sn_port = self.config["SERVER_NAME"].partition(":")
+        host = host or sn_host or "127.0.0.1"
+        port = int(next((p for p in (port, sn_port) if p is not None), 5000))  # 0 is a port
+        options.setdefault("use_reloader", self.debug)
+        options.setdefault("use_debugger", self.debug)
         options.setdefault("threaded", True)
-        run_simple(host, port, self, **options)
+        extras.show_server_banner(extras.get_env(), self.debug, self.name)
+        from werkzeug.serving import run_simple
+
+        try:
+            run_simple(host, port, self, **options)
+        finally:
+            self._got_first_request = False  # run again from a shell: the first request again
 
 
 # ##########################################################################################
@@ -1371,40 +1393,6 @@ def _root_path(import_name):
 
 
 # ==========================================================================================
-# Helpers a quick-start app uses: jsonify, url_for
-# ==========================================================================================
-
-
-def jsonify(*args, **kwargs):
-    data = args[0] if len(args) == 1 else (list(args) or kwargs)
-    as_ascii = current_app.config["JSON_AS_ASCII"]
-    body = json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=as_ascii)
-    # With JSON_AS_ASCII off (Chinese kept readable), say which encoding the bytes are in.
-    mimetype = "application/json" if as_ascii else "application/json; charset=utf-8"
-    return current_app.response_class(body + "\n", content_type=mimetype)
-
-
-def url_for(endpoint, **values):
-    ctx = _request_ctx_stack.top
-    if ctx is not None:
-        adapter, blueprint = ctx.url_adapter, ctx.request.blueprint
-        if endpoint.startswith("."):
-            endpoint = blueprint + endpoint if blueprint else endpoint[1:]
-        external = values.pop("_external", False)
-    else:
-        if _app_ctx_stack.top is None:
-            raise RuntimeError(localproxy._app_ctx_err_msg)
-        adapter, external = _app_ctx_stack.top.url_adapter, values.pop("_external", True)
-        if adapter is None:
-            raise RuntimeError(
-                "Application was not able to create a URL adapter for request "
-                "independent URL generation. You might be able to fix this by "
-                "setting the SERVER_NAME config variable."
-            )
-    return adapter.build(endpoint, values, force_external=external)
-
-
-# ==========================================================================================
 # Beyond the notes — flask/ctx.py's helpers, stream_with_context, and the test client
 # ==========================================================================================
 # The context is kept per ident (03): a thread or a greenlet started in a view has no
@@ -1465,33 +1453,6 @@ def stream_with_context(generator_or_function):
     next(wrapped)
     return wrapped
 
-
-class FlaskClient(Client):
-    """Werkzeug's test Client; inside `with client:` the last request's context stays on the
-    stack (auto_pop sees flask._preserve_context) until the block ends."""
-
-    preserve_context = False
-
-    def open(self, *args, **kwargs):
-        kwargs.setdefault("environ_overrides", {})["flask._preserve_context"] = (
-            self.preserve_context
-        )
-        return super().open(*args, **kwargs)
-
-    def __enter__(self):
-        if self.preserve_context:
-            raise RuntimeError("Cannot nest client invocations")
-        self.preserve_context = True
-        return self
-
-    def __exit__(self, exc_type, exc_value, tb):
-        self.preserve_context = False
-        top = _request_ctx_stack.top
-        if top is not None and top.preserved:
-            top.pop()
-
-
-Flask.test_client_class = FlaskClient
 
 # ##########################################################################################
 # Part C — watch it: the demo app, the narration, main

@@ -32,6 +32,7 @@ PINS = [
 ]
 VENV = ROOT / ".cache" / "flask111"
 CASES = ROOT / "tests" / "flask111_cases.py"
+APP_CASES = ROOT / "tests" / "flask111_app_cases.py"
 
 
 def _unavailable(reason):
@@ -59,13 +60,13 @@ def flask111_python():
     return str(python)
 
 
-def run_cases(python, side, other_cookie=None):
+def run_cases(python, side, other_cookie=None, cases=CASES):
     env = dict(os.environ, PYTHONIOENCODING="utf-8")
     env.pop("OTHER_COOKIE", None)
     if other_cookie:
         env["OTHER_COOKIE"] = other_cookie
     result = subprocess.run(
-        [python, str(CASES), side],
+        [python, str(cases), side],
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -142,3 +143,21 @@ def test_flask_1_1_1_still_has_the_names_the_notes_use(flask111_python):
     )
     out = subprocess.run([flask111_python, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[True, True, True, True]"
+
+
+@pytest.fixture(scope="module")
+def both_apps(flask111_python):
+    return run_cases(flask111_python, "real", cases=APP_CASES), run_cases(
+        sys.executable, "ours", cases=APP_CASES
+    )
+
+
+APP_PARTS = ["run"]
+
+
+@pytest.mark.parametrize("part", APP_PARTS)
+def test_programs_behave_as_on_flask_1_1_1(both_apps, part):
+    real, ours = both_apps
+    for case in real[part]:
+        assert ours[part].get(case) == real[part][case], case
+    assert ours[part].keys() == real[part].keys()

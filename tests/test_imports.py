@@ -19,6 +19,7 @@ ALLOWED = {
     "07_flask_basics": ["03_localstack", "04_proxy", "05_lifecycle"],
     "08_deploy": ["03_localstack", "04_proxy", "05_lifecycle", "06_sqlhelper", "07_flask_basics"],
     "09_elsewhere": ["03_localstack", "04_proxy", "05_lifecycle"],
+    "flask_extras": ["03_localstack", "04_proxy"],
     "instruments.cli": [],
     "instruments.serving": [],
     "instruments.recorder": [],
