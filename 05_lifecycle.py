@@ -77,7 +77,7 @@ from werkzeug.exceptions import (
 from werkzeug.exceptions import abort as abort  # re-exported for quick-start apps
 from werkzeug.http import http_date, parse_date
 from werkzeug.routing import Map, RequestRedirect, Rule
-from werkzeug.test import Client, EnvironBuilder
+from werkzeug.test import Client
 from werkzeug.utils import import_string, send_from_directory
 from werkzeug.utils import redirect as redirect  # re-exported for quick-start apps
 from werkzeug.wrappers import Request as _WerkzeugRequest
@@ -872,20 +872,13 @@ class Flask:
         return self.app_context_class(self)
 
     def test_request_context(self, *args, **kwargs):
-        """A RequestContext from Werkzeug's EnvironBuilder arguments (path, method, data, ...);
-        the URL defaults to SERVER_NAME, APPLICATION_ROOT and PREFERRED_URL_SCHEME."""
-        if len(args) < 2:
-            kwargs.setdefault("base_url", self._default_base_url())
-        builder = EnvironBuilder(*args, **kwargs)
+        """A RequestContext from EnvironBuilder arguments (path, method, data, ...); the URL
+        defaults to SERVER_NAME, APPLICATION_ROOT and PREFERRED_URL_SCHEME."""
+        builder = extras.EnvironBuilder(self, *args, **kwargs)
         try:
             return self.request_context(builder.get_environ())
         finally:
             builder.close()
-
-    def _default_base_url(self):
-        host = self.config["SERVER_NAME"] or "localhost"
-        root = (self.config["APPLICATION_ROOT"] or "/").rstrip("/")
-        return f"{self.config['PREFERRED_URL_SCHEME']}://{host}{root}/"
 
     def test_client(self, use_cookies=True, **kwargs):
         """Werkzeug's Client with our response class; `with app.test_client() as c:` keeps the

@@ -11,10 +11,16 @@ no later script.
 """
 
 import importlib
+import importlib.metadata
 import json
 import os
+import warnings
+from contextlib import contextmanager
+from urllib.parse import urlsplit
 
+import werkzeug.test
 from werkzeug.test import Client
+from werkzeug.wrappers import Request as WerkzeugRequest
 
 localproxy = importlib.import_module("04_proxy")
 _request_ctx_stack, _app_ctx_stack = localproxy._request_ctx_stack, localproxy._app_ctx_stack
@@ -90,17 +96,117 @@ def url_for(endpoint, **values):
 # ==========================================================================================
 
 
+class EnvironBuilder(werkzeug.test.EnvironBuilder):
+    """Werkzeug's EnvironBuilder, with the app's defaults: the host is SERVER_NAME (or
+    localhost), with `subdomain` in front; the root is APPLICATION_ROOT; the scheme is
+    PREFERRED_URL_SCHEME. A full URL as the path keeps its own scheme, host and query."""
+
+    def __init__(self, app, path="/", base_url=None, subdomain=None, url_scheme=None, *args, **kw):
+        assert not (base_url or subdomain or url_scheme) or (base_url is not None) != bool(
+            subdomain or url_scheme
+        ), 'Cannot pass "subdomain" or "url_scheme" with "base_url".'
+        if base_url is None:
+            http_host = app.config.get("SERVER_NAME") or "localhost"
+            if subdomain:
+                http_host = f"{subdomain}.{http_host}"
+            url = urlsplit(path)
+            scheme = url.scheme or url_scheme or app.config["PREFERRED_URL_SCHEME"]
+            root = app.config["APPLICATION_ROOT"].lstrip("/")
+            base_url = f"{scheme}://{url.netloc or http_host}/{root}"
+            path = url.path + (f"?{url.query}" if url.query else "")
+        self.app = app
+        super().__init__(path, base_url, *args, **kw)
+
+    def json_dumps(self, obj, **kwargs):
+        """json= bodies are dumped as the app's jsonify would: keys sorted."""
+        kwargs.setdefault("sort_keys", True)
+        kwargs.setdefault("ensure_ascii", self.app.config["JSON_AS_ASCII"])
+        return json.dumps(obj, **kwargs)
+
+
+def make_test_environ_builder(*args, **kwargs):
+    """Flask 1.1.1's old name for EnvironBuilder(app, ...), deprecated there."""
+    warnings.warn(
+        "make_test_environ_builder is deprecated; use EnvironBuilder",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return EnvironBuilder(*args, **kwargs)
+
+
 class FlaskClient(Client):
-    """Werkzeug's test Client; inside `with client:` the last request's context stays on the
-    stack (auto_pop sees flask._preserve_context) until the block ends."""
+    """Werkzeug's test Client building its requests with the EnvironBuilder above. Inside
+    `with client:` the last request's context stays on the stack (auto_pop sees
+    flask._preserve_context) until the block ends."""
 
     preserve_context = False
 
-    def open(self, *args, **kwargs):
-        kwargs.setdefault("environ_overrides", {})["flask._preserve_context"] = (
-            self.preserve_context
-        )
-        return super().open(*args, **kwargs)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base = {
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_USER_AGENT": f"werkzeug/{importlib.metadata.version('werkzeug')}",
+        }
+
+    def open(self, *args, buffered=False, follow_redirects=False, **kwargs):
+        """A request built here, or (a redirect being followed) one built already."""
+        given = args[0] if len(args) == 1 and not kwargs else None
+        if isinstance(given, (werkzeug.test.EnvironBuilder, dict)):
+            environ = dict(self.environ_base)
+            environ.update(given if isinstance(given, dict) else given.get_environ())
+            environ["flask._preserve_context"] = self.preserve_context
+        else:
+            kwargs.setdefault("environ_overrides", {})["flask._preserve_context"] = (
+                self.preserve_context
+            )
+            kwargs.setdefault("environ_base", self.environ_base)
+            builder = EnvironBuilder(self.application, *args, **kwargs)
+            try:
+                environ = builder.get_environ()
+            finally:
+                builder.close()
+        # As a Request: a dict would be rebuilt by Werkzeug 3, which drops REMOTE_ADDR.
+        request = WerkzeugRequest(environ)
+        return super().open(request, buffered=buffered, follow_redirects=follow_redirects)
+
+    @contextmanager
+    def session_transaction(self, *args, **kwargs):
+        """The session a request with this client's cookies would have, to read and change
+        outside any request; what the block leaves in it is saved into the client's cookies.
+
+        It opens a request context of its own to open the session, and while the block runs
+        puts the caller's context (or None) back on top of the stack: code in the block sees
+        no request but its own (a push would run teardown hooks; a bare push does not)."""
+        if self._cookies is None:
+            raise RuntimeError("Session transactions only make sense with cookies enabled.")
+        app = self.application
+        outer = _request_ctx_stack.top
+        builder = EnvironBuilder(app, *args, **kwargs)
+        try:
+            environ = builder.get_environ()
+        finally:
+            builder.close()
+        self._add_cookies_to_wsgi(environ)
+        with app.request_context(environ) as ctx:
+            interface = app.session_interface
+            session = interface.open_session(app, ctx.request)
+            if session is None:
+                raise RuntimeError(
+                    "Session backend did not open a session. Check the configuration"
+                )
+            _request_ctx_stack.push(outer)
+            try:
+                yield session
+            finally:
+                _request_ctx_stack.pop()
+            response = app.response_class()
+            if not interface.is_null_session(session):
+                interface.save_session(app, session, response)
+            self._update_cookies_from_response(
+                ctx.request.host.partition(":")[0],
+                ctx.request.path,
+                response.headers.getlist("Set-Cookie"),
+            )
 
     def __enter__(self):
         if self.preserve_context:

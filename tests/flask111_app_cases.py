@@ -20,8 +20,10 @@ SIDE = sys.argv[1]
 if SIDE == "ours":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     api = importlib.import_module("05_lifecycle")
+    testing = importlib.import_module("flask_extras")
 else:
     import flask as api
+    import flask.testing as testing
 
 import werkzeug.serving  # noqa: E402
 
@@ -93,8 +95,105 @@ def run_cases():
     return out
 
 
+# --- 2. the test client: Flask's EnvironBuilder, session_transaction, redirects ------------
+
+
+def seen_app(**config):
+    app = api.Flask("client")
+    app.secret_key = "side-by-side"
+    app.config.update(config)
+
+    @app.route("/", subdomain=config.get("subdomain_rule"))
+    @app.route("/where")
+    def where():
+        r = api.request
+        return api.jsonify(
+            url=r.url, host=r.host, script_root=r.script_root, scheme=r.scheme,
+            remote=r.remote_addr, agent=r.user_agent.string.split("/")[0],
+        )  # fmt: skip
+
+    @app.route("/session")
+    def show_session():
+        return api.jsonify(dict(api.session))
+
+    @app.route("/hop")
+    def hop():
+        return api.redirect("/where")
+
+    @app.route("/json", methods=["POST"])
+    def echo_json():
+        return api.jsonify(got=api.request.get_json())
+
+    return app
+
+
+def where(client, *args, **kwargs):
+    return answer(client.get(*args, **kwargs))
+
+
+def answer(response):
+    text = response.get_data(as_text=True)
+    return [response.status_code, json.loads(text) if text.startswith(("{", "[")) else text]
+
+
+def client_cases():
+    out = {}
+    plain = seen_app().test_client()
+    out["defaults"] = where(plain, "/where")
+    out["environ_base"] = sorted(k for k in plain.environ_base)
+    out["environ_base given"] = where(plain, "/where", environ_base={"REMOTE_ADDR": "10.1.1.1"})
+    out["a full URL as the path"] = where(plain, "https://example.org:8443/where?x=1")
+    out["base_url"] = where(plain, "/where", base_url="http://base.example/")
+    out["url_scheme"] = where(plain, "/where", url_scheme="https")
+    named = seen_app(SERVER_NAME="example.com:8000").test_client()
+    out["SERVER_NAME"] = where(named, "/where")
+    rooted = seen_app(APPLICATION_ROOT="/app").test_client()
+    out["APPLICATION_ROOT"] = where(rooted, "/where")
+    sub = seen_app(SERVER_NAME="example.com", subdomain_rule="api").test_client()
+    out["subdomain"] = where(sub, "/", subdomain="api")
+    out["subdomain and base_url"] = _error(
+        lambda: where(plain, "/", subdomain="a", base_url="http://x/")
+    )
+    out["follow_redirects"] = where(plain, "/hop", follow_redirects=True)
+    out["no follow"] = plain.get("/hop").status_code
+    out["json="] = answer(plain.post("/json", json={"b": 1, "a": [1, 2]}))
+    app = seen_app()
+    builder = testing.EnvironBuilder(app, "/where", subdomain="a", url_scheme="https")
+    out["EnvironBuilder"] = [builder.get_environ()[k] for k in ("HTTP_HOST", "wsgi.url_scheme")]
+    builder.close()
+    made = testing.make_test_environ_builder(app, "/where")
+    out["make_test_environ_builder"] = made.get_environ()["PATH_INFO"]
+    made.close()
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["counter"] = 41
+    out["session_transaction, then a request"] = where(client, "/session")
+    with client.session_transaction() as session:
+        out["session_transaction reads the cookie"] = dict(session)
+        session["counter"] += 1
+    out["and changes it"] = where(client, "/session")
+    out["no outer request is seen"] = api.has_request_context()
+    nokey = api.Flask("nokey")
+
+    def no_session():
+        with nokey.test_client().session_transaction():
+            pass
+
+    out["session_transaction without a secret key"] = _error(no_session)
+
+    def no_cookies():
+        with app.test_client(use_cookies=False).session_transaction():
+            pass
+
+    out["session_transaction without cookies"] = _error(no_cookies)
+    with app.test_request_context("/where", subdomain="x", base_url=None):
+        out["test_request_context(subdomain=)"] = api.request.host
+    return out
+
+
 CASES = {
     "run": run_cases,
+    "client": client_cases,
 }
 
 

@@ -152,7 +152,7 @@ def both_apps(flask111_python):
     )
 
 
-APP_PARTS = ["run"]
+APP_PARTS = ["run", "client"]
 
 
 @pytest.mark.parametrize("part", APP_PARTS)
