@@ -66,7 +66,7 @@ from uuid import UUID
 from blinker import Namespace
 from itsdangerous import BadData, URLSafeTimedSerializer
 from markupsafe import Markup
-from werkzeug.datastructures import CallbackDict, Headers
+from werkzeug.datastructures import CallbackDict, Headers, ImmutableDict
 from werkzeug.exceptions import (
     BadRequest,
     HTTPException,
@@ -736,10 +736,13 @@ class Flask:
             static_url_path = "/" + os.path.basename(static_folder.rstrip("/\\"))
         self.static_url_path = static_url_path
         self.template_folder = template_folder
-        self.instance_path = instance_path
+        self.instance_path = instance_path or os.path.join(_root_path(import_name), "instance")
         self.instance_relative_config = instance_relative_config
         self.subdomain_matching = subdomain_matching
-        self.config = self.config_class(DEFAULT_CONFIG)
+        # default_config, with DEBUG from FLASK_DEBUG; from_pyfile reads relative to `root`.
+        root = self.instance_path if instance_relative_config else self.root_path
+        defaults = {**self.default_config, "DEBUG": extras.get_debug_flag()}
+        self.config = self.config_class(root, defaults)
         self.view_functions = {}
         self.url_map = self.url_map_class()
         self.url_map.host_matching = host_matching
@@ -1318,7 +1321,10 @@ class BlueprintSetupState:
 # ==========================================================================================
 
 
-class Config(dict):
+class Config(extras.ConfigLoaders, dict):
+    """The app's settings: a dict. from_object is the notes' way in; its siblings (from_pyfile,
+    from_envvar, from_json, from_mapping, get_namespace) are in flask_extras.ConfigLoaders."""
+
     def from_object(self, obj):
         """Copy the upper-case attributes of an object, or of 'package.module.Class'."""
         if isinstance(obj, str):
@@ -1359,6 +1365,7 @@ DEFAULT_CONFIG = {
     "SESSION_COOKIE_SAMESITE": None,
     "SESSION_REFRESH_EACH_REQUEST": True,
 }
+Flask.default_config = ImmutableDict(DEFAULT_CONFIG)
 
 # ==========================================================================================
 # Error handler keys and the app's folder (used by errorhandler and Flask(__name__))

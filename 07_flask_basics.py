@@ -124,7 +124,7 @@ def narrate_config_principle(out=print):
     by_hand = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
     out(f"import_module({module_name!r}), getattr(module, {class_name!r}), upper-case names:")
     out(f"  {by_hand}")
-    config = Config()
+    config = Config(os.getcwd())  # Config(root_path): where from_pyfile would look
     config.from_object(path)
     out(f"app.config.from_object({path!r}) takes the same: {dict(config) == by_hand}")
 

@@ -10,10 +10,12 @@ Like 05, this reaches the current request and app through 04's stacks and proxie
 no later script.
 """
 
+import errno
 import importlib
 import importlib.metadata
 import json
 import os
+import types
 import warnings
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -55,6 +57,84 @@ def show_server_banner(env, debug, app_import_path):
         print("   WARNING: This is a development server. Do not use it in a production deployment.")
         print("   Use a production WSGI server instead.")
     print(f" * Debug mode: {'on' if debug else 'off'}")
+
+
+# ==========================================================================================
+# Config: from_object's siblings (flask/config.py)
+# ==========================================================================================
+
+
+class ConfigLoaders:
+    """What Flask 1.1.1's Config has besides from_object: files and mappings of settings,
+    upper-case names only, as from_object takes them. `root_path` is where a relative file
+    name is looked for (the app's folder, or its instance folder)."""
+
+    def __init__(self, root_path, defaults=None):
+        super().__init__(defaults or {})
+        self.root_path = root_path
+
+    def from_envvar(self, variable_name, silent=False):
+        value = os.environ.get(variable_name)
+        if not value:
+            if silent:
+                return False
+            raise RuntimeError(
+                f"The environment variable {variable_name!r} is not set and as such "
+                "configuration could not be loaded.  Set this variable and make it point to a "
+                "configuration file"
+            )
+        return self.from_pyfile(value, silent=silent)
+
+    def from_pyfile(self, filename, silent=False):
+        """Run a Python file and keep its upper-case names."""
+        filename = os.path.join(self.root_path, filename)
+        module = types.ModuleType("config")
+        module.__file__ = filename
+        try:
+            with open(filename, mode="rb") as config_file:
+                exec(compile(config_file.read(), filename, "exec"), module.__dict__)
+        except OSError as e:
+            if silent and e.errno in (errno.ENOENT, errno.EISDIR, errno.ENOTDIR):
+                return False
+            e.strerror = f"Unable to load configuration file ({e.strerror})"
+            raise
+        self.from_object(module)
+        return True
+
+    def from_json(self, filename, silent=False):
+        filename = os.path.join(self.root_path, filename)
+        try:
+            with open(filename) as json_file:
+                obj = json.loads(json_file.read())
+        except OSError as e:
+            if silent and e.errno in (errno.ENOENT, errno.EISDIR):
+                return False
+            e.strerror = f"Unable to load configuration file ({e.strerror})"
+            raise
+        return self.from_mapping(obj)
+
+    def from_mapping(self, *mapping, **kwargs):
+        if len(mapping) > 1:
+            raise TypeError(f"expected at most 1 positional argument, got {len(mapping)}")
+        pairs = []
+        if mapping:
+            pairs += mapping[0].items() if hasattr(mapping[0], "items") else mapping[0]
+        for key, value in [*pairs, *kwargs.items()]:
+            if key.isupper():
+                self[key] = value
+        return True
+
+    def get_namespace(self, namespace, lowercase=True, trim_namespace=True):
+        """{'type': ..., 'path': ...} from IMAGE_STORE_TYPE, IMAGE_STORE_PATH, ..."""
+        found = {}
+        for key, value in self.items():
+            if key.startswith(namespace):
+                key = key[len(namespace) :] if trim_namespace else key
+                found[key.lower() if lowercase else key] = value
+        return found
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {dict.__repr__(self)}>"
 
 
 # ==========================================================================================

@@ -14,6 +14,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 import warnings
 
 SIDE = sys.argv[1]
@@ -191,9 +192,90 @@ def client_cases():
     return out
 
 
+# --- 3. config: from_object's siblings ------------------------------------------------------
+
+
+def config_cases():
+    out = {}
+    folder = tempfile.mkdtemp()
+
+    def hidden(text):  # the temporary folder's path differs between the two runs
+        return text.replace(folder, "<folder>")
+
+    for name, text in (
+        ("settings.cfg", "SECRET_KEY = 'from a file'\nlower = 'skipped'\nDEBUG = True\n"),
+        ("settings.json", '{"SECRET_KEY": "from json", "lower": 1, "TIMEOUT": 3}'),
+        ("broken.cfg", "x = (\n"),
+    ):
+        with open(os.path.join(folder, name), "w") as f:
+            f.write(text)
+    app = api.Flask("config", root_path=folder)
+    out["root_path"] = hidden(app.config.root_path)
+    out["from_pyfile"] = [app.config.from_pyfile("settings.cfg"), app.config["SECRET_KEY"]]
+    out["from_pyfile skips lower case"] = ["lower" in app.config, app.config["DEBUG"]]
+    out["from_pyfile, missing, silent"] = app.config.from_pyfile("missing.cfg", silent=True)
+    out["from_pyfile, missing"] = [
+        hidden(x) for x in _error(lambda: app.config.from_pyfile("missing.cfg"))
+    ]
+    out["from_pyfile, a syntax error"] = _error(lambda: app.config.from_pyfile("broken.cfg"))[0]
+    out["from_json"] = [
+        app.config.from_json("settings.json"),
+        app.config["TIMEOUT"],
+        "lower" in app.config,
+    ]
+    out["from_json, missing, silent"] = app.config.from_json("missing.json", silent=True)
+    os.environ.pop("APP_SETTINGS", None)
+    out["from_envvar, unset"] = _error(lambda: app.config.from_envvar("APP_SETTINGS"))
+    out["from_envvar, unset, silent"] = app.config.from_envvar("APP_SETTINGS", silent=True)
+    os.environ["APP_SETTINGS"] = os.path.join(folder, "settings.cfg")
+    app.config["SECRET_KEY"] = "changed"
+    out["from_envvar"] = [app.config.from_envvar("APP_SETTINGS"), app.config["SECRET_KEY"]]
+    del os.environ["APP_SETTINGS"]
+    out["from_mapping, a dict and keywords"] = [
+        app.config.from_mapping({"A_B": 1, "low": 2}, C_D=3),
+        app.config["A_B"],
+        app.config["C_D"],
+        "low" in app.config,
+    ]
+    out["from_mapping, pairs"] = [app.config.from_mapping([("E_F", 4)]), app.config["E_F"]]
+    out["from_mapping, two positional"] = _error(lambda: app.config.from_mapping({}, {}))
+    app.config.from_mapping(
+        IMAGE_STORE_TYPE="fs", IMAGE_STORE_PATH="/var/app/images", IMAGE_STORE_BASE_URL="x"
+    )
+    out["get_namespace"] = sorted(app.config.get_namespace("IMAGE_STORE_").items())
+    out["get_namespace, kept as is"] = sorted(
+        app.config.get_namespace("IMAGE_STORE_", lowercase=False, trim_namespace=False)
+    )
+    config = api.Config(folder, {"A": 1})
+    out["Config(root_path, defaults)"] = [
+        hidden(config.root_path),
+        dict(config),
+        hidden(repr(config)),
+    ]
+    out["Config(root_path)"] = dict(api.Config(folder))
+    out["default_config"] = [
+        type(api.Flask.default_config).__name__,
+        api.Flask.default_config["SESSION_COOKIE_NAME"],
+        api.Flask.default_config["PERMANENT_SESSION_LIFETIME"].days,
+        _error(lambda: api.Flask.default_config.__setitem__("X", 1)),
+    ]
+    out["a new app starts from default_config"] = all(
+        api.Flask("d").config[k] == v
+        for k, v in api.Flask.default_config.items()
+        if k not in ("ENV", "DEBUG")
+    )
+    relative = api.Flask("relative", root_path=folder, instance_relative_config=True)
+    out["instance_relative_config"] = hidden(relative.config.root_path)
+    os.environ["FLASK_DEBUG"] = "1"
+    out["FLASK_DEBUG at creation"] = api.Flask("debug").debug
+    del os.environ["FLASK_DEBUG"]
+    return out
+
+
 CASES = {
     "run": run_cases,
     "client": client_cases,
+    "config": config_cases,
 }
 
 
