@@ -440,7 +440,7 @@ class ConfigAttribute:
         app.config[self.key] = value
 
 
-class Flask:
+class Flask(extras.FlaskHooks):
     request_class = Request
     response_class = Response
     url_rule_class = Rule
@@ -521,8 +521,15 @@ class Flask:
     def preprocess_request(self):
         """Step 3.2: the app's before_request functions, then the blueprint's. The first one
         that returns something other than None answers the request, and the view is not
-        called: that is how a login check turns a request away."""
-        bp = _request_ctx_stack.top.request.blueprint
+        called: that is how a login check turns a request away. Before them, the URL value
+        preprocessors may take values out of view_args (a language code in every URL, say)."""
+        req = _request_ctx_stack.top.request
+        bp = req.blueprint
+        funcs = self.url_value_preprocessors.get(None, ())
+        if bp is not None and bp in self.url_value_preprocessors:
+            funcs = chain(funcs, self.url_value_preprocessors[bp])
+        for func in funcs:
+            func(req.endpoint, req.view_args)
         funcs = self.before_request_funcs.get(None, ())
         if bp is not None and bp in self.before_request_funcs:
             funcs = chain(funcs, self.before_request_funcs[bp])
@@ -752,6 +759,8 @@ class Flask:
         self.teardown_request_funcs = {}
         self.teardown_appcontext_funcs = []
         self.error_handler_spec = {}
+        self.url_value_preprocessors, self.url_default_functions = {}, {}
+        self.url_build_error_handlers = []
         self.blueprints = {}
         self.logger = logging.getLogger(self.name)
         self._got_first_request = False
@@ -826,14 +835,16 @@ class Flask:
             self.view_functions[endpoint] = view_func
 
     def register_blueprint(self, blueprint, **options):
-        registered = self.blueprints.get(blueprint.name)
-        if registered is not None:
-            raise ValueError(
-                f"A blueprint named {blueprint.name!r} is already registered; "
-                "blueprint names must be unique"
-            )
+        """The same blueprint may be registered again (another url_prefix): its rules are
+        added again, its hooks only the first time. Another one with the same name may not."""
+        first_registration = blueprint.name not in self.blueprints
+        assert first_registration or self.blueprints[blueprint.name] is blueprint, (
+            f"A name collision occurred between blueprints {blueprint!r} and "
+            f"{self.blueprints[blueprint.name]!r}. Both share the same name "
+            f"{blueprint.name!r}. Blueprints that are created on the fly need unique names."
+        )
         self.blueprints[blueprint.name] = blueprint
-        blueprint.register(self, options)
+        blueprint.register(self, options, first_registration)
 
     # --- the hooks: before_request / after_request are "Django middleware" (内容回顾 4) --
     def before_request(self, f):
@@ -1216,7 +1227,7 @@ Flask.session_interface = SecureCookieSessionInterface()
 # ==========================================================================================
 
 
-class Blueprint:
+class Blueprint(extras.BlueprintHooks):
     """Records what to register; app.register_blueprint(bp, url_prefix=..., subdomain=...)
     replays it on the app. Its own static folder is served at url_prefix + static_url_path."""
 
@@ -1231,8 +1242,6 @@ class Blueprint:
         subdomain=None,
         root_path=None,
     ):
-        if "." in name:
-            raise ValueError(f"Blueprint name {name!r} may not contain a dot '.'")
         self.name = name
         self.import_name = import_name
         self.root_path = root_path if root_path is not None else _root_path(import_name)
@@ -1246,8 +1255,8 @@ class Blueprint:
     def record(self, func):
         self.deferred_functions.append(func)
 
-    def register(self, app, options):
-        state = BlueprintSetupState(self, app, options)
+    def register(self, app, options, first_registration=False):
+        state = BlueprintSetupState(self, app, options, first_registration)
         if self.static_folder is not None:
             state.add_url_rule(
                 f"{self.static_url_path or '/static'}/<path:filename>",
@@ -1270,40 +1279,51 @@ class Blueprint:
         return decorator
 
     def add_url_rule(self, rule, endpoint=None, view_func=None, **options):
-        endpoint = endpoint or view_func.__name__
+        """The endpoint becomes 'blueprint.endpoint': a dot of its own would be ambiguous."""
+        assert not endpoint or "." not in endpoint, "Blueprint endpoints should not contain dots"
+        name = getattr(view_func, "__name__", "")
+        assert "." not in name, "Blueprint view function name should not contain dots"
+        endpoint = endpoint or name
         self.record(lambda state: state.add_url_rule(rule, endpoint, view_func, **options))
 
-    def _hook(self, attribute, f):
-        self.record(lambda state: getattr(state.app, attribute).setdefault(self.name, []).append(f))
+    def record_hook(self, attribute, f, key=_sentinel):
+        """Add f to the app's hooks for this blueprint (or, key=None, for the whole app),
+        once: a blueprint registered twice runs each hook once."""
+        key = self.name if key is _sentinel else key
+        self.record_once(lambda state: getattr(state.app, attribute).setdefault(key, []).append(f))
         return f
 
     def before_request(self, f):
-        return self._hook("before_request_funcs", f)
+        return self.record_hook("before_request_funcs", f)
 
     def after_request(self, f):
-        return self._hook("after_request_funcs", f)
+        return self.record_hook("after_request_funcs", f)
 
     def teardown_request(self, f):
-        return self._hook("teardown_request_funcs", f)
+        return self.record_hook("teardown_request_funcs", f)
 
     def errorhandler(self, code_or_exception):
         def decorator(f):
-            self.record(
-                lambda state: state.app._register_error_handler(self.name, code_or_exception, f)
-            )
+            self.register_error_handler(code_or_exception, f)
             return f
 
         return decorator
+
+    def register_error_handler(self, code_or_exception, f):
+        self.record_once(
+            lambda state: state.app._register_error_handler(self.name, code_or_exception, f)
+        )
 
 
 class BlueprintSetupState:
     """What one registration of a blueprint adds its rules with: the app, the URL prefix and
     the subdomain (from register_blueprint, else from the Blueprint)."""
 
-    def __init__(self, blueprint, app, options):
-        self.blueprint, self.app = blueprint, app
-        self.url_prefix = options.get("url_prefix", blueprint.url_prefix)
-        self.subdomain = options.get("subdomain", blueprint.subdomain)
+    def __init__(self, blueprint, app, options, first_registration):
+        self.blueprint, self.app, self.first_registration = blueprint, app, first_registration
+        url_prefix, subdomain = options.get("url_prefix"), options.get("subdomain")
+        self.url_prefix = blueprint.url_prefix if url_prefix is None else url_prefix
+        self.subdomain = blueprint.subdomain if subdomain is None else subdomain
 
     def add_url_rule(self, rule, endpoint, view_func, **options):
         if self.url_prefix is not None:

@@ -18,9 +18,12 @@ import os
 import types
 import warnings
 from contextlib import contextmanager
-from urllib.parse import urlsplit
+from functools import update_wrapper
+from itertools import chain
+from urllib.parse import quote, urlsplit
 
 import werkzeug.test
+from werkzeug.routing import BuildError
 from werkzeug.test import Client
 from werkzeug.wrappers import Request as WerkzeugRequest
 
@@ -57,6 +60,113 @@ def show_server_banner(env, debug, app_import_path):
         print("   WARNING: This is a development server. Do not use it in a production deployment.")
         print("   Use a production WSGI server instead.")
     print(f" * Debug mode: {'on' if debug else 'off'}")
+
+
+# ==========================================================================================
+# Hooks the notes do not read: URL values and defaults, endpoint, URL build errors
+# ==========================================================================================
+
+
+class FlaskHooks:
+    """Flask 1.1.1's decorators and handlers beyond before/after/teardown. The lists they fill
+    (url_value_preprocessors, url_default_functions, url_build_error_handlers) are made in
+    Flask.__init__; preprocess_request runs the value preprocessors, url_for the defaults."""
+
+    @property
+    def got_first_request(self):
+        """True once the first request has run the before_first_request functions."""
+        return self._got_first_request
+
+    def url_value_preprocessor(self, f):
+        """f(endpoint, view_args) before every request's before_request functions."""
+        self.url_value_preprocessors.setdefault(None, []).append(f)
+        return f
+
+    def url_defaults(self, f):
+        """f(endpoint, values) before url_for builds a URL: it may fill in values."""
+        self.url_default_functions.setdefault(None, []).append(f)
+        return f
+
+    def endpoint(self, endpoint):
+        """The view of an endpoint whose rule is (or will be) added by add_url_rule."""
+
+        def decorator(f):
+            self.view_functions[endpoint] = f
+            return f
+
+        return decorator
+
+    def inject_url_defaults(self, endpoint, values):
+        funcs = self.url_default_functions.get(None, ())
+        if "." in endpoint:
+            funcs = chain(funcs, self.url_default_functions.get(endpoint.rsplit(".", 1)[0], ()))
+        for func in funcs:
+            func(endpoint, values)
+
+    def handle_url_build_error(self, error, endpoint, values):
+        """url_for could not build: the first handler that returns a URL wins."""
+        for handler in self.url_build_error_handlers:
+            try:
+                rv = handler(error, endpoint, values)
+            except BuildError as e:
+                error = e
+            else:
+                if rv is not None:
+                    return rv
+        raise error
+
+
+class BlueprintHooks:
+    """What a Flask 1.1.1 Blueprint can register beyond its routes and own hooks: hooks for the
+    whole app, URL values and defaults, error handlers. Each is recorded once: a blueprint
+    registered twice (under two prefixes) adds its rules twice and its hooks once."""
+
+    def record_once(self, func):
+        def wrapper(state):
+            if state.first_registration:
+                func(state)
+
+        self.record(update_wrapper(wrapper, func))
+
+    def before_app_request(self, f):
+        return self.record_hook("before_request_funcs", f, key=None)
+
+    def after_app_request(self, f):
+        return self.record_hook("after_request_funcs", f, key=None)
+
+    def teardown_app_request(self, f):
+        return self.record_hook("teardown_request_funcs", f, key=None)
+
+    def before_app_first_request(self, f):
+        self.record_once(lambda state: state.app.before_first_request_funcs.append(f))
+        return f
+
+    def url_value_preprocessor(self, f):
+        return self.record_hook("url_value_preprocessors", f)
+
+    def url_defaults(self, f):
+        return self.record_hook("url_default_functions", f)
+
+    def app_url_value_preprocessor(self, f):
+        return self.record_hook("url_value_preprocessors", f, key=None)
+
+    def app_url_defaults(self, f):
+        return self.record_hook("url_default_functions", f, key=None)
+
+    def app_errorhandler(self, code_or_exception):
+        def decorator(f):
+            self.record_once(lambda state: state.app.errorhandler(code_or_exception)(f))
+            return f
+
+        return decorator
+
+    def endpoint(self, endpoint):
+        def decorator(f):
+            name = f"{self.name}.{endpoint}"
+            self.record_once(lambda state: state.app.view_functions.__setitem__(name, f))
+            return f
+
+        return decorator
 
 
 # ==========================================================================================
@@ -152,23 +262,49 @@ def jsonify(*args, **kwargs):
 
 
 def url_for(endpoint, **values):
-    ctx = _request_ctx_stack.top
-    if ctx is not None:
-        adapter, blueprint = ctx.url_adapter, ctx.request.blueprint
-        if endpoint.startswith("."):
-            endpoint = blueprint + endpoint if blueprint else endpoint[1:]
+    """The URL of an endpoint, built by the current request's URL adapter (relative, unless
+    _external=True) or, outside a request, the app's (absolute: SERVER_NAME is needed).
+    '.name' is the current blueprint's; _anchor, _method and _scheme are not query values."""
+    appctx, reqctx = _app_ctx_stack.top, _request_ctx_stack.top
+    if appctx is None:
+        raise RuntimeError(
+            "Attempted to generate a URL without the application context being pushed. This "
+            "has to be executed when application context is available."
+        )
+    if reqctx is not None:
+        url_adapter, blueprint = reqctx.url_adapter, reqctx.request.blueprint
+        if endpoint[:1] == ".":
+            endpoint = blueprint + endpoint if blueprint is not None else endpoint[1:]
         external = values.pop("_external", False)
     else:
-        if _app_ctx_stack.top is None:
-            raise RuntimeError(localproxy._app_ctx_err_msg)
-        adapter, external = _app_ctx_stack.top.url_adapter, values.pop("_external", True)
-        if adapter is None:
+        url_adapter = appctx.url_adapter
+        if url_adapter is None:
             raise RuntimeError(
-                "Application was not able to create a URL adapter for request "
-                "independent URL generation. You might be able to fix this by "
-                "setting the SERVER_NAME config variable."
+                "Application was not able to create a URL adapter for request independent URL "
+                "generation. You might be able to fix this by setting the SERVER_NAME config "
+                "variable."
             )
-    return adapter.build(endpoint, values, force_external=external)
+        external = values.pop("_external", True)
+    anchor, method = values.pop("_anchor", None), values.pop("_method", None)
+    scheme = values.pop("_scheme", None)
+    appctx.app.inject_url_defaults(endpoint, values)
+    old_scheme = None
+    if scheme is not None:
+        if not external:
+            raise ValueError("When specifying _scheme, _external must be True")
+        old_scheme, url_adapter.url_scheme = url_adapter.url_scheme, scheme
+    try:
+        try:
+            rv = url_adapter.build(endpoint, values, method=method, force_external=external)
+        finally:
+            if old_scheme is not None:
+                url_adapter.url_scheme = old_scheme
+    except BuildError as error:
+        values.update(_external=external, _anchor=anchor, _method=method, _scheme=scheme)
+        return appctx.app.handle_url_build_error(error, endpoint, values)
+    if anchor is not None:
+        rv += "#" + quote(anchor, safe="/:")
+    return rv
 
 
 # ==========================================================================================

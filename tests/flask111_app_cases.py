@@ -272,10 +272,154 @@ def config_cases():
     return out
 
 
+# --- 4. hooks and handlers: url values, first request, endpoint, build errors ---------------
+
+
+def hooks_cases():
+    out = {}
+    events = []
+    app = api.Flask("hooks")
+    bp = api.Blueprint("lang", __name__, url_prefix="/<lang_code>")
+
+    @bp.url_defaults
+    def add_language_code(endpoint, values):
+        events.append(f"bp url_defaults {endpoint}")
+        values.setdefault("lang_code", api.g.get("lang_code", "en"))
+
+    @bp.url_value_preprocessor
+    def pull_lang_code(endpoint, values):
+        events.append(f"bp url_value_preprocessor {endpoint} {sorted(values)}")
+        api.g.lang_code = values.pop("lang_code")
+
+    @bp.before_request
+    def bp_before():
+        events.append("bp before_request")
+
+    @bp.route("/about")
+    def about():
+        return f"about in {api.g.lang_code}: {api.url_for('.about')}"
+
+    @bp.before_app_first_request
+    def bp_first():
+        events.append("bp before_app_first_request")
+
+    @bp.before_app_request
+    def bp_app_before():
+        events.append("bp before_app_request")
+
+    @bp.app_url_value_preprocessor
+    def app_values(endpoint, values):
+        events.append(f"app url_value_preprocessor from bp {endpoint}")
+
+    @bp.app_url_defaults
+    def app_defaults(endpoint, values):
+        events.append(f"app url_defaults from bp {endpoint}")
+
+    @bp.app_errorhandler(404)
+    def not_found(e):
+        return "bp's app-wide 404", 404
+
+    bp.register_error_handler(KeyError, lambda e: ("bp KeyError", 500))
+
+    @bp.route("/key")
+    def key():
+        return {}["missing"]
+
+    @app.url_value_preprocessor
+    def app_pre(endpoint, values):
+        events.append(f"app url_value_preprocessor {endpoint} {sorted(values or {})}")
+
+    @app.before_request
+    def app_before():
+        events.append("app before_request")
+
+    @app.url_defaults
+    def app_url_defaults(endpoint, values):
+        events.append(f"app url_defaults {endpoint}")
+
+    @app.endpoint("plain")
+    def plain():
+        return "by endpoint"
+
+    app.add_url_rule("/plain", "plain")
+    app.register_blueprint(bp)
+    client = app.test_client()
+    out["got_first_request before"] = app.got_first_request
+    events.clear()
+    out["GET /fr/about"] = [client.get("/fr/about").get_data(as_text=True), list(events)]
+    out["got_first_request after"] = app.got_first_request
+    events.clear()
+    out["GET /plain"] = [client.get("/plain").get_data(as_text=True), list(events)]
+    out["404 from the blueprint's app_errorhandler"] = client.get("/nothing").get_data(as_text=True)
+    out["KeyError from register_error_handler"] = client.get("/de/key").get_data(as_text=True)
+    with app.test_request_context("/"):
+        events.clear()
+        out["url_for with url_defaults"] = [api.url_for("lang.about", lang_code="zh"), list(events)]
+        out["a build error"] = _error(lambda: api.url_for("nowhere"))
+
+        def fallback(error, endpoint, values):
+            return f"/fallback/{endpoint}"
+
+        app.url_build_error_handlers.append(fallback)
+        out["url_build_error_handlers"] = api.url_for("nowhere")
+
+        def reraise(error, endpoint, values):
+            raise error
+
+        app.url_build_error_handlers[:] = [reraise]
+        out["a handler that raises"] = _error(lambda: api.url_for("nowhere"))[0]
+    return out
+
+
+# --- 8. blueprints: dotted names, registered twice, dotted endpoints ------------------------
+
+
+def blueprint_cases():
+    out = {}
+    app = api.Flask("bps")
+    dotted = api.Blueprint("admin.users", __name__)
+    dotted.route("/who")(lambda: api.request.blueprint)
+    out["a dotted blueprint name"] = _error(
+        lambda: app.register_blueprint(dotted, url_prefix="/a")
+    )[0]
+    out["its request.blueprint"] = app.test_client().get("/a/who").get_data(as_text=True)
+    twice = api.Blueprint("twice", __name__)
+    calls = []
+    twice.before_request(lambda: calls.append("before"))
+
+    @twice.route("/x")
+    def x():
+        return api.url_for("twice.x")
+
+    app.register_blueprint(twice, url_prefix="/one")
+    out["registered twice"] = _error(lambda: app.register_blueprint(twice, url_prefix="/two"))[0]
+    client = app.test_client()
+    out["both prefixes answer"] = [
+        client.get(p).get_data(as_text=True) for p in ("/one/x", "/two/x")
+    ]
+    out["hooks recorded once"] = calls
+    out["rules"] = sorted(r.rule for r in app.url_map.iter_rules() if r.endpoint == "twice.x")
+    other = api.Blueprint("twice", __name__)
+    out["another blueprint, the same name"] = _error(lambda: app.register_blueprint(other))[0]
+    out["a dotted endpoint"] = _error(lambda: dotted.route("/y", endpoint="a.b")(lambda: "y"))
+    out["a dotted view name"] = _error(lambda: dotted.add_url_rule("/z", view_func=_dotted()))
+    return out
+
+
+def _dotted():
+    def view():
+        return "z"
+
+    view.__name__ = "some.view"
+    return view
+
+
 CASES = {
     "run": run_cases,
     "client": client_cases,
     "config": config_cases,
+    "hooks": hooks_cases,
+    "blueprints": blueprint_cases,
 }
 
 

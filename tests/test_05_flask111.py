@@ -152,7 +152,7 @@ def both_apps(flask111_python):
     )
 
 
-APP_PARTS = ["run", "client", "config"]
+APP_PARTS = ["run", "client", "config", "hooks", "blueprints"]
 
 
 @pytest.mark.parametrize("part", APP_PARTS)
