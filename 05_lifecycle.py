@@ -56,9 +56,10 @@ import os
 import sys
 import threading
 import time
+import warnings
 from base64 import b64decode, b64encode, urlsafe_b64decode, urlsafe_b64encode
 from collections.abc import MutableMapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import update_wrapper
 from itertools import chain
 from uuid import UUID
@@ -69,6 +70,7 @@ from markupsafe import Markup
 from werkzeug.datastructures import CallbackDict, Headers, ImmutableDict
 from werkzeug.exceptions import (
     BadRequest,
+    BadRequestKeyError,
     HTTPException,
     InternalServerError,
     RequestEntityTooLarge,
@@ -98,7 +100,8 @@ request, session, g, current_app = (
     localproxy.current_app,
 )
 storage_view = localstack.storage_view
-jsonify, url_for = extras.jsonify, extras.url_for
+jsonify, url_for, make_response = extras.jsonify, extras.url_for, extras.make_response
+render_template, render_template_string = extras.render_template, extras.render_template_string
 
 _sentinel = object()  # "no exception given", as opposed to None ("no exception happened")
 
@@ -408,6 +411,13 @@ class Request(_WerkzeugRequest):
             and bool(self.environ["wsgi.input"].read(1))
         )
 
+    def on_json_loading_failed(self, e):
+        """Bad JSON is a 400; only in debug mode does it say why (Werkzeug always would)."""
+        top = _app_ctx_stack.top
+        if top is not None and top.app.debug:
+            raise BadRequest(f"Failed to decode JSON object: {e}")
+        raise BadRequest()
+
     @property
     def max_content_length(self):
         """MAX_CONTENT_LENGTH: a larger body is a 413, refused before it is read."""
@@ -416,9 +426,11 @@ class Request(_WerkzeugRequest):
 
 
 class Response(_WerkzeugResponse):
-    """Werkzeug's Response, with Flask's default of HTML."""
+    """Werkzeug's Response, with Flask's default of HTML, and a relative Location made
+    absolute, as Werkzeug 1.0.1 did (Werkzeug >= 2.1 leaves it relative)."""
 
     default_mimetype = "text/html"
+    autocorrect_location_header = True
 
 
 # ==========================================================================================
@@ -548,7 +560,7 @@ class Flask(extras.FlaskHooks):
         if req.routing_exception is not None:
             raise req.routing_exception
         rule = req.url_rule
-        if rule.provide_automatic_options and req.method == "OPTIONS":
+        if getattr(rule, "provide_automatic_options", False) and req.method == "OPTIONS":
             return self.make_default_options_response()
         return self.view_functions[rule.endpoint](**req.view_args)
 
@@ -616,7 +628,7 @@ class Flask(extras.FlaskHooks):
             else:
                 rv.status_code = status
         if headers:
-            rv.headers.update(headers)
+            rv.headers.extend(headers)
         return rv
 
     def process_response(self, response):
@@ -641,8 +653,13 @@ class Flask(extras.FlaskHooks):
 
     # --- errors raised in 第3步, and 第4步 --------------------------------------------------
     def handle_user_exception(self, e):
-        """An error from before_request or the view: an errorhandler, or re-raise."""
-        if isinstance(e, HTTPException):
+        """An error from before_request or the view: an errorhandler, or re-raise. An HTTP
+        error is a response of its own, unless it is trapped (TRAP_* settings, debug)."""
+        if isinstance(e, BadRequestKeyError) and (
+            self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
+        ):
+            e.show_exception = True  # debug: say which key was missing from the form
+        if isinstance(e, HTTPException) and not self.trap_http_exception(e):
             return self.handle_http_exception(e)
         handler = self._find_error_handler(e)
         if handler is None:
@@ -1056,7 +1073,7 @@ class TaggedJSONSerializer:
         as_ascii = top is None or top.app.config["JSON_AS_ASCII"]
         return json.dumps(
             self.tag(value), separators=(",", ":"), sort_keys=True, ensure_ascii=as_ascii,
-            default=_json_default,
+            default=extras.json_default,
         )  # fmt: skip
 
     def loads(self, text):
@@ -1070,13 +1087,6 @@ def _html(value):
 def _naive_utc(text):
     """Werkzeug 1.0.1's parse_date gave a naive datetime in UTC; Werkzeug 3's is aware."""
     return parse_date(text).replace(tzinfo=None)
-
-
-def _json_default(value):
-    """What Flask 1.1.1's JSONEncoder does with a date, which no tag takes: an HTTP date."""
-    if isinstance(value, date):
-        return http_date(value)
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 class SessionInterface:
@@ -1104,8 +1114,20 @@ class SessionInterface:
             return None
         rv = rv.rsplit(":", 1)[0].lstrip(".")
         if "." not in rv:  # browsers refuse a cookie for a dotless domain such as localhost
+            warnings.warn(
+                f'"{rv}" is not a valid cookie domain, it must contain a ".". Add an entry to '
+                f'your hosts file, for example "{rv}.localdomain", and use that instead.',
+                stacklevel=2,
+            )
             app.config["SESSION_COOKIE_DOMAIN"] = False
             return None
+        if _is_ip(rv):
+            warnings.warn(
+                "The session cookie domain is an IP address. This may not work as intended in "
+                'some browsers. Add an entry to your hosts file, for example "localhost.'
+                'localdomain", and use that instead.',
+                stacklevel=2,
+            )
         if self.get_cookie_path(app) == "/" and not _is_ip(rv):
             rv = "." + rv  # the domain and its subdomains
         app.config["SESSION_COOKIE_DOMAIN"] = rv
@@ -1356,13 +1378,11 @@ class Config(extras.ConfigLoaders, dict):
 
 Flask.config_class = Config
 
-LEFT_OUT_OF_CONFIG = {  # Flask 1.1.1's other 11 default keys, and why 05 goes without them
+LEFT_OUT_OF_CONFIG = {  # Flask 1.1.1's other 6 default keys, and why 05 goes without them
     "ENV": "the environment of the `flask` command, which 05 does not have",
     "EXPLAIN_TEMPLATE_LOADING, TEMPLATES_AUTO_RELOAD": "templates are not taught here",
-    "JSON_SORT_KEYS, JSONIFY_MIMETYPE, JSONIFY_PRETTYPRINT_REGULAR": "jsonify always sorts",
     "SEND_FILE_MAX_AGE_DEFAULT, USE_X_SENDFILE": "static files are Werkzeug's defaults",
     "MAX_COOKIE_SIZE": "Werkzeug's limit (4093 bytes) applies as it is",
-    "TRAP_BAD_REQUEST_ERRORS, TRAP_HTTP_EXCEPTIONS": "05 traps no HTTP error in debug mode",
 }
 
 DEFAULT_CONFIG = {
@@ -1384,6 +1404,11 @@ DEFAULT_CONFIG = {
     "SESSION_COOKIE_SECURE": False,
     "SESSION_COOKIE_SAMESITE": None,
     "SESSION_REFRESH_EACH_REQUEST": True,
+    "TRAP_BAD_REQUEST_ERRORS": None,
+    "TRAP_HTTP_EXCEPTIONS": False,
+    "JSON_SORT_KEYS": True,
+    "JSONIFY_PRETTYPRINT_REGULAR": False,
+    "JSONIFY_MIMETYPE": "application/json",
 }
 Flask.default_config = ImmutableDict(DEFAULT_CONFIG)
 

@@ -322,6 +322,7 @@ def create_serve_app(helper=None, sessions="cookie"):
     answered_by_header(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.config["JSON_AS_ASCII"] = False  # 你好, not \u4f60\u597d
+    app.config["JSONIFY_MIMETYPE"] = "application/json; charset=utf-8"  # ... and say so
     app.routes = app.routes + SERVE_ROUTES
     bp = lifecycle.Blueprint("users", __name__)
     request, abort = lifecycle.request, lifecycle.abort

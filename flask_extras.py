@@ -16,13 +16,18 @@ import importlib.metadata
 import json
 import os
 import types
+import uuid
 import warnings
 from contextlib import contextmanager
+from datetime import date
 from functools import update_wrapper
 from itertools import chain
 from urllib.parse import quote, urlsplit
 
+import jinja2
 import werkzeug.test
+from werkzeug.exceptions import BadRequest, BadRequestKeyError
+from werkzeug.http import http_date
 from werkzeug.routing import BuildError
 from werkzeug.test import Client
 from werkzeug.wrappers import Request as WerkzeugRequest
@@ -95,6 +100,24 @@ class FlaskHooks:
             return f
 
         return decorator
+
+    @property
+    def jinja_env(self):
+        """The app's Jinja2 environment, made on first use (flask_extras' templates)."""
+        if getattr(self, "_jinja_env", None) is None:
+            self._jinja_env = create_jinja_environment(self)
+        return self._jinja_env
+
+    def trap_http_exception(self, e):
+        """Should this HTTP error propagate, instead of becoming its error page? All of them
+        with TRAP_HTTP_EXCEPTIONS; bad requests with TRAP_BAD_REQUEST_ERRORS; unset, a
+        missing form key in debug mode."""
+        if self.config["TRAP_HTTP_EXCEPTIONS"]:
+            return True
+        trap_bad_request = self.config["TRAP_BAD_REQUEST_ERRORS"]
+        if trap_bad_request is None and self.debug and isinstance(e, BadRequestKeyError):
+            return True
+        return bool(trap_bad_request) and isinstance(e, BadRequest)
 
     def inject_url_defaults(self, endpoint, values):
         funcs = self.url_default_functions.get(None, ())
@@ -252,13 +275,86 @@ class ConfigLoaders:
 # ==========================================================================================
 
 
+def json_default(value):
+    """What Flask 1.1.1's JSONEncoder makes of what JSON has no type for."""
+    if isinstance(value, date):  # datetimes too: an HTTP date, in UTC
+        return http_date(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def dumps(obj, **kwargs):
+    """flask.json.dumps in an app context: keys sorted (JSON_SORT_KEYS), 你好 kept as it is
+    when JSON_AS_ASCII is off."""
+    config = current_app.config
+    kwargs.setdefault("sort_keys", config["JSON_SORT_KEYS"])
+    kwargs.setdefault("ensure_ascii", config["JSON_AS_ASCII"])
+    return json.dumps(obj, default=json_default, **kwargs)
+
+
 def jsonify(*args, **kwargs):
-    data = args[0] if len(args) == 1 else (list(args) or kwargs)
-    as_ascii = current_app.config["JSON_AS_ASCII"]
-    body = json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=as_ascii)
-    # With JSON_AS_ASCII off (Chinese kept readable), say which encoding the bytes are in.
-    mimetype = "application/json" if as_ascii else "application/json; charset=utf-8"
-    return current_app.response_class(body + "\n", content_type=mimetype)
+    """A JSON response: one argument as it is, several as a list, keywords as a dict.
+    Indented in debug mode (or JSONIFY_PRETTYPRINT_REGULAR), compact otherwise."""
+    if args and kwargs:
+        raise TypeError("jsonify() behavior undefined when passed both args and kwargs")
+    data = args[0] if len(args) == 1 else (args or kwargs)
+    pretty = current_app.config["JSONIFY_PRETTYPRINT_REGULAR"] or current_app.debug
+    body = dumps(
+        data,
+        indent=2 if pretty else None,
+        separators=(", " if pretty else ",", ": " if pretty else ":"),
+    )
+    return current_app.response_class(body + "\n", mimetype=current_app.config["JSONIFY_MIMETYPE"])
+
+
+def make_response(*args):
+    """What a view may return, made into a Response: make_response(body, status, headers)."""
+    if not args:
+        return current_app.response_class()
+    return current_app.make_response(args[0] if len(args) == 1 else args)
+
+
+# ==========================================================================================
+# Templates: Jinja2, seeing request, session and g through the stacks (flask/templating.py)
+# ==========================================================================================
+
+
+def create_jinja_environment(app):
+    """Templates from the app's templates folder; request, session, g, config and url_for
+    are there in every template. Autoescaped: .html, .htm, .xml, .xhtml and strings."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(os.path.join(app.root_path, app.template_folder)),
+        autoescape=lambda name: name is None or name.endswith((".html", ".htm", ".xml", ".xhtml")),
+    )
+    env.globals.update(
+        url_for=url_for, config=app.config, request=localproxy.request,
+        session=localproxy.session, g=localproxy.g,
+    )  # fmt: skip
+    return env
+
+
+def render_template(template_name_or_list, **context):
+    app = _app_ctx_stack.top.app
+    template = app.jinja_env.get_or_select_template(template_name_or_list)
+    return template.render(_with_default_context(context))
+
+
+def render_template_string(source, **context):
+    app = _app_ctx_stack.top.app
+    return app.jinja_env.from_string(source).render(_with_default_context(context))
+
+
+def _with_default_context(context):
+    """Flask's default context processor: g from the app context, request and session from
+    the request context, read from the stacks when the template is rendered."""
+    app_ctx, req_ctx = _app_ctx_stack.top, _request_ctx_stack.top
+    values = {"g": app_ctx.g}
+    if req_ctx is not None:
+        values.update(request=req_ctx.request, session=req_ctx.session)
+    return {**values, **context}
 
 
 def url_for(endpoint, **values):

@@ -9,12 +9,14 @@ tests/test_05_flask111.py runs both and compares each part. Every value printed 
 """
 
 import contextlib
+import datetime
 import importlib
 import io
 import json
 import os
 import sys
 import tempfile
+import uuid
 import warnings
 
 SIDE = sys.argv[1]
@@ -414,12 +416,174 @@ def _dotted():
     return view
 
 
+# --- 6. url_for's own arguments -------------------------------------------------------------
+
+
+def url_for_cases():
+    out = {}
+    app = api.Flask("urls")
+    app.config["SERVER_NAME"] = "example.com"
+    app.route("/page/<int:n>", methods=["GET", "POST"])(lambda n: str(n))
+    view = lambda: "p"  # noqa: E731
+    app.add_url_rule("/only-post", "p", view, methods=["POST"])
+    app.add_url_rule("/only-get", "p", view, methods=["GET"])
+    with app.test_request_context("/"):
+        u = api.url_for
+        out["_anchor"] = u("<lambda>", n=1, _anchor="part two/x")
+        out["_external"] = u("<lambda>", n=1, _external=True)
+        out["_scheme with _external"] = u("<lambda>", n=1, _scheme="https", _external=True)
+        out["_scheme without _external"] = _error(lambda: u("<lambda>", n=1, _scheme="https"))
+        out["_method"] = [u("p", _method="POST"), u("p", _method="GET")]
+        out["extra values are the query"] = u("<lambda>", n=2, q="a b", page=3)
+    with app.app_context():
+        out["outside a request: external"] = api.url_for("<lambda>", n=3)
+    out["without an app context"] = _error(lambda: api.url_for("x"))
+    return out
+
+
+# --- 7. sessions: SERVER_NAME warnings -------------------------------------------------------
+
+
+def session_warning_cases():
+    out = {}
+    for server_name in (
+        "localhost",
+        "localhost:5000",
+        "127.0.0.1:5000",
+        "example.com",
+        "[::1]:5000",
+    ):
+        app = api.Flask("warn")
+        app.secret_key = "k"
+        app.config["SERVER_NAME"] = server_name
+        app.route("/")(lambda: api.session.__setitem__("x", 1) or "ok")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            response = app.test_client().get("/", base_url=f"http://{server_name}/")
+        cookie = response.headers.get("Set-Cookie", "")
+        domain = [p.strip() for p in cookie.split(";") if p.strip().lower().startswith("domain")]
+        out[server_name] = [domain, sorted(str(w.message) for w in caught)]
+    return out
+
+
+# --- 9. errors: trapping, and the JSON decode error ------------------------------------------
+
+
+def error_cases():
+    out = {}
+    for trap, debug in ((None, False), (None, True), (True, False), (False, True)):
+        app = api.Flask("errors")
+        app.debug = debug
+        if trap is not None:
+            app.config["TRAP_BAD_REQUEST_ERRORS"] = trap
+        app.add_url_rule("/key", "key", lambda: api.request.form["missing"])
+        app.add_url_rule("/json", "json", lambda: str(api.request.get_json()), methods=["POST"])
+        client = app.test_client()
+
+        def seen(response):
+            text = response.get_data(as_text=True)
+            return [response.status_code, "missing" in text, "Failed to decode JSON" in text]
+
+        out[f"TRAP_BAD_REQUEST_ERRORS={trap}, debug={debug}"] = [
+            _error(lambda c=client: seen(c.get("/key"))),
+            _error(
+                lambda c=client: seen(c.post("/json", data="{x", content_type="application/json"))
+            ),
+        ]
+    for trap in (False, True):
+        app = api.Flask("errors")
+        app.config["TRAP_HTTP_EXCEPTIONS"] = trap
+        app.add_url_rule("/", "root", lambda: api.abort(418))
+        client = app.test_client()
+        out[f"TRAP_HTTP_EXCEPTIONS={trap}"] = _error(lambda c=client: c.get("/").status_code)
+    return out
+
+
+# --- 10. jsonify and responses ----------------------------------------------------------------
+
+
+def response_cases():
+    out = {}
+    app = api.Flask("responses")
+    app.add_url_rule(
+        "/headers-list", "headers_list", lambda: ("body", 201, [("X-A", "1"), ("X-A", "2")])
+    )
+    app.add_url_rule("/headers-dict", "headers_dict", lambda: ("body", {"X-B": "1"}))
+    app.add_url_rule("/redirect", "redirect", lambda: api.redirect("/elsewhere"))
+    app.add_url_rule("/location", "location", lambda: ("", 302, {"Location": "/relative"}))
+    app.url_map.add(api.Flask.url_rule_class("/raw", endpoint="raw"))
+    app.view_functions["raw"] = lambda: "raw"
+    client = app.test_client()
+    r = client.get("/headers-list")
+    out["a list of headers"] = [r.status_code, r.headers.getlist("X-A")]
+    out["a dict of headers"] = client.get("/headers-dict").headers.get("X-B")
+    out["redirect's Location"] = client.get("/redirect").headers["Location"]
+    out["a Location header"] = client.get("/location").headers["Location"]
+    raw = client.open("/raw", method="OPTIONS")
+    out["a Rule added to url_map"] = [
+        raw.status_code,
+        sorted(raw.headers.get("Allow", "").split(", ")),
+    ]
+    with app.test_request_context("/"):
+        j = api.jsonify
+        out["jsonify args and kwargs"] = _error(lambda: j(1, a=2))
+        out["jsonify a date"] = j(d=datetime.date(2020, 1, 2)).get_data(as_text=True)
+        out["jsonify a datetime"] = j(datetime.datetime(2020, 1, 2, 3, 4, 5)).get_data(as_text=True)
+        out["jsonify a UUID"] = j(uuid.UUID(int=1)).get_data(as_text=True)
+        out["jsonify several"] = j(1, 2).get_data(as_text=True)
+        out["jsonify nothing"] = j().get_data(as_text=True)
+        out["jsonify's mimetype"] = j([]).mimetype
+    return out
+
+
+# --- 5. helpers: make_response, templates with request, session and g -------------------------
+
+
+def helper_cases():
+    out = {}
+    app = api.Flask("helpers")
+    app.secret_key = "k"
+    with app.test_request_context("/?name=alex"):
+        mr = api.make_response
+        out["make_response()"] = [mr().status_code, mr().get_data(as_text=True)]
+        out["make_response(body)"] = mr("hi").get_data(as_text=True)
+        out["make_response(body, status)"] = mr("hi", 404).status_code
+        out["make_response(body, status, headers)"] = mr("hi", 201, {"X": "1"}).headers["X"]
+        out["make_response((body, headers))"] = mr(("hi", {"X": "2"})).headers["X"]
+        out["make_response(a dict)"] = mr({"a": 1}).mimetype
+        api.g.user = "g-user"
+        api.session["who"] = "session-user"
+        template = (
+            "{{ request.args.name }} {{ session.who }} {{ g.user }} {{ config.SECRET_KEY }} {{ x }}"
+        )
+        out["render_template_string"] = api.render_template_string(template, x=1)
+        out["autoescape"] = api.render_template_string("{{ v }}", v="<b>")
+        out["Markup"] = str(api.Markup("<b>%s</b>") % "<i>")
+        out["url_for in a template"] = api.render_template_string(
+            "{{ url_for('static', filename='a.css') }}"
+        )
+    folder = tempfile.mkdtemp()
+    os.mkdir(os.path.join(folder, "templates"))
+    with open(os.path.join(folder, "templates", "hello.html"), "w") as f:
+        f.write("Hello {{ name }} from {{ request.path }}")
+    files = api.Flask("files", root_path=folder)
+    with files.test_request_context("/here"):
+        out["render_template"] = api.render_template("hello.html", name="alex")
+        out["a missing template"] = _error(lambda: api.render_template("nope.html"))[0]
+    return out
+
+
 CASES = {
     "run": run_cases,
     "client": client_cases,
     "config": config_cases,
     "hooks": hooks_cases,
     "blueprints": blueprint_cases,
+    "url_for": url_for_cases,
+    "sessions": session_warning_cases,
+    "errors": error_cases,
+    "responses": response_cases,
+    "helpers": helper_cases,
 }
 
 

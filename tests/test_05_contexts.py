@@ -4,6 +4,7 @@ Flask constructor and class attributes, url_for with SERVER_NAME, and the demo's
 show a context staying with its ident. tests/test_05_flask111.py runs the same on Flask 1.1.1."""
 
 import threading
+import warnings
 
 import pytest
 from conftest import load
@@ -59,19 +60,22 @@ def test_session_interface_base_class():
 
 
 @pytest.mark.parametrize(
-    "server_name, domain",
+    "server_name, domain, warning",
     [
-        (None, None),
-        ("example.com", ".example.com"),
-        ("example.com:5000", ".example.com"),
-        ("localhost:5000", None),
-        ("127.0.0.1:5000", "127.0.0.1"),
+        (None, None, None),
+        ("example.com", ".example.com", None),
+        ("example.com:5000", ".example.com", None),
+        ("localhost:5000", None, '"localhost" is not a valid cookie domain'),
+        ("127.0.0.1:5000", "127.0.0.1", "The session cookie domain is an IP address"),
     ],
 )
-def test_cookie_domain_follows_server_name(server_name, domain):
+def test_cookie_domain_follows_server_name(server_name, domain, warning):
     app = make_app()
     app.config["SERVER_NAME"] = server_name
-    assert lifecycle.SessionInterface().get_cookie_domain(app) == domain
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert lifecycle.SessionInterface().get_cookie_domain(app) == domain
+    assert [str(w.message)[: len(warning)] for w in caught] == ([warning] if warning else [])
 
 
 def test_a_session_error_during_push_still_pops_the_context():

@@ -123,7 +123,7 @@ def test_sessions_the_same_and_cookies_read_across(both):
 KEYS = "import flask, json; print(json.dumps(sorted(flask.Flask.default_config)))"
 
 
-def test_05_keeps_18_of_flask_1_1_1s_29_default_config_keys_and_names_the_rest(flask111_python):
+def test_05_keeps_23_of_flask_1_1_1s_29_default_config_keys_and_names_the_rest(flask111_python):
     real = subprocess.run(
         [flask111_python, "-c", KEYS],
         capture_output=True,
@@ -152,12 +152,31 @@ def both_apps(flask111_python):
     )
 
 
-APP_PARTS = ["run", "client", "config", "hooks", "blueprints"]
+APP_PARTS = [
+    "run",
+    "client",
+    "config",
+    "hooks",
+    "blueprints",
+    "url_for",
+    "sessions",
+    "errors",
+    "responses",
+    "helpers",
+]
+# What Werkzeug 3 cannot do as Werkzeug 1.0.1 did: a cookie Domain with a leading dot (RFC 6265
+# says browsers ignore it, and Werkzeug 2.0 stopped writing it). {(part, case): (real, ours)}
+WERKZEUG_3_CANNOT = {
+    ("sessions", "example.com"): ([["Domain=.example.com"], []], [["Domain=example.com"], []]),
+}
 
 
 @pytest.mark.parametrize("part", APP_PARTS)
 def test_programs_behave_as_on_flask_1_1_1(both_apps, part):
     real, ours = both_apps
     for case in real[part]:
-        assert ours[part].get(case) == real[part][case], case
+        expected = WERKZEUG_3_CANNOT.get((part, case), (None, real[part][case]))
+        assert [real[part][case], ours[part].get(case)] == (
+            [expected[0], expected[1]] if expected[0] is not None else [real[part][case]] * 2
+        ), case
     assert ours[part].keys() == real[part].keys()
