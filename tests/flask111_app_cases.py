@@ -533,6 +533,7 @@ def response_cases():
         out["jsonify several"] = j(1, 2).get_data(as_text=True)
         out["jsonify nothing"] = j().get_data(as_text=True)
         out["jsonify's mimetype"] = j([]).mimetype
+        out["request.url_charset"] = _error(lambda: api.request.url_charset)
     return out
 
 

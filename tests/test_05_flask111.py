@@ -168,6 +168,11 @@ APP_PARTS = [
 # says browsers ignore it, and Werkzeug 2.0 stopped writing it). {(part, case): (real, ours)}
 WERKZEUG_3_CANNOT = {
     ("sessions", "example.com"): ([["Domain=.example.com"], []], [["Domain=example.com"], []]),
+    # Werkzeug 3 decodes URLs as UTF-8 only; Request.url_charset is gone (Werkzeug 2.3/3.0).
+    ("responses", "request.url_charset"): (
+        ["no error", "utf-8"],
+        ["AttributeError", "'Request' object has no attribute 'url_charset'"],
+    ),
 }
 
 
