@@ -18,10 +18,9 @@ Run:  python 01_stack.py
 Test: python -m pytest tests/test_01_stack.py
 """
 
-import sys
 import time
 
-from instruments import cli
+from instruments import cli, sections
 
 # ==========================================================================================
 # §1 栈 — 后进先出，通过列表可以实现一个栈
@@ -166,10 +165,27 @@ def demo_throttle():
         print(f"bad rate -> ValueError: {exc}")
 
 
+SECTIONS = sections.registry(
+    sections.Section(
+        "stack",
+        demo_stack,
+        list_as_stack,
+        Stack,
+        title="000 §1 栈: 后进先出, a list as a stack, then Stack (pop, top: None when empty)",
+    ),
+    sections.Section(
+        "throttle",
+        demo_throttle,
+        parse_rate,
+        RateThrottle,
+        FakeClock,
+        title="000 §1 应用场景：节流: a rate per client, whose history is a queue",
+    ),
+)
+
+
 def main(argv=None):
-    cli.demo_parser("01_stack.py", __doc__).parse_args(sys.argv[1:] if argv is None else argv)
-    demo_stack()
-    demo_throttle()
+    sections.main("01_stack.py", __doc__, SECTIONS, argv)
 
 
 if __name__ == "__main__":

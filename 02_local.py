@@ -17,11 +17,10 @@ Run:  python 02_local.py
 Test: python -m pytest tests/test_02_local.py
 """
 
-import sys
 import threading
 from threading import get_ident
 
-from instruments import cli
+from instruments import cli, sections
 
 # ==========================================================================================
 # §2 面向对象 — __setattr__ / __getattr__
@@ -446,15 +445,55 @@ def demo_parent_method():
     print("   SecureCookieSession(CallbackDict, SessionMixin) finds its methods the same way")
 
 
+SECTIONS = sections.registry(
+    sections.Section(
+        "attribute_hooks",
+        demo_attribute_hooks,
+        Foo, ClassA, NaiveLocal, DictLocal, WSGIRequest, DRFRequest,
+        title="000 §2 面向对象: __setattr__ and __getattr__ (and 001's ClassA, DRF's request)",
+    ),
+    sections.Section(
+        "thread_ident",
+        demo_thread_ident,
+        run_in_threads,
+        title="000 §3 线程唯一标识: threading.get_ident()",
+    ),
+    sections.Section(
+        "named_threads",
+        demo_named_threads,
+        Plain, named_threads,
+        title="003 五、threading.local: twenty named threads, beside a plain object",
+    ),
+    sections.Section(
+        "notes_locals",
+        demo_notes_locals,
+        IdentLocal,
+        title="003 自定义类似local的函数 / 自定义线程(协程)的Local类, as written",
+        bug=(TypoLocal, ClassDictLocal, GreenletClassLocal),
+    ),
+    sections.Section(
+        "ident_local",
+        demo_ident_local,
+        IdentLocal,
+        title="000 §4 自定义threading.local: storage = {ident: {name: value}}",
+    ),
+    sections.Section(
+        "stack_local",
+        demo_stack_local,
+        StackLocal,
+        title="000 §5 加强版threading.local: a stack of values per name",
+        bug=(NotesStackLocal,),
+    ),
+    sections.Section(
+        "parent_method",
+        demo_parent_method,
+        title="003 七、其他: 执行父类的方法 — F1(Foo, Bar) and F1.__mro__",
+    ),
+)  # fmt: skip
+
+
 def main(argv=None):
-    cli.demo_parser("02_local.py", __doc__).parse_args(sys.argv[1:] if argv is None else argv)
-    demo_attribute_hooks()
-    demo_thread_ident()
-    demo_named_threads()
-    demo_notes_locals()
-    demo_ident_local()
-    demo_stack_local()
-    demo_parent_method()
+    sections.main("02_local.py", __doc__, SECTIONS, argv)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,10 @@ Test: python -m pytest tests/test_03_localstack.py
 """
 
 import asyncio
-import sys
 import threading
 from contextvars import ContextVar
 
-from instruments import cli
+from instruments import cli, sections
 
 try:
     # 协程: each greenlet (and each thread's main greenlet) is its own context.
@@ -434,14 +433,49 @@ def demo_greenlets():
     print(f"storage entries: greenlet-ident {keys[0]}, thread-ident {keys[1]}")
 
 
+SECTIONS = sections.registry(
+    sections.Section(
+        "local",
+        demo_local,
+        release_local,
+        Local,
+        title="000 §6 flask源码关于local的实现: Local, __storage__ = {ident: {name: value}}",
+    ),
+    sections.Section(
+        "localstack",
+        demo_localstack_todo,
+        LocalStack,
+        title="000 §6 LocalStack, and 001's TODO: who removes the data on the last pop?",
+        bug=(NotesLocalStack,),
+    ),
+    sections.Section(
+        "source_003",
+        demo_notes_003_source,
+        LocalManager,
+        title="003 六、Flask上下文管理源码剖析: Local类 and 方便操作Local的类, as written",
+    ),
+    sections.Section(
+        "two_stacks",
+        demo_two_stacks,
+        storage_view,
+        title="000 §7 flask源码中总共有2个localstack对象",
+    ),
+    sections.Section(
+        "contextvar",
+        demo_contextvar_successor,
+        ContextVarLocalStack,
+        title="After the notes: the ContextVar LocalStack that replaced it, two asyncio tasks",
+    ),
+    sections.Section(
+        "greenlets",
+        demo_greenlets,
+        title="000 §3 协程: two greenlets of one thread, kept apart by the greenlet ident",
+    ),
+)
+
+
 def main(argv=None):
-    cli.demo_parser("03_localstack.py", __doc__).parse_args(sys.argv[1:] if argv is None else argv)
-    demo_local()
-    demo_localstack_todo()
-    demo_notes_003_source()
-    demo_two_stacks()
-    demo_contextvar_successor()
-    demo_greenlets()
+    sections.main("03_localstack.py", __doc__, SECTIONS, argv)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import sys
 from functools import partial
 from itertools import chain
 
-from instruments import cli
+from instruments import cli, sections
 
 localstack = importlib.import_module("03_localstack")
 storage_view = localstack.storage_view
@@ -612,13 +612,40 @@ def demo_outside_context():
             print(f"{expression} -> RuntimeError: {str(exc).splitlines()[0]}")
 
 
+SECTIONS = sections.registry(
+    sections.Section(
+        "helpers",
+        demo_helpers,
+        func, Foo, Person, Magic,
+        title="000 §8 偏函数, 私有成员, setattr, setitem; 002 01-03 (partial, __add__, chain)",
+    ),
+    sections.Section(
+        "request_method",
+        demo_request_method,
+        LocalProxy, _lookup_req_object, watch_calls,
+        title="002 §3 request.method, 3.0-3.7: LocalProxy -> partial -> LocalStack.top -> Local",
+    ),
+    sections.Section(
+        "four_mappings",
+        demo_four_mappings,
+        _lookup_req_object, _lookup_app_object, _find_app,
+        title="000 §8 session, request, current_app, g: each a LocalProxy onto a context",
+    ),
+    sections.Section(
+        "outside_context",
+        demo_outside_context,
+        title="000 §8 outside any context: the proxies' RuntimeError",
+    ),
+    sections.Section(
+        "flask_today",
+        demo_flask_today,
+        title="001: 在最新的flask 3.0.3版本中这个部分不同 — the notes' names today",
+    ),
+)  # fmt: skip
+
+
 def main(argv=None):
-    cli.demo_parser("04_proxy.py", __doc__).parse_args(sys.argv[1:] if argv is None else argv)
-    demo_helpers()
-    demo_request_method()
-    demo_four_mappings()
-    demo_outside_context()
-    demo_flask_today()
+    sections.main("04_proxy.py", __doc__, SECTIONS, argv)
 
 
 if __name__ == "__main__":

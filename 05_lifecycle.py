@@ -86,7 +86,7 @@ from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response as _WerkzeugResponse
 from werkzeug.wsgi import LimitedStream
 
-from instruments import cli, serving, watching
+from instruments import cli, sections, serving, watching
 
 localproxy = importlib.import_module("04_proxy")
 extras = importlib.import_module("flask_extras")  # Flask 1.1.1's API beyond the notes
@@ -1617,6 +1617,7 @@ def _parse_delay(text):
 
 
 def narrate_startup(app, out=print):
+    """7.1 项目启动, 截止目前: app.config, app.url_map, app.view_functions"""
     out("== 7.1 项目启动, 截止目前: app.config, app.url_map, app.view_functions ==")
     out(
         f"app = Flask(__name__): app.name {app.name!r}, static_url_path "
@@ -1647,7 +1648,7 @@ def narrate_startup(app, out=print):
 
 
 def narrate_request(app, path="/session", title="7.2 有用户请求到来", out=print):
-    """7.2: one real request through the app, each step printed as the recorder sees it."""
+    """7.2 有用户请求到来: one request, 第1步–第5步, each step as the recorder sees it."""
     out("")
     out(f"== {title}: GET {path}, 第1步–第5步 (000's numbers; 002's beside them) ==")
     out(f"{'000':<8}{'002':<9}what runs (indented: called from the line above)")
@@ -1659,6 +1660,7 @@ def narrate_request(app, path="/session", title="7.2 有用户请求到来", out
 
 
 def narrate_g(app, out=print):
+    """§9 g到底是个什么鬼: set by before_request, read in the view, new each request"""
     out("")
     out(
         "== §9 g到底是个什么鬼: set by before_request, read in the view; each request's g is new =="
@@ -1670,6 +1672,7 @@ def narrate_g(app, out=print):
 
 
 def narrate_sessions(app, out=print):
+    """session流程 across requests: the cookie comes back, signed but not encrypted"""
     out("")
     out("== session流程 across requests: the cookie comes back, signed but not encrypted ==")
     client = app.test_client()
@@ -1693,6 +1696,7 @@ def narrate_sessions(app, out=print):
 
 
 def narrate_what_is_made_when(app, out=print):
+    """003: does each request make a new app, LocalStack and Local?"""
     out("")
     out("== 003 says each request makes a new app, LocalStack and Local: two requests, compared ==")
     names = (
@@ -1725,26 +1729,36 @@ def narrate_what_is_made_when(app, out=print):
 app = serving.use_secret_key(create_app())
 
 
+def narrate_step_4(app):
+    """第4步: a view that raises"""
+    app.logger.disabled = True  # handle_exception logs the traceback; the narration shows the steps
+    narrate_request(app, "/boom", "第4步: a view that raises")
+    app.logger.disabled = False
+
+
+SECTIONS = sections.registry(
+    sections.Section("startup", narrate_startup, DemoConfig, Config.from_object),
+    sections.Section(
+        "request", narrate_request,
+        Flask.wsgi_app, RequestContext.push, Flask.full_dispatch_request, RequestContext.pop,
+    ),
+    sections.Section("step_4", narrate_step_4, Flask.handle_user_exception, Flask.handle_exception),
+    sections.Section("g", narrate_g, _AppCtxGlobals, AppContext.__init__),
+    sections.Section("sessions", narrate_sessions, SecureCookieSessionInterface),
+    sections.Section("made_when", narrate_what_is_made_when),
+    sections.Section("routes", watching.narrate_routes, create_app),
+)  # fmt: skip
+
+
 def main(argv=None):
     watching.narrate_then_serve(
         "05_lifecycle.py",
         "Narrate Flask's startup (7.1) and one request (7.2), then serve the demo app.",
         app,
-        narrate=lambda: narrate_all(create_app()),
+        SECTIONS,
+        prepare=create_app,
         argv=argv,
     )
-
-
-def narrate_all(app):
-    narrate_startup(app)
-    narrate_request(app)
-    app.logger.disabled = True  # handle_exception logs the traceback; the narration shows the steps
-    narrate_request(app, "/boom", "第4步: a view that raises")
-    app.logger.disabled = False
-    narrate_g(app)
-    narrate_sessions(app)
-    narrate_what_is_made_when(app)
-    watching.narrate_routes(app)
 
 
 if __name__ == "__main__":

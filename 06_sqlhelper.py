@@ -21,9 +21,8 @@ Run:  python 06_sqlhelper.py       the narrated demo
 Test: python -m pytest tests/test_06_sqlhelper.py tests/test_08_misuse.py
 """
 
+import functools
 import importlib
-import os
-import re
 import sys
 import threading
 import time
@@ -43,44 +42,12 @@ except ImportError as exc:  # 01-05 run on Werkzeug alone. Importing 06 connects
     MISSING = exc.name.split(".")[0]
     pymysql = PersistentDB = PooledDB = TooManyConnectionsError = COMMAND = None
 
-from instruments import cli
+from instruments import cli, sections
+from instruments.mysql_env import SETTINGS_HELP, settings_from_env, settings_or_exit
 
 # ==========================================================================================
-# Settings — MYSQL_* from the environment, with defaults for a stock local server
+# Settings — MYSQL_* from the environment (instruments/mysql_env.py reads them)
 # ==========================================================================================
-
-DEFAULTS = {
-    "MYSQL_HOST": "127.0.0.1",
-    "MYSQL_PORT": "3306",
-    "MYSQL_USER": "root",
-    "MYSQL_PASSWORD": "",
-    "MYSQL_DATABASE": "pooldb",
-}
-
-
-class SettingsError(ValueError):
-    """A bad MYSQL_* value; the message says which and how to fix it."""
-
-
-def settings_from_env(env=None):
-    env = os.environ if env is None else env
-    raw = {name: env.get(name, default) for name, default in DEFAULTS.items()}
-    try:
-        port = int(raw["MYSQL_PORT"])
-    except ValueError:
-        raise SettingsError(f"MYSQL_PORT must be a number, got {raw['MYSQL_PORT']!r}") from None
-    if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", raw["MYSQL_DATABASE"]):
-        raise SettingsError(
-            "MYSQL_DATABASE must be 1-64 letters, digits or underscores, "
-            f"got {raw['MYSQL_DATABASE']!r}"
-        )
-    return {
-        "host": raw["MYSQL_HOST"],
-        "port": port,
-        "user": raw["MYSQL_USER"],
-        "password": raw["MYSQL_PASSWORD"],
-        "database": raw["MYSQL_DATABASE"],
-    }
 
 
 def missing_in_words(prog="06_sqlhelper.py"):
@@ -571,20 +538,6 @@ def check_database(settings, helper, prog="06_sqlhelper.py", setup=setup_databas
         sys.exit(f"{prog}: cannot use MySQL at {where} as {settings['user']!r}: {describe(exc)}")
 
 
-def settings_or_exit(prog="06_sqlhelper.py"):
-    try:
-        return settings_from_env()
-    except SettingsError as exc:
-        sys.exit(f"{prog}: {exc}")
-
-
-SETTINGS_HELP = (
-    "The database comes from MYSQL_HOST, MYSQL_PORT, MYSQL_USER, MYSQL_PASSWORD and "
-    "MYSQL_DATABASE (defaults: 127.0.0.1, 3306, root, empty, pooldb); the database and its "
-    "table tb1 are created if missing."
-)
-
-
 # ==========================================================================================
 # Demo — the notes' database sections, in order, against the configured server
 # ==========================================================================================
@@ -596,6 +549,7 @@ def connection_id(cursor):
 
 
 def demo_imports_then_and_now():
+    """002 数据库连接池: the notes' imports (DBUtils.PooledDB, MySQLdb), run today"""
     print("== 002 数据库连接池: the notes' imports, run today ==")
     try:
         importlib.import_module("DBUtils.PooledDB")
@@ -613,6 +567,7 @@ def demo_imports_then_and_now():
 
 
 def demo_sqlhelper_way_one(helper):
+    """扩展 SQLhelper 方式一: one shared db, a per-thread stack of (conn, cursor)"""
     print("== 扩展 SQLhelper 方式一: one shared db, a per-thread stack of (conn, cursor) ==")
     print(f"pool created on first use: {pool_status(helper.pool)}")
     print(f"db.fetchone('SELECT %s', 'hello') -> {helper.fetchone('SELECT %s', 'hello')}")
@@ -655,6 +610,7 @@ def demo_sqlhelper_way_one(helper):
 
 
 def demo_commit_semantics(helper):
+    """方式一: the notes' helpers never commit; DBUtils' reset=True rolls the write back"""
     print()
     print("== the notes' helpers never commit: with DBUtils' reset=True a write is rolled back ==")
     for label, who in (("the notes' 方式一", NotesSqlHelper(helper.pool)), ("ours", helper)):
@@ -669,6 +625,7 @@ def demo_commit_semantics(helper):
 
 
 def demo_way_one_as_written(helper):
+    """方式一 as the notes write it: close(self, cursor, conn), called close(conn, cursor)"""
     print()
     print(
         "== 方式一 as the notes write it: close(self, cursor, conn), called close(conn, cursor) =="
@@ -693,6 +650,7 @@ def demo_way_one_as_written(helper):
 
 
 def demo_two_users_one_instance(helper):
+    """001: why 方式一 keeps a stack — two users on one shared instance with self.conn"""
     print()
     print("== 001: why 方式一 keeps a stack — two users on one shared instance with self.conn ==")
     shared, pool = SharedInstanceSqlHelper(helper.pool), helper.pool
@@ -732,6 +690,7 @@ def demo_two_users_one_instance(helper):
 
 
 def demo_sqlhelper_way_two(helper):
+    """扩展 SQLhelper 方式二: each OwnConnectionSqlHelper() holds its own connection"""
     print()
     print("== 扩展 SQLhelper 方式二: each OwnConnectionSqlHelper() holds its own connection ==")
     name = ConnectionNames()
@@ -765,19 +724,32 @@ def both_inside(enter, timeout=0.5):
     return all(met)
 
 
-def demo_three_ways(settings):
+def demo_example1(settings):
+    """002 示例1: connect in every view"""
     print()
-    print("== 02 在web中使用原生sql: 示例1, 示例2, 示例3 ==")
+    print("== 02 在web中使用原生sql 示例1: connect in every view ==")
     per_call = ConnectPerCall()
     ids = [per_call.query("SELECT CONNECTION_ID()")[0][0] for _ in range(3)]
-    print(f"示例1 connect per call: 3 calls, 3 connections: {len(set(ids))} distinct ids")
+    print(f"3 calls, 3 connections: {len(set(ids))} distinct ids")
+
+
+def demo_example2(settings):
+    """002 示例2: one global connection for every thread"""
+    print()
+    print("== 02 示例2: one global connection for every thread ==")
     read_by_b, read_by_a = crossed_answers(settings)
-    print("示例2 one global connection for every thread: two users, step by step —")
-    print(f"  A sends, B sends, B reads {read_by_b!r}, A reads {read_by_a!r}")
+    print("two users, step by step: A sends, B sends,")
+    print(f"  B reads {read_by_b!r}, A reads {read_by_a!r}")
     print("  (threads at full speed get the same: wrong answers and errors, different every run)")
+
+
+def demo_example3(settings):
+    """002 示例3: a lock around one shared connection"""
+    print()
+    print("== 02 示例3: a lock around one shared connection ==")
     shared = threading.Lock()
     pool = create_pool(settings, mincached=0)
-    print("示例3, two requests at once: are both inside at the same moment?")
+    print("two requests at once: are both inside at the same moment?")
     print(f"  the notes' `with threading.Lock():` in the view -> {both_inside(threading.Lock)}:")
     print("    a new lock per call locks nothing")
     print(f"  one lock shared by every request -> {both_inside(lambda: shared)}: safe, but one")
@@ -788,6 +760,7 @@ def demo_three_ways(settings):
 
 
 def demo_two_pools(settings):
+    """002 模式一 PersistentDB vs 模式二 PooledDB"""
     print()
     print("== 模式一 PersistentDB vs 模式二 PooledDB ==")
     persistent = PersistentStrategy()
@@ -1007,6 +980,7 @@ POOL_PARAMETERS = (
 
 
 def demo_pool_parameters(settings):
+    """002 模式二 PooledDB's parameters, each measured on the server"""
     print()
     print("== 模式二 PooledDB's parameters, each measured on the server ==")
     admin = pymysql.connect(**connect_kwargs(settings, with_database=False), autocommit=True)
@@ -1040,6 +1014,7 @@ def _letters(ids):
 
 
 def demo_small_app():
+    """002 2.3 实际开发小应用案例: db_helper.SQLHelper (StaticSqlHelper here)"""
     print()
     print("== 2.3 实际开发小应用案例: db_helper.SQLHelper (StaticSqlHelper here) ==")
     try:
@@ -1062,27 +1037,56 @@ def demo_small_app():
     print("served: python 08_deploy.py serve, then GET /case")
 
 
+def on_db(demo):
+    """A section run on 方式一's shared `db` (the sections are given the settings)."""
+    return functools.wraps(demo)(lambda settings: demo(db))
+
+
+def no_settings(demo):
+    return functools.wraps(demo)(lambda settings: demo())
+
+
+SECTIONS = sections.registry(
+    sections.Section("imports", no_settings(demo_imports_then_and_now)),
+    sections.Section("way_one", on_db(demo_sqlhelper_way_one), SqlHelper, SharedInstanceSqlHelper),
+    sections.Section(
+        "commit", on_db(demo_commit_semantics), SqlHelper.__exit__, bug=(NotesSqlHelper,)
+    ),
+    sections.Section(
+        "way_one_as_written", on_db(demo_way_one_as_written), SqlHelper.close,
+        bug=(NotesSqlHelper,),
+    ),
+    sections.Section("two_users", on_db(demo_two_users_one_instance), SharedInstanceSqlHelper),
+    sections.Section("way_two", on_db(demo_sqlhelper_way_two), OwnConnectionSqlHelper),
+    sections.Section("example1", demo_example1, ConnectPerCall),
+    sections.Section("example2", demo_example2, GlobalConnection, crossed_answers),
+    sections.Section("example3", demo_example3, LockedGlobalConnection, both_inside),
+    sections.Section("two_pools", demo_two_pools, PersistentStrategy, PooledStrategy),
+    sections.Section(
+        "pool_parameters", demo_pool_parameters, create_pool, ServerCount, *POOL_PARAMETERS
+    ),
+    sections.Section(
+        "small_app", no_settings(demo_small_app), StaticSqlHelper,
+        bug=(NotesStaticSqlHelper,),
+    ),
+)  # fmt: skip
+
+
 def main(argv=None):
     parser = cli.demo_parser("06_sqlhelper.py", __doc__)
     parser.epilog = SETTINGS_HELP
-    parser.parse_args(sys.argv[1:] if argv is None else argv)
-    settings = settings_or_exit()
-    check_database(settings, db)
-    print(
-        f"MySQL at {settings['host']}:{settings['port']}, database {settings['database']!r}, "
-        "table tb1 ready"
-    )
-    print()
-    demo_imports_then_and_now()
-    demo_sqlhelper_way_one(db)
-    demo_commit_semantics(db)
-    demo_way_one_as_written(db)
-    demo_two_users_one_instance(db)
-    demo_sqlhelper_way_two(db)
-    demo_three_ways(settings)
-    demo_two_pools(settings)
-    demo_pool_parameters(settings)
-    demo_small_app()
+    sections.add_arguments(parser)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+
+    def ready_database():
+        settings = settings_or_exit()
+        check_database(settings, db)
+        if not sections.wanted(args):
+            where = f"{settings['host']}:{settings['port']}"
+            print(f"MySQL at {where}, database {settings['database']!r}, table tb1 ready\n")
+        return settings
+
+    sections.run(SECTIONS, args, parser, ready_database)
 
 
 if __name__ == "__main__":

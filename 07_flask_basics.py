@@ -19,7 +19,6 @@ Test: python -m pytest tests/test_07_flask_basics.py
 import importlib
 import os
 import secrets
-import sys
 import threading
 import time
 import urllib.request
@@ -29,7 +28,7 @@ from werkzeug.routing import BaseConverter
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response
 
-from instruments import cli
+from instruments import cli, sections
 
 lifecycle = importlib.import_module("05_lifecycle")
 Flask, Blueprint, Config = lifecycle.Flask, lifecycle.Blueprint, lifecycle.Config
@@ -74,7 +73,9 @@ def werkzeug_app(environ, start_response):
     return response(environ, start_response)
 
 
-def narrate_wsgi(app, out=print):
+def narrate_wsgi(app=None, out=print):
+    """内容回顾 2: a WSGI app served by wsgiref and by run_simple, then 05's app by run_simple."""
+    app = app or lifecycle.create_app()
     from wsgiref.simple_server import WSGIRequestHandler
     from wsgiref.simple_server import make_server as wsgiref_make_server
 
@@ -752,16 +753,49 @@ NAMES_SINCE_1_1_1 = (
 )
 
 
+SECTIONS = sections.registry(
+    sections.Section(
+        "wsgi",
+        narrate_wsgi,
+        wsgiref_app, werkzeug_app,
+        title="000 内容回顾 2: django之前 / flask之前, a WSGI app on wsgiref and on run_simple",
+    ),
+    sections.Section(
+        "config",
+        narrate_config_principle,
+        title="003 一、flask配置文件: import_module + getattr, the principle of from_object",
+    ),
+    sections.Section(
+        "routing",
+        narrate_routing,
+        RegexConverter, routing_app, check_login, decorator_placement_app, View, MethodView,
+        title="003 二、路由系统 / 000 回顾 6-8: rules, converters, endpoints, decorators, CBV",
+    ),
+    sections.Section(
+        "blueprints",
+        narrate_blueprints,
+        title="003 三、蓝图 and 四、子域名: blueprints, their folders and prefixes, subdomains",
+    ),
+    sections.Section(
+        "custom_session",
+        narrate_custom_session,
+        ServerSideSession, ServerSideSessionInterface,
+        title="000 补充：自定义session: app.session_interface = ServerSideSessionInterface()",
+    ),
+    sections.Section(
+        "notes_source",
+        narrate_notes_bugs,
+        Flask.wsgi_app, RequestContext.push, RequestContext.pop, AppContext.pop,
+        Flask.try_trigger_before_first_request_functions, Flask.process_response,
+        title="The notes' copies of Flask's source, run as written, each beside 05's",
+        bug=(_notes_wsgi_app, NotesPushRequestContext, NotesFlask, NotesPopRequestContext,
+             NotesPopAppContext),
+    ),
+)  # fmt: skip
+
+
 def main(argv=None):
-    cli.demo_parser("07_flask_basics.py", __doc__).parse_args(
-        sys.argv[1:] if argv is None else argv
-    )
-    narrate_wsgi(lifecycle.create_app())
-    narrate_config_principle()
-    narrate_routing()
-    narrate_blueprints()
-    narrate_custom_session()
-    narrate_notes_bugs()
+    sections.main("07_flask_basics.py", __doc__, SECTIONS, argv)
 
 
 if __name__ == "__main__":

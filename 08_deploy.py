@@ -38,7 +38,7 @@ from contextvars import ContextVar
 
 from werkzeug.exceptions import HTTPException
 
-from instruments import cli, serving
+from instruments import cli, sections, serving
 
 localstack = importlib.import_module("03_localstack")
 localproxy = importlib.import_module("04_proxy")
@@ -835,7 +835,7 @@ def _maxconnections(text):
     return value
 
 
-def parse_args(argv):
+def build_parser():
     parser = cli.ArgumentParser(
         prog="08_deploy.py",
         description="A write whose answer never came and the ident under asyncio, narrated "
@@ -864,7 +864,8 @@ def parse_args(argv):
         action="store_true",
         help="answer 503 when every connection is in use, instead of waiting for one",
     )
-    return parser.parse_args(argv)
+    sections.add_arguments(parser)
+    return parser
 
 
 def serve(args):
@@ -895,14 +896,34 @@ def serve(args):
     serving.serve(server, on_stop=helper.pool.close)
 
 
+SECTIONS = sections.registry(
+    sections.Section(
+        "ambiguous_write",
+        lambda settings: demo_ambiguous_write(db, settings),
+        OutcomeUnknown, create_user_once, demo_ambiguous_write,
+        title="After the notes: a write whose answer never came, and an idempotency key",
+    ),
+    sections.Section(
+        "asyncio_idents",
+        lambda settings: demo_asyncio_idents(),
+        use_ident, context_ident, asyncio_ident_race, demo_asyncio_idents,
+        title="协程: 100 asyncio tasks on one thread, keyed by the thread, greenlet or ContextVar",
+    ),
+)  # fmt: skip
+
+
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == "serve":
         return serve(args)
-    settings = sqlhelper.settings_or_exit(PROG)
-    sqlhelper.check_database(settings, db, PROG, setup_database)
-    demo_ambiguous_write(db, settings)
-    demo_asyncio_idents()
+
+    def ready_database():
+        settings = sqlhelper.settings_or_exit(PROG)
+        sqlhelper.check_database(settings, db, PROG, setup_database)
+        return settings
+
+    sections.run(SECTIONS, args, parser, ready_database)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ Test: python -m pytest tests/test_09_elsewhere.py
 import importlib
 import threading
 
-from instruments import cli, recorder, serving, watching
+from instruments import cli, recorder, sections, serving, watching
 
 localstack = importlib.import_module("03_localstack")
 lifecycle = importlib.import_module("05_lifecycle")
@@ -142,10 +142,20 @@ def narrate_stream(app, out=print):
     out("   again while the body is produced")
 
 
-def narrate_all(app):
-    narrate_elsewhere(app)
-    narrate_stream(app)
-
+SECTIONS = sections.registry(
+    sections.Section(
+        "thread",
+        narrate_elsewhere,
+        read_value, read_request_elsewhere, in_a_greenlet, in_a_thread,
+        title="Beyond the notes: the context belongs to one ident (GET /thread?value=hi)",
+    ),
+    sections.Section(
+        "stream",
+        narrate_stream,
+        streamed_body, create_app,
+        title="Beyond the notes: a streamed body outlives its context (GET /stream?value=hi)",
+    ),
+)  # fmt: skip
 
 # What `python 09_elsewhere.py` serves (sessions signed with $SECRET_KEY when it is set).
 app = serving.use_secret_key(create_app())
@@ -157,7 +167,8 @@ def main(argv=None):
         "Narrate a request read from another thread, a greenlet and a streamed body, then "
         "serve 05's demo app with /thread and /stream.",
         app,
-        narrate=lambda: narrate_all(create_app()),
+        SECTIONS,
+        prepare=create_app,
         argv=argv,
     )
 

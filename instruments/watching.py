@@ -9,7 +9,7 @@ narration); nothing here imports a numbered script.
 import os
 import sys
 
-from instruments import cli, pages, recorder, serving
+from instruments import cli, pages, recorder, sections, serving
 
 
 def watch(app, module):
@@ -61,8 +61,7 @@ def narrate_routes(app, out=print):
         out(f"  {url:<32} {what}")
 
 
-def parse_args(prog, description, argv):
-    parser = cli.ArgumentParser(prog=prog, description=description)
+def parse_args(parser, argv):
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=cli.port, default=5000, help="port to listen on")
     parser.add_argument(
@@ -71,17 +70,23 @@ def parse_args(prog, description, argv):
     parser.add_argument(
         "--demo", action="store_true", help="print the narration and exit, without serving"
     )
+    sections.add_arguments(parser)
     return parser.parse_args(argv)
 
 
-def narrate_then_serve(prog, description, app, narrate, argv=None):
-    """The command line of a lesson that narrates, then serves `app` (a watched one):
-    --demo narrates and exits; --trace narrates every request served as well.
+def narrate_then_serve(prog, description, app, lesson, prepare, argv=None):
+    """The command line of a lesson that narrates its sections (`lesson`, run with what
+    `prepare()` makes), then serves `app` (a watched one): --demo narrates and exits; --trace
+    narrates every request served as well; --list, --only and --markdown do as in the other
+    scripts, without serving.
 
     The port is taken first, so a second copy on the same port stops before narrating. If
     stdout goes away during the narration (`| head`), the narration stops and serving goes on.
     """
-    args = parse_args(prog, description, sys.argv[1:] if argv is None else argv)
+    parser = cli.ArgumentParser(prog=prog, description=description)
+    args = parse_args(parser, sys.argv[1:] if argv is None else argv)
+    if sections.wanted(args):
+        return sections.run(lesson, args, parser, prepare, fresh=True)
     server = None
     if not args.demo:
         try:
@@ -89,7 +94,7 @@ def narrate_then_serve(prog, description, app, narrate, argv=None):
         except serving.CannotListen as exc:
             sys.exit(f"{prog}: {exc}")
     try:
-        narrate()
+        sections.run(lesson, args, parser, prepare, fresh=True)
     except BrokenPipeError:  # `| head`: the reader went away
         if server is None:
             raise

@@ -24,6 +24,8 @@ ALLOWED = {
     "instruments.serving": [],
     "instruments.recorder": [],
     "instruments.pages": [],
+    "instruments.mysql_env": [],
+    "instruments.sections": [],
     "instruments.watching": [],
 }
 

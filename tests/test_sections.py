@@ -1,0 +1,99 @@
+"""Every numbered script lists its sections (--list), runs some (--only) and prints them as
+markdown (--markdown): the sections are the plain run's parts, in order, and the markdown's
+code is the running source."""
+
+import re
+
+import pytest
+from conftest import SCRIPTS, load, mysql_env, run_script
+from markdown_it import MarkdownIt
+
+from instruments import sections
+
+NEEDS_A_DATABASE = ("06_sqlhelper", "08_deploy")
+PLAIN_RUN = {"05_lifecycle": ["--demo"], "09_elsewhere": ["--demo"]}
+
+
+# 06 and 08 run against the test database (their parameters carry the db marker).
+ALL = [pytest.param(s, marks=pytest.mark.db) if s in NEEDS_A_DATABASE else s for s in SCRIPTS]
+
+
+def masked(text):
+    return sections.mask(text)
+
+
+def script_env(script, request):
+    if script not in NEEDS_A_DATABASE:
+        return None
+    return mysql_env(request.getfixturevalue("test_database"))
+
+
+def run(script, *args, env=None):
+    result = run_script(script, *args, env=env, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "", result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_list_names_every_section_in_order(script):
+    registry = load(script).SECTIONS
+    lines = run(script, "--list").splitlines()
+    assert [line.split()[0] for line in lines] == list(registry)
+    for line, section in zip(lines, registry.values(), strict=True):
+        assert line.endswith(section.title)
+
+
+@pytest.mark.parametrize("script", ALL)
+def test_each_section_alone_prints_its_part_of_the_plain_run(script, request):
+    env = script_env(script, request)
+    plain = masked(run(script, *PLAIN_RUN.get(script, []), env=env))
+    parts = [masked(run(script, "--only", name, env=env)) for name in load(script).SECTIONS]
+    prologue = plain[: len(plain) - len("".join(parts))]
+    assert plain == prologue + "".join(parts)
+    assert prologue == "" or script == "06_sqlhelper" and prologue.startswith("MySQL at ")
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_an_unknown_section_is_one_line_and_exit_2(script):
+    result = run_script(script, "--only", "no_such_section")
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert lines[0].startswith(f"{script}.py: error: --only: no section named 'no_such_section'")
+    assert all(name in lines[0] for name in load(script).SECTIONS)
+
+
+def python_blocks(text):
+    return re.findall(r"```python\n(.*?)\n```", text, flags=re.S)
+
+
+@pytest.mark.parametrize("script", ALL)
+def test_the_markdowns_code_compiles_and_is_the_running_source(script, request):
+    registry = load(script).SECTIONS
+    text = run(script, "--markdown", env=script_env(script, request))
+    expected = []
+    for section in registry.values():
+        for objects in (section.bug, section.code):
+            expected += python_blocks("\n".join(sections.code_blocks(objects)))
+    blocks = python_blocks(text)
+    assert blocks == expected
+    for block in blocks:
+        compile(block, script, "exec")
+    assert text.count("\n## ") + text.startswith("## ") == len(registry)
+
+
+@pytest.mark.parametrize("script, name", [("03_localstack", "two_stacks"), ("05_lifecycle", "g")])
+def test_one_section_renders_as_markdown(script, name):
+    text = run(script, "--only", name, "--markdown")
+    html = MarkdownIt().render(text)
+    assert html.count("<h2>") == 1 and load(script).SECTIONS[name].title in html
+    assert '<code class="language-python">' in html
+    assert "\x1b[" not in text and re.search(r"0x[0-9a-f]", text) is None  # masked
+
+
+def test_a_section_with_the_notes_bug_shows_both_versions():
+    text = run("03_localstack", "--only", "localstack", "--markdown")
+    bug, fix = text.split("The fix:")
+    assert "The notes' version:" in bug and "class NotesLocalStack(LocalStack):" in bug
+    assert "class LocalStack:" in fix and "def demo_localstack_todo():" in fix
