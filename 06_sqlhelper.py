@@ -43,10 +43,10 @@ except ImportError as exc:  # 01-05 run on Werkzeug alone. Importing 06 connects
     pymysql = PersistentDB = PooledDB = TooManyConnectionsError = COMMAND = None
 
 from instruments import cli, sections
-from instruments.mysql_env import SETTINGS_HELP, settings_from_env, settings_or_exit
+from instruments.mysql_settings import SETTINGS_HELP, settings_from_env, settings_or_exit
 
 # ==========================================================================================
-# Settings — MYSQL_* from the environment (instruments/mysql_env.py reads them)
+# Settings — MYSQL_* from the environment (instruments/mysql_settings.py reads them)
 # ==========================================================================================
 
 

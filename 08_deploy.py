@@ -38,7 +38,7 @@ from contextvars import ContextVar
 
 from werkzeug.exceptions import HTTPException
 
-from instruments import cli, sections, serving
+from instruments import cli, mysql_settings, sections, serving
 
 localstack = importlib.import_module("03_localstack")
 localproxy = importlib.import_module("04_proxy")
@@ -427,7 +427,7 @@ def create_serve_app(helper=None, sessions="cookie"):
     def database_unavailable(exc):
         if not is_connection_error(exc):
             raise exc  # a bad statement is a 500 (logged), not "unavailable"
-        settings = {**sqlhelper.settings_from_env(), **helper.pool._kwargs}
+        settings = {**mysql_settings.settings_from_env(), **helper.pool._kwargs}
         message = unavailable_in_words(exc, settings, helper.pool)
         if isinstance(exc, OutcomeUnknown) and request.method not in ("GET", "HEAD"):
             message = (
@@ -480,7 +480,7 @@ def _page_args(args):
 def setup_database(settings=None):
     """06's database and tb1, plus what serve stores: the keys of idempotent POSTs and the
     sessions every worker reads."""
-    settings = settings or sqlhelper.settings_from_env()
+    settings = settings or mysql_settings.settings_from_env()
     sqlhelper.setup_database(settings)
     conn = pymysql.connect(**sqlhelper.connect_kwargs(settings, with_database=False))
     try:
@@ -514,7 +514,7 @@ def setup_or_exit(helper):
     and exit status 3, gunicorn's "worker failed to boot": its master then stops, instead of
     forking new workers that fail the same way for ever."""
     try:
-        settings = helper.pool_options.get("settings") or sqlhelper.settings_or_exit(PROG)
+        settings = helper.pool_options.get("settings") or mysql_settings.settings_or_exit(PROG)
         sqlhelper.check_database(settings, None, PROG, setup_database)
     except SystemExit as exc:
         print(exc.code, file=sys.stderr, flush=True)
@@ -756,7 +756,9 @@ def create_app_with_pool_opened_now(per_process=True):
     `POOL = PooledDB(...)` is at import; under `gunicorn --preload` that is the master,
     before the fork. per_process=False keeps using that pool in every worker."""
     helper_class = ServingSqlHelper if per_process else InheritedPoolSqlHelper
-    helper = helper_class(settings=sqlhelper.settings_or_exit(PROG), maxconnections=1, mincached=1)
+    helper = helper_class(
+        settings=mysql_settings.settings_or_exit(PROG), maxconnections=1, mincached=1
+    )
     setup_or_exit(helper)
     helper.pool  # noqa: B018  (opened now, in this process)
     return create_serve_app(helper)
@@ -840,15 +842,17 @@ def build_parser():
         prog="08_deploy.py",
         description="A write whose answer never came and the ident under asyncio, narrated "
         "(the default), or 05's demo app served with database routes on one pool (serve).",
-        epilog=sqlhelper.SETTINGS_HELP,
+        epilog=mysql_settings.SETTINGS_HELP,
     )
     commands = parser.add_subparsers(dest="command", metavar="{demo,serve}")
-    commands.add_parser("demo", help="the narration (the default)", epilog=sqlhelper.SETTINGS_HELP)
+    commands.add_parser(
+        "demo", help="the narration (the default)", epilog=mysql_settings.SETTINGS_HELP
+    )
     serve_parser = commands.add_parser(
         "serve",
         help="serve 05's demo app plus /users, /slow, /pool and /case",
         description="Serve 05's demo app plus /users, /slow, /pool and /case, all on one pool.",
-        epilog=sqlhelper.SETTINGS_HELP,
+        epilog=mysql_settings.SETTINGS_HELP,
     )
     serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve_parser.add_argument("--port", type=cli.port, default=5000, help="port")
@@ -869,7 +873,7 @@ def build_parser():
 
 
 def serve(args):
-    settings = sqlhelper.settings_or_exit(PROG)
+    settings = mysql_settings.settings_or_exit(PROG)
     # One pool for the process: `db` serves the routes.
     helper = db
     helper.configure(
@@ -919,7 +923,7 @@ def main(argv=None):
         return serve(args)
 
     def ready_database():
-        settings = sqlhelper.settings_or_exit(PROG)
+        settings = mysql_settings.settings_or_exit(PROG)
         sqlhelper.check_database(settings, db, PROG, setup_database)
         return settings
 

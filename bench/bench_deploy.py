@@ -42,6 +42,8 @@ from collections import Counter
 import common
 import pymysql
 
+from instruments import mysql_settings
+
 sys.path.insert(0, str(common.ROOT / "tests"))
 import dbserver  # noqa: E402  (the tests' throwaway mariadbd, also used here)
 
@@ -690,8 +692,8 @@ def lessons(text):
 
 def database_settings():
     try:
-        settings = sqlhelper.settings_from_env()
-    except sqlhelper.SettingsError as exc:
+        settings = mysql_settings.settings_from_env()
+    except mysql_settings.SettingsError as exc:
         sys.exit(f"bench_deploy.py: {exc}")
     settings.pop("database")
     reason = dbserver.answers(settings)

@@ -22,6 +22,8 @@ from collections import Counter
 import common
 import pymysql
 
+from instruments import mysql_settings
+
 sqlhelper = common.load("06_sqlhelper")
 
 QUERIES = {"cheap": ("SELECT %s", ()), "SLEEP(0.005)": ("SELECT %s, SLEEP(%s)", (0.005,))}
@@ -128,10 +130,10 @@ def main():
     args = p.parse_args()
     thread_counts = args.threads
     try:
-        settings = sqlhelper.settings_from_env()
+        settings = mysql_settings.settings_from_env()
         sqlhelper.setup_database(settings)
         admin = Admin(settings)
-    except (sqlhelper.SettingsError, pymysql.err.Error) as exc:
+    except (mysql_settings.SettingsError, pymysql.err.Error) as exc:
         where = "the MYSQL_* settings"
         if isinstance(exc, pymysql.err.Error):
             where = f"MySQL at {settings['host']}:{settings['port']}"

@@ -13,6 +13,8 @@ import pymysql
 import pytest
 from conftest import ROOT, load, mysql_env, run_script
 
+from instruments import mysql_settings
+
 sqlhelper = load("06_sqlhelper")
 
 HOSTILE = [
@@ -262,17 +264,17 @@ def test_connect_per_call_opens_a_connection_each_time(settings):
 
 
 def test_settings_from_env():
-    assert sqlhelper.settings_from_env({}) == {
+    assert mysql_settings.settings_from_env({}) == {
         "host": "127.0.0.1",
         "port": 3306,
         "user": "root",
         "password": "",
         "database": "pooldb",
     }
-    with pytest.raises(sqlhelper.SettingsError, match="MYSQL_PORT must be a number"):
-        sqlhelper.settings_from_env({"MYSQL_PORT": "abc"})
-    with pytest.raises(sqlhelper.SettingsError, match="MYSQL_DATABASE"):
-        sqlhelper.settings_from_env({"MYSQL_DATABASE": "x`; DROP"})
+    with pytest.raises(mysql_settings.SettingsError, match="MYSQL_PORT must be a number"):
+        mysql_settings.settings_from_env({"MYSQL_PORT": "abc"})
+    with pytest.raises(mysql_settings.SettingsError, match="MYSQL_DATABASE"):
+        mysql_settings.settings_from_env({"MYSQL_DATABASE": "x`; DROP"})
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ ALLOWED = {
     "instruments.serving": [],
     "instruments.recorder": [],
     "instruments.pages": [],
-    "instruments.mysql_env": [],
+    "instruments.mysql_settings": [],
     "instruments.sections": [],
     "instruments.watching": [],
 }
