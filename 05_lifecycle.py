@@ -452,7 +452,11 @@ class ConfigAttribute:
         app.config[self.key] = value
 
 
-class Flask(extras.FlaskHooks):
+class Flask(extras.FlaskExtras):
+    """The application: made once, at import, and shared by every request (it is not on a
+    stack). Its methods follow, in the order a request calls them; what the notes never open
+    (URL value hooks, trapping, templates) it inherits from flask_extras.FlaskExtras."""
+
     request_class = Request
     response_class = Response
     url_rule_class = Rule
@@ -1249,7 +1253,7 @@ Flask.session_interface = SecureCookieSessionInterface()
 # ==========================================================================================
 
 
-class Blueprint(extras.BlueprintHooks):
+class Blueprint(extras.BlueprintExtras):
     """Records what to register; app.register_blueprint(bp, url_prefix=..., subdomain=...)
     replays it on the app. Its own static folder is served at url_prefix + static_url_path."""
 

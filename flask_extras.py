@@ -68,14 +68,16 @@ def show_server_banner(env, debug, app_import_path):
 
 
 # ==========================================================================================
-# Hooks the notes do not read: URL values and defaults, endpoint, URL build errors
+# Flask and Blueprint beyond the notes: URL values and defaults, endpoint, build errors,
+# trapped HTTP errors, templates' environment
 # ==========================================================================================
 
 
-class FlaskHooks:
-    """Flask 1.1.1's decorators and handlers beyond before/after/teardown. The lists they fill
-    (url_value_preprocessors, url_default_functions, url_build_error_handlers) are made in
-    Flask.__init__; preprocess_request runs the value preprocessors, url_for the defaults."""
+class FlaskExtras:
+    """What 05's Flask has of Flask 1.1.1 beyond the notes: hooks beyond before/after/teardown
+    (their lists, url_value_preprocessors, url_default_functions and url_build_error_handlers,
+    are made in Flask.__init__; preprocess_request runs the value preprocessors, url_for the
+    defaults), the TRAP_* settings, and the templates' environment."""
 
     @property
     def got_first_request(self):
@@ -139,7 +141,7 @@ class FlaskHooks:
         raise error
 
 
-class BlueprintHooks:
+class BlueprintExtras:
     """What a Flask 1.1.1 Blueprint can register beyond its routes and own hooks: hooks for the
     whole app, URL values and defaults, error handlers. Each is recorded once: a blueprint
     registered twice (under two prefixes) adds its rules twice and its hooks once."""
