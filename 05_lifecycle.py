@@ -1384,7 +1384,7 @@ Flask.config_class = Config
 
 LEFT_OUT_OF_CONFIG = {  # Flask 1.1.1's other 6 default keys, and why 05 goes without them
     "ENV": "the environment of the `flask` command, which 05 does not have",
-    "EXPLAIN_TEMPLATE_LOADING, TEMPLATES_AUTO_RELOAD": "templates are not taught here",
+    "EXPLAIN_TEMPLATE_LOADING, TEMPLATES_AUTO_RELOAD": "flask_extras' templates go without",
     "SEND_FILE_MAX_AGE_DEFAULT, USE_X_SENDFILE": "static files are Werkzeug's defaults",
     "MAX_COOKIE_SIZE": "Werkzeug's limit (4093 bytes) applies as it is",
 }
