@@ -15,7 +15,7 @@ The file reads in the order a request travels:
            then Flask with its methods in the order a request calls them; startup after them.
   Part B — what a real app adds: sessions, blueprints, Config.from_object; what the notes
            never open (the test client, jsonify, url_for) is in flask_extras.py, beside it.
-  Part C — watch it: the demo app, the 7.1/7.2 narration, main.
+  Part C — watch it: the demo app, the narration (7.1, 7.2, 第4步, g, sessions), main.
            The tools that watch (the recorder behind the narration, --trace and /lifecycle,
            the pages, the server, the command line) are in instruments/, handed this module;
            /lifecycle replaces the notes' two dead lifecycle diagrams.
@@ -29,7 +29,7 @@ One request, step by step — 000's numbers, 002's in brackets — and the funct
   2.3               SecureCookieSessionInterface.open_session (then URL matching, unnumbered)
   3      [3.0]      Flask.full_dispatch_request
   3.1               try_trigger_before_first_request_functions
-  3.2               preprocess_request: before_request functions
+  3.2               preprocess_request: URL value preprocessors, then before_request
   3.3    [3.1–3.7]  dispatch_request: the view; request.method → LocalProxy → LocalStack.top
   3.4               finalize_request → make_response
   3.4.1             process_response: after_request functions, reversed
@@ -44,6 +44,7 @@ Run:  python 05_lifecycle.py          narrate startup (7.1) and one request (7.2
       python 05_lifecycle.py --demo   narrate and exit
       python 05_lifecycle.py --trace  narrate every request served, as it happens
       then open http://127.0.0.1:5000/ and http://127.0.0.1:5000/lifecycle
+      python 05_lifecycle.py --list   the narration's sections; --only g --markdown for notes
 Test: python -m pytest tests/test_05_lifecycle.py tests/test_05_http.py tests/test_05_page.py
 """
 
