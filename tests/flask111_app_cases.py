@@ -574,6 +574,112 @@ def helper_cases():
     return out
 
 
+# --- 11. seven cases of Flask 1.1.1's own test suite that Werkzeug 3 does not rule out -----
+
+
+def own_suite_cases():
+    """test_basic::test_static_route_with_host_matching, ::test_debug_mode_complains_after_
+    first_request, ::test_max_cookie_size; test_blueprints::test_blueprint_url_defaults,
+    ::test_endpoint_decorator; test_testing::test_client_pop_all_preserved;
+    test_reqctx::test_bad_environ_raises_bad_request — each as that test does it."""
+    out = {}
+    hosted = api.Flask("hosted", host_matching=True, static_host="example.com")
+    with hosted.test_request_context():
+        out["static_host: url_for"] = api.url_for("static", filename="a.css", _external=True)
+    out["static_host without host_matching"] = _error(
+        lambda: api.Flask("x", static_host="example.com")
+    )[0]
+    out["host_matching without static_host"] = _error(lambda: api.Flask("x", host_matching=True))[0]
+    out["host_matching, no static folder"] = _error(
+        lambda: api.Flask("x", host_matching=True, static_folder=None)
+    )[0]
+
+    app = api.Flask("late")
+    app.debug = True
+    app.route("/")(lambda: "Awesome")
+    before = app.got_first_request
+    first = app.test_client().get("/").get_data(as_text=True)
+    late = _error(lambda: app.route("/foo", endpoint="broken")(lambda: "Meh"))
+    app.debug = False
+    app.route("/foo", endpoint="working")(lambda: "Meh")
+    out["a setup method after the first request, in debug"] = [
+        before, first, late[0], "A setup function was called" in str(late[1]),
+        app.test_client().get("/foo").get_data(as_text=True), app.got_first_request,
+    ]  # fmt: skip
+
+    sized = api.Flask("sized")
+    sized.config["MAX_COOKIE_SIZE"] = 100
+    outside = api.Response().max_cookie_size
+    with sized.app_context():
+        inside = api.Response().max_cookie_size
+
+    @sized.route("/")
+    def big_cookie():
+        response = api.Response("", status=204)
+        response.set_cookie("foo", "bar" * 100)
+        return response
+
+    warned = []
+    for size in (100, 0):
+        sized.config["MAX_COOKIE_SIZE"] = size
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sized.test_client().get("/")
+        warned.append(["cookie is too large" in str(w.message) for w in caught])
+    out["MAX_COOKIE_SIZE"] = [
+        outside, api.Flask.default_config.get("MAX_COOKIE_SIZE"), inside, warned,
+    ]  # fmt: skip
+
+    app, bp = api.Flask("defaults"), api.Blueprint("test", "defaults")
+    bp.route("/foo", defaults={"baz": 42})(lambda bar, baz: f"{bar}/{baz}")
+    bp.add_url_rule("/bar", "bar", lambda bar: str(bar))
+    app.register_blueprint(bp, url_prefix="/1", url_defaults={"bar": 23})
+    app.register_blueprint(bp, url_prefix="/2", url_defaults={"bar": 19})
+    client = app.test_client()
+    out["register_blueprint(url_defaults=...)"] = [
+        client.get(path).get_data(as_text=True) for path in ("/1/foo", "/2/foo", "/1/bar", "/2/bar")
+    ]
+
+    import werkzeug.routing
+
+    app, bp = api.Flask("endpoints"), api.Blueprint("bp", "endpoints")
+    app.url_map.add(
+        werkzeug.routing.Submount(
+            "/foo",
+            [
+                werkzeug.routing.Rule("/bar", endpoint="bar"),
+                werkzeug.routing.Rule("/", endpoint="index"),
+            ],
+        )
+    )
+    bp.endpoint("bar")(lambda: api.request.endpoint)
+    bp.endpoint("index")(lambda: api.request.endpoint)
+    app.register_blueprint(bp)
+    client = app.test_client()
+    out["a blueprint's endpoint decorator"] = [
+        client.get("/foo/").get_data(as_text=True), client.get("/foo/bar").get_data(as_text=True)
+    ]  # fmt: skip
+
+    app = api.Flask("preserved")
+    app.route("/")(lambda: api.Response(api.stream_with_context("hello")))
+
+    def preserved():
+        with app.test_request_context() as outer:
+            with app.test_client() as client:
+                client.get("/")
+            return api._request_ctx_stack.top is outer
+
+    out["with client: every preserved context popped"] = _error(preserved)
+
+    app = api.Flask("badhost")
+    builder = testing.EnvironBuilder(app)
+    environ = builder.get_environ()
+    environ["HTTP_HOST"] = "\x8a"
+    with app.request_context(environ):
+        out["a Host of \\x8a"] = app.full_dispatch_request().status_code
+    return out
+
+
 CASES = {
     "run": run_cases,
     "client": client_cases,
@@ -585,6 +691,7 @@ CASES = {
     "errors": error_cases,
     "responses": response_cases,
     "helpers": helper_cases,
+    "own_suite": own_suite_cases,
 }
 
 
