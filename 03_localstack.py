@@ -182,13 +182,23 @@ def ident_label(ident):
     return f"<{kind} {id(ident):#x}>"
 
 
-def storage_view(local):
-    """A snapshot of the real __storage__ of a Local or LocalStack, keys made printable."""
-    local = getattr(local, "_local", local)
+def storage_view(local, ident=None):
+    """A snapshot of the real __storage__ of a Local or LocalStack, keys made printable. Given
+    an ident, only that ident's entry ({} if it has none): the others are not copied."""
+    storage = getattr(local, "_local", local).__storage__
+    if ident is None:
+        entries = list(storage.items())
+    else:
+        entries = [(ident, storage[ident])] if ident in storage else []
     return {
-        ident_label(ident): {name: _snapshot(value) for name, value in data.items()}
-        for ident, data in list(local.__storage__.items())
+        ident_label(key): {name: _snapshot(value) for name, value in data.items()}
+        for key, data in entries
     }
+
+
+def idents_in(local):
+    """How many idents hold an entry in a Local or LocalStack right now (nothing is copied)."""
+    return len(getattr(local, "_local", local).__storage__)
 
 
 def _snapshot(value):

@@ -1,4 +1,4 @@
-"""05 — a small Flask on Werkzeug 3: startup, the request/app context lifecycle, run_simple.
+"""05 — the notes' Flask on Werkzeug 3: startup, the request/app context lifecycle, run_simple.
 
 Notes: 000/001 §7 源码初识 (7.1 项目启动, 7.2 有用户请求到来), §9 g到底是个什么鬼, 总结 and
 flask请求完整的生命周期 (第1步–第5步, 2.1–5.2.1); 002 §2 flask请求上下文 (1.0–4.4);
@@ -8,39 +8,27 @@ subdomains, CBV, their copies of Flask's source) run in 07_flask_basics.py, on t
 
 Over 04 this adds the application that pushes and pops the contexts 04's globals read. Routing,
 requests, responses, signing and signals come from Werkzeug, itsdangerous and blinker; the
-context machinery is written here, with Flask 1.1.1's order of hooks and signals.
+context machinery is written here, with Flask 1.1.1's order of hooks and signals. Each class is
+whole where it is defined: Part A alone, with 03, 04 and the libraries, serves a real request.
+Flask 1.1.1's API beyond the notes (the test client's extras, jsonify, url_for, templates,
+TRAP_*, URL value processors, app.run's banner) is a layer of subclasses in flask111.py, which
+imports this file; this file never imports it.
 
 The file reads in the order a request travels:
   Part A — one request, 第1步–第5步 (read this first): signals, g, AppContext, RequestContext,
-           then Flask with its methods in the order a request calls them; startup after them.
-  Part B — what a real app adds: sessions, blueprints, Config.from_object; what the notes
-           never open (the test client, jsonify, url_for) is in flask_extras.py, beside it.
-  Part C — watch it: the demo app, the narration (7.1, 7.2, 第4步, g, sessions), main.
+           Request and Response, the session it opens at 2.3, Config, then Flask with its
+           methods in the order a request calls them, and 7.1's startup after them.
+  Part B — what a real app adds: blueprints, and ctx.py's helpers for code that runs outside
+           the view (after_this_request, copy_current_request_context, stream_with_context).
+  Part C — watch it: the demo app, the step table (000's and 002's numbers beside the
+           function each step is), the narration (7.1, 7.2, 第4步, g, sessions), and main,
+           which serves through app.run() → werkzeug.serving.run_simple, as 7.1 reads.
            The tools that watch (the recorder behind the narration, --trace and /lifecycle,
-           the pages, the server, the command line) are in instruments/, handed this module;
-           /lifecycle replaces the notes' two dead lifecycle diagrams.
+           the pages, the command line) are in instruments/, handed the app, the step table,
+           the stacks, the proxies and the signals; /lifecycle replaces the notes' two dead
+           lifecycle diagrams.
 
-One request, step by step — 000's numbers, 002's in brackets — and the function that runs:
-  run_simple → Flask.__call__ → Flask.wsgi_app
-  1      [1.0–1.2]  Flask.request_context → RequestContext.__init__ → Request(environ)
-  2      [2.0, 2.1] RequestContext.push
-  2.1               AppContext.push: _app_ctx_stack.push(app_ctx), then appcontext_pushed
-  2.2    [2.2, 2.3] _request_ctx_stack.push(ctx) → LocalStack.push → Local.__setattr__
-  2.3               SecureCookieSessionInterface.open_session (then URL matching, unnumbered)
-  3      [3.0]      Flask.full_dispatch_request
-  3.1               try_trigger_before_first_request_functions
-  3.2               preprocess_request: URL value preprocessors, then before_request
-  3.3    [3.1–3.7]  dispatch_request: the view; request.method → LocalProxy → LocalStack.top
-  3.4               finalize_request → make_response
-  3.4.1             process_response: after_request functions, reversed
-  3.4.1.1, 3.4.1.2  is_null_session, save_session
-  4                 handle_exception: an unhandled error → got_request_exception, a 500
-  5      [4.0–4.4]  RequestContext.auto_pop → pop → _request_ctx_stack.pop() → release_local
-  5.1               do_teardown_request: teardown_request functions, request_tearing_down
-  5.2               AppContext.pop
-  5.2.1             do_teardown_appcontext: teardown_appcontext functions, appcontext_tearing_down
-
-Run:  python 05_lifecycle.py          narrate startup (7.1) and one request (7.2), then serve
+Run:  python 05_lifecycle.py          narrate startup (7.1) and one request (7.2), then app.run()
       python 05_lifecycle.py --demo   narrate and exit
       python 05_lifecycle.py --trace  narrate every request served, as it happens
       then open http://127.0.0.1:5000/ and http://127.0.0.1:5000/lifecycle
@@ -50,48 +38,36 @@ Test: python -m pytest tests/test_05_lifecycle.py tests/test_05_http.py tests/te
 
 import hashlib
 import importlib
-import ipaddress
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import time
-import warnings
-from base64 import b64decode, b64encode, urlsafe_b64decode, urlsafe_b64encode
+from base64 import urlsafe_b64decode, urlsafe_b64encode
 from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
 from functools import update_wrapper
 from itertools import chain
-from uuid import UUID
+from typing import NamedTuple
 
 from blinker import Namespace
 from itsdangerous import BadData, URLSafeTimedSerializer
-from markupsafe import Markup
 from werkzeug.datastructures import CallbackDict, Headers, ImmutableDict
-from werkzeug.exceptions import (
-    BadRequest,
-    BadRequestKeyError,
-    HTTPException,
-    InternalServerError,
-    RequestEntityTooLarge,
-    default_exceptions,
-)
+from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 from werkzeug.exceptions import abort as abort  # re-exported for quick-start apps
-from werkzeug.http import http_date, parse_date
 from werkzeug.routing import Map, RequestRedirect, Rule
-from werkzeug.test import Client
+from werkzeug.test import Client, EnvironBuilder
 from werkzeug.utils import import_string, send_from_directory
 from werkzeug.utils import redirect as redirect  # re-exported for quick-start apps
 from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response as _WerkzeugResponse
-from werkzeug.wsgi import LimitedStream
 
 from instruments import cli, sections, serving, watching
 
-localproxy = importlib.import_module("04_proxy")
-extras = importlib.import_module("flask_extras")  # Flask 1.1.1's API beyond the notes
 localstack = importlib.import_module("03_localstack")
+localproxy = importlib.import_module("04_proxy")
 _request_ctx_stack = localproxy._request_ctx_stack
 _app_ctx_stack = localproxy._app_ctx_stack
 request, session, g, current_app = (
@@ -101,46 +77,8 @@ request, session, g, current_app = (
     localproxy.current_app,
 )
 storage_view = localstack.storage_view
-jsonify, url_for, make_response = extras.jsonify, extras.url_for, extras.make_response
-render_template, render_template_string = extras.render_template, extras.render_template_string
 
 _sentinel = object()  # "no exception given", as opposed to None ("no exception happened")
-
-# One request's steps, in the order a request meets them: note 000's number (第1步–第5步), note
-# 002's (1.0–4.4), and where the step happens. The map in the docstring above, the recorder
-# behind --trace and /lifecycle, and the tests all read the numbers from here.
-STEPS = (
-    ("1", "1.0", "Flask.request_context"),
-    ("", "1.1", "RequestContext.__init__"),
-    ("", "1.2", "Request.__init__"),
-    ("2", "2.0 2.1", "RequestContext.push"),
-    ("2.1", "", "AppContext.push"),
-    ("2.2", "2.2", "_request_ctx_stack.push"),
-    ("", "2.3", "Local.__setattr__"),
-    ("2.3", "", "SessionInterface.open_session"),
-    ("3", "3.0", "Flask.full_dispatch_request"),
-    ("3.1", "", "Flask.try_trigger_before_first_request_functions"),
-    ("3.2", "", "Flask.preprocess_request"),
-    ("3.3", "3.1", "Flask.dispatch_request"),
-    ("", "3.2", "LocalProxy(partial(...))"),
-    ("", "3.3", "LocalProxy.__getattr__"),
-    ("", "3.4", "LocalProxy._get_current_object"),
-    ("", "3.5", "_lookup_req_object"),
-    ("", "3.6", "LocalStack.top"),
-    ("", "3.7", "Local.__getattr__"),
-    ("3.4", "", "Flask.finalize_request"),
-    ("3.4.1", "", "Flask.process_response"),
-    ("3.4.1.1", "", "SessionInterface.is_null_session"),
-    ("3.4.1.2", "", "SessionInterface.save_session"),
-    ("4", "", "Flask.handle_exception"),
-    ("5", "4.0 4.1", "RequestContext.auto_pop"),
-    ("5.1", "", "Flask.do_teardown_request"),
-    ("", "4.2", "_request_ctx_stack.pop"),
-    ("", "4.3", "release_local"),
-    ("", "4.4", "Local.__release_local__"),
-    ("5.2", "", "AppContext.pop"),
-    ("5.2.1", "", "Flask.do_teardown_appcontext"),
-)
 
 # ##########################################################################################
 # Part A — one request, 第1步–第5步
@@ -392,39 +330,6 @@ class Request(_WerkzeugRequest):
     def endpoint(self):
         return self.url_rule.endpoint if self.url_rule is not None else None
 
-    def _load_form_data(self):
-        try:
-            super()._load_form_data()
-        except OSError as exc:  # a broken chunked body: the client's mistake, not ours
-            raise BadRequest(f"The request body could not be read: {exc}.") from None
-        if self.body_goes_past_the_limit():
-            raise RequestEntityTooLarge()
-
-    def body_goes_past_the_limit(self):
-        """A chunked body has no Content-Length to refuse up front: Werkzeug reads it up to
-        MAX_CONTENT_LENGTH and, if it is longer, silently parses only that much. One more
-        byte after the limit tells a body that was cut from one that was whole."""
-        stream = self.stream
-        return (
-            self.content_length is None
-            and isinstance(stream, LimitedStream)
-            and stream.is_exhausted
-            and bool(self.environ["wsgi.input"].read(1))
-        )
-
-    def on_json_loading_failed(self, e):
-        """Bad JSON is a 400; only in debug mode does it say why (Werkzeug always would)."""
-        top = _app_ctx_stack.top
-        if top is not None and top.app.debug:
-            raise BadRequest(f"Failed to decode JSON object: {e}")
-        raise BadRequest()
-
-    @property
-    def max_content_length(self):
-        """MAX_CONTENT_LENGTH: a larger body is a 413, refused before it is read."""
-        top = _app_ctx_stack.top
-        return top.app.config["MAX_CONTENT_LENGTH"] if top is not None else None
-
 
 class Response(_WerkzeugResponse):
     """Werkzeug's Response, with Flask's default of HTML, and a relative Location made
@@ -432,6 +337,252 @@ class Response(_WerkzeugResponse):
 
     default_mimetype = "text/html"
     autocorrect_location_header = True
+
+
+# ==========================================================================================
+# session流程 — SecureCookieSessionInterface (flask/sessions.py): steps 2.3 and 3.4.1.2
+# ==========================================================================================
+
+
+class SessionMixin(MutableMapping):
+    @property
+    def permanent(self):
+        return self.get("_permanent", False)
+
+    @permanent.setter
+    def permanent(self, value):
+        self["_permanent"] = bool(value)
+
+    modified = True
+    accessed = True
+
+
+def _on_session_update(session):
+    session.modified = True
+    session.accessed = True
+
+
+class SecureCookieSession(CallbackDict, SessionMixin):
+    """A dict that remembers whether it was read (accessed) or changed (modified)."""
+
+    modified = False
+    accessed = False
+
+    def __init__(self, initial=None):
+        # Flask defines on_update as a closure in here; one module-level function is the same
+        # and saves building a function object per request.
+        super().__init__(initial, _on_session_update)
+
+    def __getitem__(self, key):
+        self.accessed = True
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.accessed = True
+        return super().get(key, default)
+
+    def setdefault(self, key, default=None):
+        self.accessed = True
+        return super().setdefault(key, default)
+
+
+class NullSession(SecureCookieSession):
+    """The session when no secret key is set: reads work, writes explain what is missing."""
+
+    def _fail(self, *args, **kwargs):
+        raise RuntimeError(
+            "The session is unavailable because no secret key was set.  Set the secret_key "
+            "on the application to something unique and secret."
+        )
+
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
+    del _fail
+
+
+class SessionJSONSerializer:
+    """How the session dict becomes the cookie's payload, and back: compact JSON with sorted
+    keys, as Flask writes it. (Flask 1.1.1 also tags tuples, bytes, Markup, UUIDs and
+    datetimes so that they come back as what they were: flask111.py's TaggedJSONSerializer.)"""
+
+    def dumps(self, value):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+    def loads(self, text):
+        return json.loads(text)
+
+
+class SessionInterface:
+    """What Flask asks of a session backend: open_session (2.3) and save_session (3.4.1.2).
+    Subclass it and set `app.session_interface = YourInterface()` to keep sessions elsewhere
+    (000's 补充：自定义session: 07's ServerSideSessionInterface keeps them in memory)."""
+
+    null_session_class = NullSession
+    pickle_based = False
+
+    def make_null_session(self, app):
+        return self.null_session_class()
+
+    def is_null_session(self, obj):
+        """3.4.1.1: 000 notes that this is looked up on the base class, SessionInterface."""
+        return isinstance(obj, self.null_session_class)
+
+    def get_cookie_domain(self, app):
+        """SESSION_COOKIE_DOMAIN, or None: the browser sends the cookie back to this host only.
+        (Flask 1.1.1 also derives it from SERVER_NAME, with warnings: flask111.py.)"""
+        return app.config["SESSION_COOKIE_DOMAIN"] or None
+
+    def get_cookie_path(self, app):
+        return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]
+
+    def get_cookie_httponly(self, app):
+        return app.config["SESSION_COOKIE_HTTPONLY"]
+
+    def get_cookie_secure(self, app):
+        return app.config["SESSION_COOKIE_SECURE"]
+
+    def get_cookie_samesite(self, app):
+        return app.config["SESSION_COOKIE_SAMESITE"]
+
+    def get_expiration_time(self, app, session):
+        if session.permanent:
+            return datetime.now(UTC) + app.permanent_session_lifetime
+        return None
+
+    def should_set_cookie(self, app, session):
+        return session.modified or (
+            session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]
+        )
+
+    def open_session(self, app, request):
+        """Step 2.3: the session for this request, or None (then a NullSession is used).
+        Called once per context, at push, so every use of `session` sees the same object."""
+        raise NotImplementedError()
+
+    def save_session(self, app, session, response):
+        """Step 3.4.1.2: keep what the request changed, in the response (a cookie) or a store.
+        Called after the after_request functions, so their changes are kept too."""
+        raise NotImplementedError()
+
+
+class SecureCookieSessionInterface(SessionInterface):
+    """The default: the whole session, signed (not encrypted), in a cookie."""
+
+    salt = "cookie-session"
+    digest_method = staticmethod(hashlib.sha1)
+    key_derivation = "hmac"
+    serializer = SessionJSONSerializer()
+    session_class = SecureCookieSession
+
+    def get_signing_serializer(self, app):
+        if not app.secret_key:
+            return None
+        return URLSafeTimedSerializer(
+            app.secret_key,
+            salt=self.salt,
+            serializer=self.serializer,
+            signer_kwargs={
+                "key_derivation": self.key_derivation,
+                "digest_method": self.digest_method,
+            },
+        )
+
+    def open_session(self, app, request):
+        """Step 2.3: the signed cookie back into a dict. A bad signature, an expired cookie or
+        garbage give an empty session, never an error: a client controls its cookies, and a
+        forged one must cost it its session, not cause a 500."""
+        if not app.secret_key:
+            return None
+        val = request.cookies.get(app.session_cookie_name)
+        if not val:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            data = self.get_signing_serializer(app).loads(val, max_age=max_age)
+        except BadData:  # bad signature, expired, or garbage
+            return self.session_class()
+        return self.session_class(data if isinstance(data, dict) else None)
+
+    def save_session(self, app, session, response):
+        """Step 3.4.1.2: signs the session into the cookie, only when it changed (or is to be
+        refreshed): an unchanged session sends no Set-Cookie. An emptied session deletes the
+        cookie. `Vary: Cookie` tells caches that the answer depended on the cookie."""
+        name, domain, path = (
+            app.session_cookie_name,
+            self.get_cookie_domain(app),
+            self.get_cookie_path(app),
+        )
+        if not session:
+            if session.modified:
+                response.delete_cookie(name, domain=domain, path=path)
+            return
+        if session.accessed:
+            response.vary.add("Cookie")
+        if not self.should_set_cookie(app, session):
+            return
+        val = self.get_signing_serializer(app).dumps(dict(session))
+        response.set_cookie(
+            name,
+            val,
+            expires=self.get_expiration_time(app, session),
+            httponly=self.get_cookie_httponly(app),
+            domain=domain,
+            path=path,
+            secure=self.get_cookie_secure(app),
+            samesite=self.get_cookie_samesite(app),
+        )
+
+
+# ==========================================================================================
+# 一、flask配置文件 — Config is a dict; from_object takes the UPPER-CASE names
+# ==========================================================================================
+
+
+class Config(dict):
+    """The app's settings: a dict, filled from Flask.default_config when the app is made.
+    from_object is the notes' way in (7.1: `app.config.from_object("settings.DevConfig")`);
+    Flask 1.1.1's other loaders (from_pyfile, from_envvar, from_json, from_mapping,
+    get_namespace) are flask111.py's Config. `root_path` is where those look for a file."""
+
+    def __init__(self, root_path, defaults=None):
+        super().__init__(defaults or {})
+        self.root_path = root_path
+
+    def from_object(self, obj):
+        """Copy the upper-case attributes of an object, or of 'package.module.Class': a
+        lower-case name in a settings class is a helper, not a setting."""
+        if isinstance(obj, str):
+            obj = import_string(obj)
+        for key in dir(obj):
+            if key.isupper():
+                self[key] = getattr(obj, key)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {dict.__repr__(self)}>"
+
+
+# ==========================================================================================
+# Error handler keys and the app's folder (used by errorhandler and Flask(__name__))
+# ==========================================================================================
+
+
+def _exception_class_and_code(exc_class_or_code):
+    if isinstance(exc_class_or_code, int):
+        if exc_class_or_code not in default_exceptions:
+            raise KeyError(
+                f"'{exc_class_or_code}' is not a recognized HTTP error code. Use a "
+                "subclass of HTTPException with that code instead."
+            )
+        exc_class_or_code = default_exceptions[exc_class_or_code]
+    if not (isinstance(exc_class_or_code, type) and issubclass(exc_class_or_code, Exception)):
+        raise ValueError(f"{exc_class_or_code!r} is not an HTTP status code or Exception class")
+    if issubclass(exc_class_or_code, HTTPException):
+        return exc_class_or_code, exc_class_or_code.code
+    return exc_class_or_code, None
+
+
+def _root_path(import_name):
+    module_file = getattr(sys.modules.get(import_name), "__file__", None)
+    return os.path.dirname(os.path.abspath(module_file)) if module_file else os.getcwd()
 
 
 # ==========================================================================================
@@ -453,10 +604,10 @@ class ConfigAttribute:
         app.config[self.key] = value
 
 
-class Flask(extras.FlaskExtras):
+class Flask:
     """The application: made once, at import, and shared by every request (it is not on a
-    stack). Its methods follow, in the order a request calls them; what the notes never open
-    (URL value hooks, trapping, templates) it inherits from flask_extras.FlaskExtras."""
+    stack). Its methods follow, in the order a request calls them; 7.1's startup (__init__,
+    route, the hooks) after them, and run() last."""
 
     request_class = Request
     response_class = Response
@@ -465,13 +616,33 @@ class Flask(extras.FlaskExtras):
     app_ctx_globals_class = _AppCtxGlobals
     app_context_class = AppContext
     request_context_class = RequestContext
-    config_class = None  # Config, set in Part B where it is defined
-    session_interface = None  # SecureCookieSessionInterface(), set in Part B
-    test_client_class = extras.FlaskClient
+    config_class = Config
+    session_interface = SecureCookieSessionInterface()  # 2.3 and 3.4.1.2 ask it
     debug = ConfigAttribute("DEBUG")
     testing = ConfigAttribute("TESTING")
     secret_key = ConfigAttribute("SECRET_KEY")
     session_cookie_name = ConfigAttribute("SESSION_COOKIE_NAME")
+    # The settings a request here reads, with Flask 1.1.1's defaults (it has 29: flask111.py).
+    default_config = ImmutableDict(
+        {
+            "DEBUG": False,
+            "TESTING": False,
+            "PROPAGATE_EXCEPTIONS": None,
+            "PRESERVE_CONTEXT_ON_EXCEPTION": None,
+            "SECRET_KEY": None,
+            "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
+            "SERVER_NAME": None,
+            "APPLICATION_ROOT": "/",
+            "PREFERRED_URL_SCHEME": "http",
+            "SESSION_COOKIE_NAME": "session",
+            "SESSION_COOKIE_DOMAIN": None,
+            "SESSION_COOKIE_PATH": None,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SECURE": False,
+            "SESSION_COOKIE_SAMESITE": None,
+            "SESSION_REFRESH_EACH_REQUEST": True,
+        }
+    )
 
     def __call__(self, environ, start_response):
         """run_simple calls app(environ, start_response) for every request."""
@@ -538,15 +709,8 @@ class Flask(extras.FlaskExtras):
     def preprocess_request(self):
         """Step 3.2: the app's before_request functions, then the blueprint's. The first one
         that returns something other than None answers the request, and the view is not
-        called: that is how a login check turns a request away. Before them, the URL value
-        preprocessors may take values out of view_args (a language code in every URL, say)."""
-        req = _request_ctx_stack.top.request
-        bp = req.blueprint
-        funcs = self.url_value_preprocessors.get(None, ())
-        if bp is not None and bp in self.url_value_preprocessors:
-            funcs = chain(funcs, self.url_value_preprocessors[bp])
-        for func in funcs:
-            func(req.endpoint, req.view_args)
+        called: that is how a login check turns a request away."""
+        bp = _request_ctx_stack.top.request.blueprint
         funcs = self.before_request_funcs.get(None, ())
         if bp is not None and bp in self.before_request_funcs:
             funcs = chain(funcs, self.before_request_funcs[bp])
@@ -592,46 +756,32 @@ class Flask(extras.FlaskExtras):
         return response
 
     def make_response(self, rv):
+        """Step 3.4: what the view returned, as a Response. A str or bytes is the body, a dict
+        becomes JSON, a Response stays as it is, and an HTTP error (a 404 from 第3步) is its
+        own response; a tuple adds a status, headers, or both: (body, status, headers).
+        (flask111.py's make_response has Flask 1.1.1's every form and message.)"""
         status = headers = None
         if isinstance(rv, tuple):
             if len(rv) == 3:
                 rv, status, headers = rv
-            elif len(rv) == 2:
-                if isinstance(rv[1], (Headers, dict, tuple, list)):
-                    rv, headers = rv
-                else:
-                    rv, status = rv
+            elif isinstance(rv[1], (Headers, dict, tuple, list)):
+                rv, headers = rv
             else:
-                raise TypeError(
-                    "The view function did not return a valid response tuple. The "
-                    "tuple must have the form (body, status, headers), "
-                    "(body, status), or (body, headers)."
-                )
-        if rv is None:
+                rv, status = rv
+        if isinstance(rv, (str, bytes)):
+            return self.response_class(rv, status=status, headers=headers)
+        if isinstance(rv, dict):
+            body = json.dumps(rv, separators=(",", ":"), sort_keys=True)
+            rv = self.response_class(body + "\n", mimetype="application/json")
+        elif callable(rv) and not isinstance(rv, self.response_class):
+            rv = self.response_class.force_type(rv, request.environ)  # any WSGI app: a 404
+        elif not isinstance(rv, self.response_class):
             raise TypeError(
-                f"The view function for {request.endpoint!r} did not return a valid "
-                "response. The function either returned None or ended without a "
-                "return statement."
+                f"The view function for {request.endpoint!r} did not return a valid response "
+                f"(it returned {type(rv).__name__}): return a string, dict, tuple or Response."
             )
-        if not isinstance(rv, self.response_class):
-            if isinstance(rv, (str, bytes, bytearray)):
-                rv = self.response_class(rv, status=status, headers=headers)
-                status = headers = None
-            elif isinstance(rv, dict):
-                rv = jsonify(rv)
-            elif callable(rv):  # another Response class, an HTTPException, any WSGI app
-                rv = self.response_class.force_type(rv, request.environ)
-            else:
-                raise TypeError(
-                    "The view function did not return a valid response. The return "
-                    "type must be a string, dict, tuple, Response instance, or WSGI "
-                    f"callable, but it was a {type(rv).__name__}."
-                )
         if status is not None:
-            if isinstance(status, (str, bytes, bytearray)):
-                rv.status = status
-            else:
-                rv.status_code = status
+            rv.status = status  # 404 or "404 NOT FOUND"
         if headers:
             rv.headers.extend(headers)
         return rv
@@ -659,12 +809,8 @@ class Flask(extras.FlaskExtras):
     # --- errors raised in 第3步, and 第4步 --------------------------------------------------
     def handle_user_exception(self, e):
         """An error from before_request or the view: an errorhandler, or re-raise. An HTTP
-        error is a response of its own, unless it is trapped (TRAP_* settings, debug)."""
-        if isinstance(e, BadRequestKeyError) and (
-            self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
-        ):
-            e.show_exception = True  # debug: say which key was missing from the form
-        if isinstance(e, HTTPException) and not self.trap_http_exception(e):
+        error (a 404, an abort(403)) is a response of its own, with its handler if any."""
+        if isinstance(e, HTTPException):
             return self.handle_http_exception(e)
         handler = self._find_error_handler(e)
         if handler is None:
@@ -768,10 +914,7 @@ class Flask(extras.FlaskExtras):
         self.instance_path = instance_path or os.path.join(_root_path(import_name), "instance")
         self.instance_relative_config = instance_relative_config
         self.subdomain_matching = subdomain_matching
-        # default_config, with DEBUG from FLASK_DEBUG; from_pyfile reads relative to `root`.
-        root = self.instance_path if instance_relative_config else self.root_path
-        defaults = {**self.default_config, "DEBUG": extras.get_debug_flag()}
-        self.config = self.config_class(root, defaults)
+        self.config = self.make_config(instance_relative_config)
         self.view_functions = {}
         self.url_map = self.url_map_class()
         self.url_map.host_matching = host_matching
@@ -781,19 +924,30 @@ class Flask(extras.FlaskExtras):
         self.teardown_request_funcs = {}
         self.teardown_appcontext_funcs = []
         self.error_handler_spec = {}
-        self.url_value_preprocessors, self.url_default_functions = {}, {}
-        self.url_build_error_handlers = []
         self.blueprints = {}
         self.logger = logging.getLogger(self.name)
         self._got_first_request = False
         self._before_request_lock = threading.Lock()
         if static_folder is not None:  # 2. the static route
+            # With host_matching every rule needs a host: the static one too, and only then.
+            assert bool(static_host) == host_matching, "Invalid static_host/host_matching pair"
             self.add_url_rule(
                 self.static_url_path + "/<path:filename>",
                 endpoint="static",
                 host=static_host,
                 view_func=self.send_static_file,
             )
+
+    def make_config(self, instance_relative=False):
+        """app.config: a Config filled with default_config. A file named in it is looked for
+        in the app's folder (or its instance folder, with instance_relative_config)."""
+        root = self.instance_path if instance_relative else self.root_path
+        return self.config_class(root, self.default_config)
+
+    @property
+    def got_first_request(self):
+        """True once the first request has run the before_first_request functions (3.1)."""
+        return self._got_first_request
 
     @property
     def name(self):
@@ -908,18 +1062,18 @@ class Flask(extras.FlaskExtras):
         return self.app_context_class(self)
 
     def test_request_context(self, *args, **kwargs):
-        """A RequestContext from EnvironBuilder arguments (path, method, data, ...); the URL
-        defaults to SERVER_NAME, APPLICATION_ROOT and PREFERRED_URL_SCHEME."""
-        builder = extras.EnvironBuilder(self, *args, **kwargs)
+        """A RequestContext for a request that was never sent: Werkzeug's EnvironBuilder makes
+        its environ from (path, method, data, ...), at http://localhost/ unless told otherwise."""
+        builder = EnvironBuilder(*args, **kwargs)
         try:
             return self.request_context(builder.get_environ())
         finally:
             builder.close()
 
     def test_client(self, use_cookies=True, **kwargs):
-        """Werkzeug's Client with our response class; `with app.test_client() as c:` keeps the
-        last request's context until the block ends."""
-        return self.test_client_class(self, self.response_class, use_cookies=use_cookies, **kwargs)
+        """Werkzeug's test Client, answering with our Response class: a real request through
+        app(environ, start_response), without a server."""
+        return Client(self, self.response_class, use_cookies=use_cookies, **kwargs)
 
     def create_url_adapter(self, request):
         if request is not None:
@@ -943,32 +1097,25 @@ class Flask(extras.FlaskExtras):
         return send_from_directory(folder, filename, request.environ)
 
     # --- 运行flask ---------------------------------------------------------------------------
-    def run(self, host=None, port=None, debug=None, load_dotenv=True, **options):
-        """run_simple listens, and calls app(environ, start_response) for every request.
+    def run(self, host=None, port=None, debug=None, **options):
+        """7.1 运行flask: `app.run()` → `run_simple(host, port, self)`. run_simple listens, and
+        for every request calls self(environ, start_response), that is __call__ → wsgi_app.
 
-        As in 1.1.1: FLASK_ENV and FLASK_DEBUG set debug, then the `debug` argument does; host
-        and port come from the arguments, then SERVER_NAME, then 127.0.0.1:5000; debug turns
-        the reloader and the debugger on; run_simple is imported here, when it is needed (a
-        test can put its own in werkzeug.serving). 05 reads no .env file (load_dotenv)."""
-        if "FLASK_ENV" in os.environ or "FLASK_DEBUG" in os.environ:
-            self.debug = extras.get_debug_flag()
+        threaded=True gives each request a thread of its own, so each has its own ident and
+        its own entry in the two stacks (000 §3); debug turns on the reloader and the
+        debugger. run_simple is imported here, when it is needed, as Flask does. When it
+        returns (Ctrl-C), the next run starts again from the first request."""
         if debug is not None:
             self.debug = bool(debug)
-        sn_host = sn_port = None
-        if self.config["SERVER_NAME"]:
-            sn_host, _, sn_port = self.config["SERVER_NAME"].partition(":")
-        host = host or sn_host or "127.0.0.1"
-        port = int(next((p for p in (port, sn_port) if p is not None), 5000))  # 0 is a port
         options.setdefault("use_reloader", self.debug)
         options.setdefault("use_debugger", self.debug)
         options.setdefault("threaded", True)
-        extras.show_server_banner(extras.get_env(), self.debug, self.name)
         from werkzeug.serving import run_simple
 
         try:
-            run_simple(host, port, self, **options)
+            run_simple(host or "127.0.0.1", 5000 if port is None else int(port), self, **options)
         finally:
-            self._got_first_request = False  # run again from a shell: the first request again
+            self._got_first_request = False
 
 
 # ##########################################################################################
@@ -976,285 +1123,11 @@ class Flask(extras.FlaskExtras):
 # ##########################################################################################
 
 # ==========================================================================================
-# session流程 — SecureCookieSessionInterface (flask/sessions.py): steps 2.3 and 3.4.1.2
-# ==========================================================================================
-
-
-class SessionMixin(MutableMapping):
-    @property
-    def permanent(self):
-        return self.get("_permanent", False)
-
-    @permanent.setter
-    def permanent(self, value):
-        self["_permanent"] = bool(value)
-
-    modified = True
-    accessed = True
-
-
-def _on_session_update(session):
-    session.modified = True
-    session.accessed = True
-
-
-class SecureCookieSession(CallbackDict, SessionMixin):
-    """A dict that remembers whether it was read (accessed) or changed (modified)."""
-
-    modified = False
-    accessed = False
-
-    def __init__(self, initial=None):
-        # Flask defines on_update as a closure in here; one module-level function is the same
-        # and saves building a function object per request.
-        super().__init__(initial, _on_session_update)
-
-    def __getitem__(self, key):
-        self.accessed = True
-        return super().__getitem__(key)
-
-    def get(self, key, default=None):
-        self.accessed = True
-        return super().get(key, default)
-
-    def setdefault(self, key, default=None):
-        self.accessed = True
-        return super().setdefault(key, default)
-
-
-class NullSession(SecureCookieSession):
-    """The session when no secret key is set: reads work, writes explain what is missing."""
-
-    def _fail(self, *args, **kwargs):
-        raise RuntimeError(
-            "The session is unavailable because no secret key was set.  Set the secret_key "
-            "on the application to something unique and secret."
-        )
-
-    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
-    del _fail
-
-
-class TaggedJSONSerializer:
-    """Flask 1.1.1's session serializer (flask/json/tag.py): compact, sorted JSON in which a
-    tuple, bytes, Markup, a UUID or a datetime becomes a one-key dict saying what it was —
-    {" t": [...]}, {" b": base64}, {" m": html}, {" u": hex}, {" d": an HTTP date} — and
-    comes back as that type. A dict whose only key looks like a tag is wrapped in {" di": ...}."""
-
-    def __init__(self):
-        self.tags = {  # key: (is it one?, to JSON, back to Python), in 1.1.1's order
-            " t": (lambda v: isinstance(v, tuple), lambda v: [self.tag(i) for i in v], tuple),
-            " b": (lambda v: isinstance(v, bytes), lambda v: b64encode(v).decode(), b64decode),
-            " m": (lambda v: callable(getattr(v, "__html__", None)), _html, Markup),
-            " u": (lambda v: isinstance(v, UUID), lambda v: v.hex, UUID),
-            " d": (lambda v: isinstance(v, datetime), http_date, _naive_utc),
-        }
-
-    def tag(self, value):
-        if isinstance(value, dict):
-            key = next(iter(value), None)
-            if len(value) == 1 and (key in self.tags or key == " di"):
-                return {" di": {key + "__": self.tag(value[key])}}
-            return {k: self.tag(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.tag(item) for item in value]
-        for key, (check, to_json, _) in self.tags.items():
-            if check(value):
-                return {key: to_json(value)}
-        return value
-
-    def untag(self, value):
-        key = next(iter(value), None)
-        if len(value) != 1 or not (key in self.tags or key == " di"):
-            return value
-        if key == " di":
-            inner = next(iter(value[key]))
-            return {inner[:-2]: value[key][inner]}
-        return self.tags[key][2](value[key])
-
-    def dumps(self, value):
-        """As flask.json.dumps in a request: JSON_AS_ASCII decides whether 你好 stays 你好."""
-        top = _app_ctx_stack.top
-        as_ascii = top is None or top.app.config["JSON_AS_ASCII"]
-        return json.dumps(
-            self.tag(value), separators=(",", ":"), sort_keys=True, ensure_ascii=as_ascii,
-            default=extras.json_default,
-        )  # fmt: skip
-
-    def loads(self, text):
-        return json.loads(text, object_hook=self.untag)
-
-
-def _html(value):
-    return str(value.__html__())
-
-
-def _naive_utc(text):
-    """Werkzeug 1.0.1's parse_date gave a naive datetime in UTC; Werkzeug 3's is aware."""
-    return parse_date(text).replace(tzinfo=None)
-
-
-class SessionInterface:
-    """What Flask asks of a session backend: open_session (2.3) and save_session (3.4.1.2).
-    Subclass it and set `app.session_interface = YourInterface()` to keep sessions elsewhere
-    (000's 补充：自定义session: 07's ServerSideSessionInterface keeps them in memory)."""
-
-    null_session_class = NullSession
-    pickle_based = False
-
-    def make_null_session(self, app):
-        return self.null_session_class()
-
-    def is_null_session(self, obj):
-        """3.4.1.1: 000 notes that this is looked up on the base class, SessionInterface."""
-        return isinstance(obj, self.null_session_class)
-
-    def get_cookie_domain(self, app):
-        rv = app.config["SESSION_COOKIE_DOMAIN"]
-        if rv is not None:
-            return rv if rv else None
-        rv = app.config["SERVER_NAME"]
-        if not rv:  # remembered, so SERVER_NAME is looked at once
-            app.config["SESSION_COOKIE_DOMAIN"] = False
-            return None
-        rv = rv.rsplit(":", 1)[0].lstrip(".")
-        if "." not in rv:  # browsers refuse a cookie for a dotless domain such as localhost
-            warnings.warn(
-                f'"{rv}" is not a valid cookie domain, it must contain a ".". Add an entry to '
-                f'your hosts file, for example "{rv}.localdomain", and use that instead.',
-                stacklevel=2,
-            )
-            app.config["SESSION_COOKIE_DOMAIN"] = False
-            return None
-        if _is_ip(rv):
-            warnings.warn(
-                "The session cookie domain is an IP address. This may not work as intended in "
-                'some browsers. Add an entry to your hosts file, for example "localhost.'
-                'localdomain", and use that instead.',
-                stacklevel=2,
-            )
-        if self.get_cookie_path(app) == "/" and not _is_ip(rv):
-            rv = "." + rv  # the domain and its subdomains
-        app.config["SESSION_COOKIE_DOMAIN"] = rv
-        return rv
-
-    def get_cookie_path(self, app):
-        return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]
-
-    def get_cookie_httponly(self, app):
-        return app.config["SESSION_COOKIE_HTTPONLY"]
-
-    def get_cookie_secure(self, app):
-        return app.config["SESSION_COOKIE_SECURE"]
-
-    def get_cookie_samesite(self, app):
-        return app.config["SESSION_COOKIE_SAMESITE"]
-
-    def get_expiration_time(self, app, session):
-        if session.permanent:
-            return datetime.now(UTC) + app.permanent_session_lifetime
-        return None
-
-    def should_set_cookie(self, app, session):
-        return session.modified or (
-            session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]
-        )
-
-    def open_session(self, app, request):
-        """Step 2.3: the session for this request, or None (then a NullSession is used).
-        Called once per context, at push, so every use of `session` sees the same object."""
-        raise NotImplementedError()
-
-    def save_session(self, app, session, response):
-        """Step 3.4.1.2: keep what the request changed, in the response (a cookie) or a store.
-        Called after the after_request functions, so their changes are kept too."""
-        raise NotImplementedError()
-
-
-def _is_ip(value):
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
-class SecureCookieSessionInterface(SessionInterface):
-    """The default: the whole session, signed (not encrypted), in a cookie."""
-
-    salt = "cookie-session"
-    digest_method = staticmethod(hashlib.sha1)
-    key_derivation = "hmac"
-    serializer = TaggedJSONSerializer()
-    session_class = SecureCookieSession
-
-    def get_signing_serializer(self, app):
-        if not app.secret_key:
-            return None
-        return URLSafeTimedSerializer(
-            app.secret_key,
-            salt=self.salt,
-            serializer=self.serializer,
-            signer_kwargs={
-                "key_derivation": self.key_derivation,
-                "digest_method": self.digest_method,
-            },
-        )
-
-    def open_session(self, app, request):
-        """Step 2.3: the signed cookie back into a dict. A bad signature, an expired cookie or
-        garbage give an empty session, never an error: a client controls its cookies, and a
-        forged one must cost it its session, not cause a 500."""
-        if not app.secret_key:
-            return None
-        val = request.cookies.get(app.session_cookie_name)
-        if not val:
-            return self.session_class()
-        max_age = int(app.permanent_session_lifetime.total_seconds())
-        try:
-            data = self.get_signing_serializer(app).loads(val, max_age=max_age)
-        except BadData:  # bad signature, expired, or garbage
-            return self.session_class()
-        return self.session_class(data if isinstance(data, dict) else None)
-
-    def save_session(self, app, session, response):
-        """Step 3.4.1.2: signs the session into the cookie, only when it changed (or is to be
-        refreshed): an unchanged session sends no Set-Cookie. An emptied session deletes the
-        cookie. `Vary: Cookie` tells caches that the answer depended on the cookie."""
-        name, domain, path = (
-            app.session_cookie_name,
-            self.get_cookie_domain(app),
-            self.get_cookie_path(app),
-        )
-        if not session:
-            if session.modified:
-                response.delete_cookie(name, domain=domain, path=path)
-            return
-        if session.accessed:
-            response.vary.add("Cookie")
-        if not self.should_set_cookie(app, session):
-            return
-        val = self.get_signing_serializer(app).dumps(dict(session))
-        response.set_cookie(
-            name,
-            val,
-            expires=self.get_expiration_time(app, session),
-            httponly=self.get_cookie_httponly(app),
-            domain=domain,
-            path=path,
-            secure=self.get_cookie_secure(app),
-            samesite=self.get_cookie_samesite(app),
-        )
-
-
-Flask.session_interface = SecureCookieSessionInterface()
-
-# ==========================================================================================
 # 三、蓝图 — a Blueprint records what to register; register_blueprint replays it on the app
 # ==========================================================================================
 
 
-class Blueprint(extras.BlueprintExtras):
+class Blueprint:
     """Records what to register; app.register_blueprint(bp, url_prefix=..., subdomain=...)
     replays it on the app. Its own static folder is served at url_prefix + static_url_path."""
 
@@ -1280,10 +1153,24 @@ class Blueprint(extras.BlueprintExtras):
         self.deferred_functions = []
 
     def record(self, func):
+        """Keep func(state) for register_blueprint: a blueprint has no app until then."""
         self.deferred_functions.append(func)
 
+    def record_once(self, func):
+        """Like record, but only on the first registration: a blueprint registered twice
+        (under two prefixes) adds its rules twice and its hooks once."""
+
+        def wrapper(state):
+            if state.first_registration:
+                func(state)
+
+        self.record(update_wrapper(wrapper, func))
+
+    def make_setup_state(self, app, options, first_registration=False):
+        return BlueprintSetupState(self, app, options, first_registration)
+
     def register(self, app, options, first_registration=False):
-        state = BlueprintSetupState(self, app, options, first_registration)
+        state = self.make_setup_state(app, options, first_registration)
         if self.static_folder is not None:
             state.add_url_rule(
                 f"{self.static_url_path or '/static'}/<path:filename>",
@@ -1348,6 +1235,7 @@ class BlueprintSetupState:
 
     def __init__(self, blueprint, app, options, first_registration):
         self.blueprint, self.app, self.first_registration = blueprint, app, first_registration
+        self.options = options
         url_prefix, subdomain = options.get("url_prefix"), options.get("subdomain")
         self.url_prefix = blueprint.url_prefix if url_prefix is None else url_prefix
         self.subdomain = blueprint.subdomain if subdomain is None else subdomain
@@ -1364,144 +1252,16 @@ class BlueprintSetupState:
 
 
 # ==========================================================================================
-# 一、flask配置文件 — Config is a dict; from_object takes the UPPER-CASE names
+# after_this_request (flask/ctx.py) — an after_request function for this request only
 # ==========================================================================================
-
-
-class Config(extras.ConfigLoaders, dict):
-    """The app's settings: a dict. from_object is the notes' way in; its siblings (from_pyfile,
-    from_envvar, from_json, from_mapping, get_namespace) are in flask_extras.ConfigLoaders."""
-
-    def from_object(self, obj):
-        """Copy the upper-case attributes of an object, or of 'package.module.Class'."""
-        if isinstance(obj, str):
-            obj = import_string(obj)
-        for key in dir(obj):
-            if key.isupper():
-                self[key] = getattr(obj, key)
-
-
-Flask.config_class = Config
-
-LEFT_OUT_OF_CONFIG = {  # Flask 1.1.1's other 6 default keys, and why 05 goes without them
-    "ENV": "the environment of the `flask` command, which 05 does not have",
-    "EXPLAIN_TEMPLATE_LOADING, TEMPLATES_AUTO_RELOAD": "flask_extras' templates go without",
-    "SEND_FILE_MAX_AGE_DEFAULT, USE_X_SENDFILE": "static files are Werkzeug's defaults",
-    "MAX_COOKIE_SIZE": "Werkzeug's limit (4093 bytes) applies as it is",
-}
-
-DEFAULT_CONFIG = {
-    "DEBUG": False,
-    "TESTING": False,
-    "PROPAGATE_EXCEPTIONS": None,
-    "MAX_CONTENT_LENGTH": None,
-    "JSON_AS_ASCII": True,
-    "PRESERVE_CONTEXT_ON_EXCEPTION": None,
-    "SECRET_KEY": None,
-    "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
-    "SERVER_NAME": None,
-    "APPLICATION_ROOT": "/",
-    "PREFERRED_URL_SCHEME": "http",
-    "SESSION_COOKIE_NAME": "session",
-    "SESSION_COOKIE_DOMAIN": None,
-    "SESSION_COOKIE_PATH": None,
-    "SESSION_COOKIE_HTTPONLY": True,
-    "SESSION_COOKIE_SECURE": False,
-    "SESSION_COOKIE_SAMESITE": None,
-    "SESSION_REFRESH_EACH_REQUEST": True,
-    "TRAP_BAD_REQUEST_ERRORS": None,
-    "TRAP_HTTP_EXCEPTIONS": False,
-    "JSON_SORT_KEYS": True,
-    "JSONIFY_PRETTYPRINT_REGULAR": False,
-    "JSONIFY_MIMETYPE": "application/json",
-}
-Flask.default_config = ImmutableDict(DEFAULT_CONFIG)
-
-# ==========================================================================================
-# Error handler keys and the app's folder (used by errorhandler and Flask(__name__))
-# ==========================================================================================
-
-
-def _exception_class_and_code(exc_class_or_code):
-    if isinstance(exc_class_or_code, int):
-        if exc_class_or_code not in default_exceptions:
-            raise KeyError(
-                f"'{exc_class_or_code}' is not a recognized HTTP error code. Use a "
-                "subclass of HTTPException with that code instead."
-            )
-        exc_class_or_code = default_exceptions[exc_class_or_code]
-    if not (isinstance(exc_class_or_code, type) and issubclass(exc_class_or_code, Exception)):
-        raise ValueError(f"{exc_class_or_code!r} is not an HTTP status code or Exception class")
-    if issubclass(exc_class_or_code, HTTPException):
-        return exc_class_or_code, exc_class_or_code.code
-    return exc_class_or_code, None
-
-
-def _root_path(import_name):
-    module_file = getattr(sys.modules.get(import_name), "__file__", None)
-    return os.path.dirname(os.path.abspath(module_file)) if module_file else os.getcwd()
-
-
-# ==========================================================================================
-# Beyond the notes — flask/ctx.py's helpers, stream_with_context, and the test client
-# ==========================================================================================
-# The context is kept per ident (03): a thread or a greenlet started in a view has no
-# request, and a streamed body is sent after 第5步 popped the context. These put it back.
 
 
 def after_this_request(f):
-    """Run f(response) after this request's view, before the after_request hooks."""
+    """Run f(response) after this request's view, before the after_request hooks (3.4.1):
+    it is kept on the request context, so it goes with it. (Flask's other ctx.py helpers,
+    for code that runs outside the view, are flask111.py's; 09 shows them.)"""
     _request_ctx_stack.top._after_request_functions.append(f)  # no request: AttributeError
     return f
-
-
-def copy_current_request_context(f):
-    """Wrap f so that, wherever it runs (another thread, a greenlet), a copy of the
-    current request context is pushed around it: request and session work there too."""
-    top = _request_ctx_stack.top
-    if top is None:
-        raise RuntimeError(
-            "This decorator can only be used at local scopes when a request "
-            "context is on the stack.  For instance within view functions."
-        )
-    reqctx = top.copy()
-
-    def wrapper(*args, **kwargs):
-        with reqctx:
-            return f(*args, **kwargs)
-
-    return update_wrapper(wrapper, f)
-
-
-def stream_with_context(generator_or_function):
-    """Keep the request context pushed while a streamed body is produced."""
-    try:
-        gen = iter(generator_or_function)
-    except TypeError:  # a generator function, used as a decorator
-
-        def decorator(*args, **kwargs):
-            return stream_with_context(generator_or_function(*args, **kwargs))
-
-        return update_wrapper(decorator, generator_or_function)
-
-    def generator():
-        ctx = _request_ctx_stack.top
-        if ctx is None:
-            raise RuntimeError(
-                "Attempted to stream with context but there was no context in "
-                "the first place to keep around."
-            )
-        with ctx:
-            yield None  # the first next() below runs up to here, inside the view
-            try:
-                yield from gen
-            finally:
-                if hasattr(gen, "close"):
-                    gen.close()
-
-    wrapped = generator()
-    next(wrapped)
-    return wrapped
 
 
 # ##########################################################################################
@@ -1539,8 +1299,9 @@ def create_app(app_class=Flask):
     app.config.from_object(DemoConfig)
     app.teardowns = []  # (path, repr(exc)) of recent requests, so /boom's teardown is visible
     app.routes = list(ROUTES)  # what the home page lists; 08 adds its own
-    # The recorder behind the narration, --trace and /lifecycle; the pages /, /lifecycle, /storage.
-    watching.watch(app, sys.modules[__name__])
+    # The recorder behind the narration, --trace and /lifecycle, and the pages /, /lifecycle
+    # and /storage, handed what they watch: the step table, the stacks, proxies and signals.
+    watching.watch(app, **WATCHED)
 
     @app.before_first_request
     def first_request():
@@ -1617,6 +1378,174 @@ def _parse_delay(text):
 
 
 # ==========================================================================================
+# The step table — one request's steps, with 000's and 002's numbers, written once
+# ==========================================================================================
+
+
+class Step(NamedTuple):
+    """One row of the step table: note 000's number (第1步–第5步) and note 002's (1.0–4.4), ""
+    where a note has none; the phase; the function that runs; what the narration says when it
+    is called (a template over its arguments, or a function of them) and when it returns (the
+    same, with `result`); and where the row counts: `on` the object it must be called on,
+    `inside` the step it must be called from, `outermost` only when no other step is open."""
+
+    n000: str
+    n002: str
+    phase: str
+    func: object
+    says: object
+    then: object = None
+    on: object = None
+    inside: object = None
+    outermost: bool = False
+
+
+def _said_first_request(args):
+    app = args["self"]
+    if app.got_first_request:
+        return "before_first_request functions: already ran"
+    names = [f.__name__ for f in app.before_first_request_funcs]
+    return f"before_first_request functions, once: {names}"
+
+
+def _said_dispatch(args):
+    req = _request_ctx_stack.top.request
+    if req.routing_exception is not None:
+        error = type(req.routing_exception).__name__
+        return f"dispatch_request(): no rule matched -> raise {error}"
+    return f"dispatch_request(): view_functions[{req.endpoint!r}](**{req.view_args})"
+
+
+def _said_save_session(args):
+    return f"save_session(app, {dict(args['session'])}, response)"
+
+
+def _then_stack(args, result):
+    return (
+        "-> ["
+        + ", ".join(f"<RequestContext {c.request.method} {c.request.path}>" for c in result)
+        + "]"
+    )
+
+
+def _then_session(args, result):
+    return f"-> {type(result).__name__}({dict(result) if result is not None else ''})"
+
+
+def _then_match(args, result):
+    req = args["self"].request
+    if req.url_rule is None:
+        return f"-> no rule matched: {type(req.routing_exception).__name__}"
+    return f"-> {req.url_rule.rule} matched: endpoint {req.endpoint!r}, view_args {req.view_args}"
+
+
+def _then_answered(args, result):
+    if result is not None:
+        return f"-> {result!r:.50}: a before_request answered; the view is skipped"
+    return None
+
+
+def _then_cookie(args, result):
+    cookie = args["response"].headers.get("Set-Cookie")
+    if cookie is None:
+        return "-> the session did not change: no Set-Cookie"
+    # The signature and timestamp change every second; the payload is what to read.
+    return "-> Set-Cookie: " + re.sub(r"=([^.;]*)\.[^;]*", r"=\1.…", cookie, count=1)
+
+
+# fmt: off
+LocalStack, Local, LocalProxy = localstack.LocalStack, localstack.Local, localproxy.LocalProxy
+PUSH_CTX = Step("2.2", "2.2", "push", LocalStack.push,
+                "_request_ctx_stack.push(ctx) -> LocalStack.push", on=_request_ctx_stack)
+GETATTR = Step("", "3.3", "dispatch", LocalProxy.__getattr__,
+               "{proxy}.{name} -> LocalProxy.__getattr__({name!r})", then="-> {result!r}")
+CURRENT = Step("", "3.4", "dispatch", LocalProxy._get_current_object,
+               "self._get_current_object() -> calls the partial it was made with", inside=GETATTR)
+USED = Step("", "3.4", "dispatch", LocalProxy._get_current_object,
+            "{proxy} used -> LocalProxy._get_current_object()")
+LOOKUP = Step("", "3.5", "dispatch", localproxy._lookup_req_object,
+              "_lookup_req_object({name!r}): top = _request_ctx_stack.top", inside=(CURRENT, USED))
+TOP = Step("", "3.6", "dispatch", LocalStack.top.fget,
+           "LocalStack.top: return self._local.stack[-1]", inside=LOOKUP)
+POP_CTX = Step("", "4.2", "pop", LocalStack.pop,
+               "rv = _request_ctx_stack.pop() -> LocalStack.pop", on=_request_ctx_stack)
+RELEASE = Step("", "4.3", "pop", localstack.release_local,
+               "len(stack) == 1 -> release_local(self._local); return stack[-1]", inside=POP_CTX)
+STEPS = (
+    Step("1", "1.0", "push", Flask.request_context, "ctx = app.request_context(environ)"),
+    Step("", "1.1", "push", RequestContext.__init__,
+         "RequestContext(app, environ): ctx.request, ctx.session = None"),
+    Step("", "1.2", "push", Request.__init__, "request = app.request_class(environ)",
+         then="-> {self!r}"),
+    Step("2", "2.0 2.1", "push", RequestContext.push, "ctx.push()"),
+    Step("2.1", "", "push", AppContext.push, "app_ctx = app.app_context(); app_ctx.push()"),
+    Step("", "", "push", LocalStack.push, "_app_ctx_stack.push(app_ctx) -> LocalStack.push",
+         on=_app_ctx_stack),
+    PUSH_CTX,
+    Step("", "2.3", "push", Local.__setattr__,
+         "self._local.stack = rv = [] -> Local.__setattr__({name!r}, [])", inside=PUSH_CTX,
+         then="-> __storage__[ident] = {{'stack': []}}; back in push: rv.append(ctx)"),
+    Step("2.3", "", "push", SessionInterface.open_session,
+         "ctx.session = app.session_interface.open_session(app, request)", then=_then_session),
+    Step("", "", "push", RequestContext.match_request,
+         "ctx.match_request(): URL matching (not numbered in 000)", then=_then_match),
+    Step("3", "3.0", "dispatch", Flask.full_dispatch_request,
+         "response = app.full_dispatch_request()"),
+    Step("3.1", "", "dispatch", Flask.try_trigger_before_first_request_functions,
+         _said_first_request),
+    Step("3.2", "", "dispatch", Flask.preprocess_request,
+         "preprocess_request(): before_request functions, in registration order",
+         then=_then_answered),
+    Step("3.3", "3.1", "dispatch", Flask.dispatch_request, _said_dispatch),
+    Step("", "3.2", "dispatch", LocalProxy.__init__,
+         "{proxy} = LocalProxy({made_with}), made at import"),
+    GETATTR, CURRENT, USED, LOOKUP, TOP,
+    Step("", "3.7", "dispatch", Local.__getattr__,
+         "Local.__getattr__({name!r}): __storage__[ident][name]", then=_then_stack, inside=TOP),
+    Step("", "", "dispatch", Flask.handle_user_exception,
+         "handle_user_exception({e!r:.40}): a handler, or raise"),
+    Step("4", "", "dispatch", Flask.handle_exception, "handle_exception(e): unhandled -> a 500"),
+    Step("3.4", "", "finalize", Flask.finalize_request,
+         "finalize_request({rv!r:.40}) -> make_response(rv)", then="-> {result!r}"),
+    Step("3.4.1", "", "finalize", Flask.process_response,
+         "process_response(response): after_request functions, in reverse order"),
+    Step("3.4.1.1", "", "finalize", SessionInterface.is_null_session,
+         "is_null_session(ctx.session): isinstance(obj, {self.null_session_class.__name__})",
+         then="-> {result!r}"),
+    Step("3.4.1.2", "", "finalize", SessionInterface.save_session, _said_save_session,
+         then=_then_cookie),
+    Step("", "", "respond", Response.__call__, "return response(environ, start_response)",
+         then="-> start_response({self.status!r}, headers)", outermost=True),
+    Step("5", "4.0 4.1", "pop", RequestContext.auto_pop,
+         "ctx.auto_pop({exc!r:.40}) -> ctx.pop(exc)"),
+    Step("5.1", "", "pop", Flask.do_teardown_request,
+         "do_teardown_request(exc): teardown_request functions, reversed"),
+    POP_CTX, RELEASE,
+    Step("", "4.4", "pop", Local.__release_local__,
+         "Local.__release_local__(): self.__storage__.pop(self.__ident_func__())", inside=RELEASE),
+    Step("", "", "pop", LocalStack.pop, "rv = _app_ctx_stack.pop() -> LocalStack.pop",
+         on=_app_ctx_stack),
+    Step("5.2", "", "pop", AppContext.pop, "app_ctx.pop({exc!r})"),
+    Step("5.2.1", "", "pop", Flask.do_teardown_appcontext,
+         "do_teardown_appcontext(exc): teardown_appcontext functions, reversed"),
+)
+# fmt: on
+
+# What the instruments are handed: the step table, and the objects a step is seen through.
+WATCHED = {
+    "steps": STEPS,
+    "stacks": {"_request_ctx_stack": _request_ctx_stack, "_app_ctx_stack": _app_ctx_stack},
+    "proxies": {"request": request, "session": session, "g": g, "current_app": current_app},
+    "signals": (
+        appcontext_pushed, request_started, request_finished, got_request_exception,
+        request_tearing_down, appcontext_tearing_down, appcontext_popped,
+    ),
+    "get_ident": localstack.get_ident,  # the key the stacks keep a request's contexts under
+    "storage_view": localstack.storage_view, "idents_in": localstack.idents_in,
+}  # fmt: skip
+
+
+# ==========================================================================================
 # 7.1 项目启动 and 7.2 有用户请求到来, narrated
 # ==========================================================================================
 
@@ -1637,9 +1566,10 @@ def narrate_startup(app, out=print):
     for key in sorted(app.config):
         source = "  <- from_object" if key in taken else ""
         out(f"  {key:<30} {app.config[key]!r}{source}")
-    out(f"Flask 1.1.1 has 29 default keys; 05 keeps {len(DEFAULT_CONFIG)} and leaves out:")
-    for keys, why in LEFT_OUT_OF_CONFIG.items():
-        out(f"  {keys}: {why}")
+    out(
+        f"Flask 1.1.1 has 29 default keys; 05 keeps the {len(Flask.default_config)} that a "
+        "request here reads (flask111.py has all 29)"
+    )
     rules = sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
     out(f"app.url_map, {len(rules)} Rule objects (rule, methods, endpoint):")
     for rule in rules:
@@ -1657,7 +1587,7 @@ def narrate_request(app, path="/session", title="7.2 有用户请求到来", out
     out("")
     out(f"== {title}: GET {path}, 第1步–第5步 (000's numbers; 002's beside them) ==")
     out(f"{'000':<8}{'002':<9}what runs (indented: called from the line above)")
-    with app.wsgi_app.narrating(out), Client(app).get(path) as response:
+    with watching.narrating(app, out), Client(app).get(path) as response:
         body = response.get_data(as_text=True)
     empty = not any(storage_view(stack) for stack in (_request_ctx_stack, _app_ctx_stack))
     body = body if len(body) < 30 else body[:27] + "..."

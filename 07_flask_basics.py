@@ -17,10 +17,13 @@ Test: python -m pytest tests/test_07_flask_basics.py
 """
 
 import importlib
+import logging
 import os
 import secrets
 import threading
 import time
+import socket
+import urllib.error
 import urllib.request
 from functools import update_wrapper, wraps
 
@@ -61,6 +64,42 @@ def _serve_once(make_server_function, app):
         server.server_close()
 
 
+def _run_simple_once(app):
+    """`run_simple("127.0.0.1", port, app)`, as the notes run it, for one GET: its request
+    handler stops the server after answering, so run_simple returns. run_simple's startup
+    lines go to the "werkzeug" logger, quiet meanwhile."""
+    from werkzeug.serving import WSGIRequestHandler, run_simple
+
+    class AnswerOnce(WSGIRequestHandler):
+        def log(self, *args):
+            pass
+
+        def handle(self):
+            super().handle()
+            self.server.shutdown()  # run_simple's serve_forever returns
+
+    with socket.socket() as probe:  # a free port on loopback
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    options = {"request_handler": AnswerOnce, "threaded": True}
+    server = threading.Thread(target=run_simple, args=("127.0.0.1", port, app), kwargs=options)
+    werkzeug_log = logging.getLogger("werkzeug")
+    werkzeug_log.disabled = True
+    server.start()
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                return _fetch(f"http://127.0.0.1:{port}/")
+            except urllib.error.URLError:  # not listening yet
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+    finally:
+        server.join(10)
+        werkzeug_log.disabled = False
+
+
 def wsgiref_app(environ, start_response):
     """内容回顾 2, django之前: a WSGI app is a callable(environ, start_response)."""
     start_response("200 OK", [("Content-Type", "text/html")])
@@ -79,15 +118,8 @@ def narrate_wsgi(app=None, out=print):
     from wsgiref.simple_server import WSGIRequestHandler
     from wsgiref.simple_server import make_server as wsgiref_make_server
 
-    from werkzeug.serving import WSGIRequestHandler as WerkzeugHandler
-    from werkzeug.serving import make_server
-
     class Quiet(WSGIRequestHandler):
         def log_message(self, *args):
-            pass
-
-    class QuietWerkzeug(WerkzeugHandler):
-        def log(self, *args):
             pass
 
     out("")
@@ -101,10 +133,8 @@ def narrate_wsgi(app=None, out=print):
     except ImportError as exc:
         out("the notes' `from werkzeug.wrappers import BaseResponse` -> ImportError:")
         out(f"  {str(exc).split(' (')[0]}")
-    status, body = _serve_once(
-        lambda a: make_server("127.0.0.1", 0, a, request_handler=QuietWerkzeug), werkzeug_app
-    )
-    out(f"fixed with Response('你好'); run_simple's server -> GET / -> {status} {body!r}")
+    status, body = _run_simple_once(werkzeug_app)
+    out(f"fixed with Response('你好'); run_simple(host, port, app) -> GET / -> {status} {body!r}")
     out(
         f"and Flask.__call__ is such a callable: app(environ, start_response) -> "
         f"{b''.join(app(EnvironBuilder('/index').get_environ(), lambda *a: None))!r}"
@@ -487,7 +517,7 @@ class ServerSideSessionInterface(lifecycle.SessionInterface):
     @staticmethod
     def default_expiry():
         """When data saved now expires, with Flask's default lifetime (31 days)."""
-        return time.time() + lifecycle.DEFAULT_CONFIG["PERMANENT_SESSION_LIFETIME"].total_seconds()
+        return time.time() + lifecycle.Flask.default_config["PERMANENT_SESSION_LIFETIME"].total_seconds()
 
     def _forget(self, sid):
         self.store.pop(sid, None)

@@ -8,8 +8,11 @@ server that forks.
 
 Over 06 this adds what a server needs of the helper and the app. ServingSqlHelper is 06's
 SqlHelper with a pool per process, a breaker, and a COMMIT without an answer said to be of
-unknown outcome; create_serve_app is 05's demo app plus /users, /slow, /pool, /case and
-/connection through it. 协程: use_ident keys the context stacks by the OS thread, the greenlet
+unknown outcome; create_serve_app is 05's demo app (on flask111's Flask, for jsonify and
+MAX_CONTENT_LENGTH) plus /users, /slow, /pool, /case and /connection through it. `serve` keeps
+a server of its own rather than app.run's run_simple: a deeper listen queue, no busy loop when
+file descriptors run out, and its pool closed only after the requests in flight are done —
+the lesson here is the server beyond the notes. 协程: use_ident keys the context stacks by the OS thread, the greenlet
 or a ContextVar, and create_ident_app serves 05's app that way. 进程: each worker process opens
 its own pool after the fork; InheritedPoolSqlHelper keeps the parent's, to show why.
 bench/bench_deploy.py measures each on real gunicorn processes (docs/beyond-one-process.md).
@@ -43,6 +46,7 @@ from instruments import cli, mysql_settings, sections, serving
 localstack = importlib.import_module("03_localstack")
 localproxy = importlib.import_module("04_proxy")
 lifecycle = importlib.import_module("05_lifecycle")
+flask111 = importlib.import_module("flask111")  # jsonify, MAX_CONTENT_LENGTH: 1.1.1's wider API
 sqlhelper = importlib.import_module("06_sqlhelper")
 basics = importlib.import_module("07_flask_basics")  # 补充：自定义session
 PROG = "08_deploy.py"  # what its one-line errors begin with
@@ -317,7 +321,7 @@ def create_serve_app(helper=None, sessions="cookie"):
         if not helper.configured:
             helper.configure(**SERVE_POOL)
         setup_or_exit(helper)
-    app = serving.use_secret_key(lifecycle.create_app(), say=_say)
+    app = serving.use_secret_key(lifecycle.create_app(flask111.Flask), say=_say)
     app.session_interface = session_interface(sessions, helper)
     answered_by_header(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
@@ -342,7 +346,7 @@ def create_serve_app(helper=None, sessions="cookie"):
                 "ORDER BY id LIMIT %s",
                 name, after, limit,
             )  # fmt: skip
-        response = lifecycle.jsonify([{"id": i, "name": n} for i, n in rows])
+        response = flask111.jsonify([{"id": i, "name": n} for i, n in rows])
         if len(rows) == limit:  # maybe more: where the next page starts
             query = urllib.parse.urlencode({**request.args, "after": rows[-1][0]})
             response.headers["Link"] = f'</users?{query}>; rel="next"'
@@ -416,7 +420,7 @@ def create_serve_app(helper=None, sessions="cookie"):
         """The database routes answer JSON, errors included; the others, 05's HTML."""
         if not request.path.startswith(JSON_ROUTES):
             return exc
-        response = lifecycle.jsonify({"error": exc.description})
+        response = flask111.jsonify({"error": exc.description})
         response.status_code = exc.code
         if exc.code == 405:
             response.headers["Allow"] = exc.get_response().headers.get("Allow", "")
@@ -434,8 +438,8 @@ def create_serve_app(helper=None, sessions="cookie"):
                 f"outcome unknown: the write was sent and {message}: it may or may not be "
                 "stored. Retry with the same Idempotency-Key header to get its result."
             )
-            return lifecycle.jsonify({"error": message}), 503
-        return lifecycle.jsonify({"error": f"database unavailable: {message}"}), 503
+            return flask111.jsonify({"error": message}), 503
+        return flask111.jsonify({"error": f"database unavailable: {message}"}), 503
 
     app.register_blueprint(bp)
     return app

@@ -5,8 +5,9 @@ further than the notes do: code that runs elsewhere than the view (a new thread,
 a body sent after the view returned) finds no request, and Flask's ctx.py helpers put one
 there.
 
-Over 05 this adds no machinery: copy_current_request_context and stream_with_context are 05's
-(Flask 1.1.1's). It adds two routes to 05's demo app: /thread reads `request` in a new thread
+Over 05 this adds no machinery: copy_current_request_context and stream_with_context are
+Flask 1.1.1's, from flask111.py (the layer of Flask's API beyond the notes, on 05). It adds
+two routes to 05's demo app: /thread reads `request` in a new thread
 and in a greenlet, plain and wrapped in copy_current_request_context, and shows the storage
 holding the copy under the new ident; /stream sends a body that reads `request` after 第5步,
 plain and wrapped in stream_with_context.
@@ -19,10 +20,11 @@ Test: python -m pytest tests/test_09_elsewhere.py
 import importlib
 import threading
 
-from instruments import cli, recorder, sections, serving, watching
+from instruments import cli, sections, serving, watching
 
 localstack = importlib.import_module("03_localstack")
 lifecycle = importlib.import_module("05_lifecycle")
+flask111 = importlib.import_module("flask111")
 request, _request_ctx_stack = lifecycle.request, lifecycle._request_ctx_stack
 
 PLAIN_TEXT = {"Content-Type": "text/plain; charset=utf-8"}
@@ -48,7 +50,7 @@ def read_value():
 
 def read_request_elsewhere():
     """From a view: read `request` in a new thread and in a greenlet, plain and wrapped in
-    copy_current_request_context; each line is also noted in this request's recording."""
+    copy_current_request_context; what each saw, line by line."""
     view_ident = localstack.get_ident()
     lines = [f"in the view (ident {localstack.ident_label(view_ident)}): {read_value()}"]
 
@@ -56,11 +58,14 @@ def read_request_elsewhere():
         storage, shown = localstack.storage_view(_request_ctx_stack), []
         for ident, whose in ((view_ident, "the view"), (localstack.get_ident(), "the copy, here")):
             label = localstack.ident_label(ident)
-            items = ", ".join(recorder.short_item(i) for i in storage[label]["stack"])
+            items = ", ".join(
+                f"<RequestContext {ctx.request.method} {ctx.request.path}>"
+                for ctx in storage[label]["stack"]
+            )
             shown.append(f"    {label}: {{'stack': [{items}]}}  <- {whose}")
         return "\n".join([read_value(), "  _request_ctx_stack.__storage__ now holds:", *shown])
 
-    copied = lifecycle.copy_current_request_context
+    copied = flask111.copy_current_request_context
     for label, func, elsewhere in (
         ("a new thread", read_value, in_a_thread),
         ("a new thread, copy_current_request_context", copied(copied_and_storage), in_a_thread),
@@ -68,8 +73,6 @@ def read_request_elsewhere():
         ("a greenlet, copy_current_request_context", copied(copied_and_storage), in_a_greenlet),
     ):
         lines += f"{label}: {elsewhere(func)}".splitlines()
-    for line in lines:
-        recorder.note(line)
     return lines
 
 
@@ -111,7 +114,7 @@ def create_app():
     def stream():
         body = streamed_body()
         if request.args.get("with_context"):
-            body = lifecycle.stream_with_context(body)
+            body = flask111.stream_with_context(body)
         return lifecycle.Response(body, headers=PLAIN_TEXT)
 
     return app

@@ -10,7 +10,7 @@ import re
 
 from werkzeug.exceptions import abort
 
-from instruments.recorder import Step
+from instruments.recorder import RecordedStep
 
 PAGE_STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -110,7 +110,7 @@ def render_lifecycle_page(ring, which):
     )
     sections, phase, shown = [], None, [None]
     for item in chosen.items:
-        if isinstance(item, Step) and item.phase != phase:
+        if isinstance(item, RecordedStep) and item.phase != phase:
             phase = item.phase
             sections.append(f"<h2>{html.escape(PHASES[phase])}</h2>")
         sections.append(_render_item(item, shown))
@@ -142,7 +142,7 @@ def render_lifecycle_page(ring, which):
 
 def _render_item(item, shown):
     """A step as a box holding what it called, in order; `shown[0]` is the last storage drawn."""
-    if not isinstance(item, Step):
+    if not isinstance(item, RecordedStep):
         kind, text = item
         if kind == "storage":  # drawn as boxes under the step instead
             return ""

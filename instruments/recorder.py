@@ -2,19 +2,27 @@
 written down as the notes' numbered steps.
 
 sys.setprofile calls a function on every Python call and return of a thread. The recorder
-picks out the lifecycle's own functions (the tables in `_tables`), so what is printed and drawn
-comes from the calls that really happened: nothing in 05's classes prints, and nothing there
-knows the recorder exists. It is handed the lesson module (05) and finds there what it watches:
-the two stacks, the four proxies, the signals and the lifecycle's functions.
+picks out the functions of the step table it is handed, so what is printed and drawn comes
+from the calls that really happened: nothing in 05's classes prints, and nothing there knows
+the recorder exists.
 
-    app.wsgi_app = RecordingMiddleware(app, app.wsgi_app, module)   # Flask's middleware idiom
+    app.wsgi_app = RecordingMiddleware(app, app.wsgi_app, Lesson(steps, stacks, proxies,
+                                       signals, get_ident))     # Flask's middleware idiom
+
+A row of the step table (05's `Step`) gives the notes' two numbers, the phase, the function,
+what to say when it is called and when it returns (a str.format template over its arguments,
+or a function of them), and where it counts (`on` an object, `inside` another row,
+`outermost`). What the recorder adds on its own: the storage of the two stacks after a push
+or a pop on one of them, the hooks the app registered (read from its public lists), the
+signals, and the proxies: only the view's first use of one is followed through the chain
+(002's 3.2-3.7), later ones are counted.
 
 Nothing here imports a numbered script.
 """
 
+import inspect
 import itertools
 import os
-import re
 import sys
 import threading
 import weakref
@@ -23,51 +31,65 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
-from werkzeug.wrappers import Request as WerkzeugRequest
-from werkzeug.wrappers import Response as WerkzeugResponse
+ALL_IDENTS = None  # see Lesson.storage
 
 
 class Lesson:
-    """What the recorder watches, found on the module it is handed (05)."""
+    """What the recorder watches, as handed to it: the step table, the two stacks by name,
+    the proxies by name, the signals, and the function that names the current ident (the
+    key a request's contexts are stored under)."""
 
-    def __init__(self, module):
-        self.stacks = {
-            "_request_ctx_stack": module._request_ctx_stack,
-            "_app_ctx_stack": module._app_ctx_stack,
+    def __init__(self, steps, stacks, proxies, signals, get_ident, storage_view, idents_in):
+        self.steps = tuple(steps)
+        self.stacks = dict(stacks)
+        self.proxy_names = {id(proxy): name for name, proxy in proxies.items()}
+        self.signals = list(signals)
+        self.get_ident = get_ident
+        self.storage_view, self.idents_in = storage_view, idents_in
+        proxy_class = type(next(iter(proxies.values())))  # type(): a proxy hides its class
+        self.proxy_methods = {
+            f.__code__ for f in vars(proxy_class).values() if inspect.isfunction(f)
         }
-        self.proxy_names = {
-            id(getattr(module, name)): name for name in ("request", "session", "g", "current_app")
-        }
-        self.signals = [getattr(module, name) for name in SIGNAL_NAMES]
-        self.get_ident = module.localstack.get_ident  # the notes': greenlet first, then thread
-        self.ident_label = module.localstack.ident_label
-        self.numbers = {where: (n000, n002) for n000, n002, where in module.STEPS}
-        self.on_call, self.on_return = _tables(module)
+        self.proxy_use = proxy_class._get_current_object.__code__  # every use passes here
+        made = proxy_class.__init__
+        self.made_at_import = [row for row in self.steps if row.func is made]
+        self.rows = {}  # code object -> the rows of that function, in the table's order
+        for row in self.steps:
+            if row.func is not made:
+                self.rows.setdefault(row.func.__code__, []).append(row)
 
-    def label(self, ident):
-        label = self.ident_label(ident)
-        return label if isinstance(label, str) else f"<thread {label}>"
+    def rows_for(self, app):
+        """The rows by code object for `app`: a row on a method of the session interface's
+        classes stands for the app's own interface's method too (自定义session: 07's)."""
+        rows = dict(self.rows)
+        interface = type(app.session_interface)
+        for row in self.steps:
+            name = row.func.__name__
+            if any(vars(cls).get(name) is row.func for cls in interface.__mro__):
+                override = getattr(interface, name)
+                if inspect.isfunction(override):
+                    rows.setdefault(override.__code__, []).append(row)
+        return rows
 
-    def stack_name(self, stack):
-        return next((name for name, s in self.stacks.items() if s is stack), None)
+    def stack_name(self, obj):
+        return next((name for name, stack in self.stacks.items() if stack is obj), None)
 
 
 @dataclass
-class Step:
+class RecordedStep:
     n000: str  # the step's number in note 000 (第1步–第5步), or "" where 000 has none
     n002: str  # the same step's number in note 002 (1.0–4.4), or ""
-    phase: str  # push / dispatch / finalize / pop
+    phase: str  # push / dispatch / finalize / respond / pop
     func: str  # the function that ran
     text: str
     depth: int
-    items: list = field(default_factory=list)  # in order: inner Steps and (kind, text) lines
+    items: list = field(default_factory=list)  # in order: inner steps and (kind, text) lines
     storage: dict = field(default_factory=dict)  # {stack name: StackView} right after it
-    subject: object = field(default=None, repr=False)  # what the return handler will look at
-    where: str = ""  # the row of the lesson's STEPS table this step is (its numbers' source)
+    row: object = field(default=None, repr=False)  # the row of the step table it is
 
     @property
     def lines(self):
-        return [item for item in self.items if not isinstance(item, Step)]
+        return [item for item in self.items if not isinstance(item, RecordedStep)]
 
 
 @dataclass
@@ -81,8 +103,10 @@ class Recording:
 
 
 def short_item(item):
-    if type(item).__name__ == "RequestContext":
-        return f"<RequestContext {item.request.method} {item.request.path}>"
+    """A context as the storage lines show it: <RequestContext GET /session>."""
+    req = getattr(item, "request", None)
+    if req is not None and hasattr(req, "method"):
+        return f"<{type(item).__name__} {req.method} {req.path}>"
     return repr(item)
 
 
@@ -103,12 +127,14 @@ def stacks_snapshot(lesson, ident):
     as much as all the requests in flight together (the cost grew with their square)."""
     views = {}
     for name, stack in lesson.stacks.items():
-        storage = stack._local.__storage__
-        data = storage.get(ident)
-        entries = {}
-        if data is not None:
-            entries[lesson.label(ident)] = [short_item(i) for i in data.get("stack", ())]
-        views[name] = StackView(entries, max(0, len(storage) - len(entries)))
+        own = lesson.storage_view(stack, ident) if ident is not None else {}
+        entries = {
+            (label if isinstance(label, str) else f"<thread {label}>"): [
+                short_item(i) for i in data.get("stack", ())
+            ]
+            for label, data in own.items()
+        }
+        views[name] = StackView(entries, max(0, lesson.idents_in(stack) - len(entries)))
     return views
 
 
@@ -119,6 +145,17 @@ def format_storage(view):
     )
     others = f" (+{view.others} other idents in flight, not shown)" if view.others else ""
     return "{" + inner + "}" + others
+
+
+_NO_RESULT = object()
+
+
+def render(said, args, result=_NO_RESULT):
+    """A row's `says` (on the call) or `then` (on the return, with its result): a template
+    over the call's arguments, or a function of them."""
+    if callable(said):
+        return said(args) if result is _NO_RESULT else said(args, result)
+    return said.format_map(args if result is _NO_RESULT else {**args, "result": result})
 
 
 class Recorder:
@@ -134,31 +171,22 @@ class Recorder:
         # freeing it later crashed the interpreter (CPython 3.11, greenlet 3).
         self.ident = _weak(lesson.get_ident())
         self.open = []  # (frame, step) for steps whose function has not returned yet
+        self.rows = lesson.rows_for(app)
         self.hooks = _hook_names(app)
-        interface = type(app.session_interface)  # 自定义session: whichever the app uses
-        self.session_calls = {
-            interface.open_session.__code__: _ON_OPEN_SESSION,
-            interface.save_session.__code__: _on_save_session,
-        }
-        self.session_returns = {
-            interface.open_session.__code__: _after_open_session,
-            interface.save_session.__code__: _after_save_session,
-        }
         self.view_frame = None
         self.proxy_traced = False  # the view's first proxy use is traced through 3.3-3.7
         self.proxy_uses = []  # the names of the proxies the view used after that one
 
     # --- writing down --------------------------------------------------------------------
-    def step(self, frame, where, phase, text, subject=None):
-        """Open a step for `frame`; `where` names its row in the lesson's STEPS (or None)."""
-        n000, n002 = self.lesson.numbers.get(where, ("", ""))
-        code = frame.f_code
-        step = Step(n000, n002, phase, code.co_qualname, text, len(self.open), subject=subject)
-        step.where = where or ""
+    def step(self, frame, row, text):
+        step = RecordedStep(
+            row.n000, row.n002, row.phase, frame.f_code.co_qualname, text, len(self.open),
+            row=row,
+        )  # fmt: skip
         self.recording.steps.append(step)
         (self.open[-1][1].items if self.open else self.recording.items).append(step)
         self.open.append((frame, step))
-        self.emit(step, n000, n002, text)
+        self.emit(step, row.n000, row.n002, text)
         return step
 
     def line(self, kind, text):
@@ -166,6 +194,12 @@ class Recorder:
         if self.open:
             self.open[-1][1].items.append((kind, text))
         self.emit(None, "signal" if kind == "signal" else "", "", text, depth)
+
+    def note(self, row, text):
+        """A numbered line that is not a call of its own (002's 3.2: a proxy made at import)."""
+        if self.open:
+            self.open[-1][1].items.append(("note", f"{row.n002} {text}"))
+        self.emit(None, row.n000, row.n002, text, len(self.open))
 
     def emit(self, step, n000, n002, text, depth=None):
         if self.sink is None:
@@ -179,13 +213,6 @@ class Recorder:
         else:
             self.sink(f"{head}{text}")
 
-    def note(self, where, text):
-        """A numbered line that is not a call of its own (e.g. 002's 3.2, a module global)."""
-        n002 = self.lesson.numbers[where][1]
-        if self.open:
-            self.open[-1][1].items.append(("note", f"{n002} {text}"))
-        self.emit(None, "", n002, text, len(self.open))
-
     def storage_lines(self):
         for name, view in stacks_snapshot(self.lesson, self.ident()).items():
             self.line("storage", f"{name}.__storage__ = {format_storage(view)}")
@@ -193,22 +220,14 @@ class Recorder:
     # --- sys.setprofile events -----------------------------------------------------------
     def on_event(self, frame, event, arg):
         if event == "call":
-            handler = self.lesson.on_call.get(frame.f_code) or self.session_calls.get(frame.f_code)
-            if handler is not None:
-                handler(self, frame)
+            rows = self.rows.get(frame.f_code)
+            if rows is not None:
+                self.on_call(frame, rows)
             elif frame.f_code in self.hooks:
                 self.on_hook(frame)
         elif event == "return":
             if self.open and self.open[-1][0] is frame:
-                step = self.open[-1][1]
-                step.storage = stacks_snapshot(self.lesson, self.ident())
-                handler = self.lesson.on_return.get(frame.f_code) or self.session_returns.get(
-                    frame.f_code
-                )
-                if handler is not None:  # lines of the result still belong to the step
-                    handler(self, step, arg)
-                step.subject = None
-                self.open.pop()
+                self.on_return(frame, arg)
             if frame is self.view_frame:
                 self.view_frame = None
                 if self.proxy_uses:
@@ -218,6 +237,58 @@ class Recorder:
                         f"the view used {names} {len(self.proxy_uses)} more "
                         "time(s), each through the same chain",
                     )
+
+    def on_call(self, frame, rows):
+        args = dict(frame.f_locals)
+        row = next((r for r in rows if self.counts(r, args)), None)
+        if row is None:
+            return
+        if frame.f_code in self.lesson.proxy_methods and not self.follow_proxy(frame, row, args):
+            return
+        self.step(frame, row, render(row.says, args))
+
+    def counts(self, row, args):
+        """Whether a call of the row's function is the row: on its object, inside its row."""
+        if row.on is not None and args.get("self") is not row.on:
+            return False
+        if row.outermost and self.open:
+            return False
+        if row.inside is not None:
+            one = hasattr(row.inside, "func")  # a row (itself a tuple), or a tuple of rows
+            inside = (row.inside,) if one else row.inside
+            return bool(self.open) and self.open[-1][1].row in inside
+        return True
+
+    def follow_proxy(self, frame, row, args):
+        """Only the view's first use of a proxy is followed (with 3.2, how it was made, said
+        first); later uses are counted."""
+        if self.view_frame is None:
+            return False
+        proxy = args["self"]
+        args["proxy"] = self.lesson.proxy_names.get(id(proxy), "a LocalProxy")
+        if self.proxy_traced and row.inside is None:
+            if frame.f_code is self.lesson.proxy_use:
+                self.proxy_uses.append(args["proxy"])
+            return False
+        args["made_with"] = _made_with(proxy)
+        if row.inside is None:
+            for made in self.lesson.made_at_import:
+                self.note(made, render(made.says, args))
+        if frame.f_code is self.lesson.proxy_use:
+            self.proxy_traced = True
+        return True
+
+    def on_return(self, frame, result):
+        step = self.open[-1][1]
+        step.storage = stacks_snapshot(self.lesson, self.ident())
+        row, args = step.row, dict(frame.f_locals)
+        if self.lesson.stack_name(row.on) is not None:  # a push or pop: show the storage
+            self.storage_lines()
+        if row.then is not None:
+            text = render(row.then, args, result)
+            if text:
+                self.line("result", text)
+        self.open.pop()
 
     def on_hook(self, frame):
         code = frame.f_code
@@ -231,6 +302,16 @@ class Recorder:
 def _weak(ident):
     """A callable that gives `ident` back, holding a greenlet only weakly (ints as they are)."""
     return (lambda: ident) if isinstance(ident, int) else weakref.ref(ident)
+
+
+def _made_with(proxy):
+    """What the proxy was made with, read from it: partial(_lookup_req_object, 'request')."""
+    made = getattr(proxy, "__wrapped__", None)  # a callable-backed proxy keeps its callable
+    if made is None:
+        return "a Local"
+    func = getattr(made, "func", made)
+    args = ", ".join(repr(a) for a in getattr(made, "args", ()))
+    return f"partial({func.__name__}, {args})" if args else func.__name__
 
 
 def _hook_names(app):
@@ -254,332 +335,9 @@ def _hook_names(app):
     return hooks
 
 
-# --- what each lifecycle function means, keyed by its code object ------------------------
-# Call handlers read the new frame's arguments; return handlers get the step (with what the
-# call handler kept in step.subject) and the return value.
-
-
-def _step(where, phase, text, inside=None):
-    """A call handler that opens the step of STEPS row `where`. `text` may name the call's
-    arguments ({exc!r}); `inside`, if given, is the row the enclosing step must be (a chain
-    of calls, such as 002's 3.3-3.7)."""
-
-    def on_call(rec, frame):
-        if inside is None or (rec.open and rec.open[-1][1].where == inside):
-            rec.step(frame, where, phase, text.format_map(frame.f_locals))
-
-    return on_call
-
-
-def _result(rec, step, arg):
-    rec.line("result", f"-> {arg!r}")
-
-
-def _on_request_init(rec, frame):
-    rec.step(
-        frame,
-        "Request.__init__",
-        "push",
-        "request = app.request_class(environ)",
-        subject=frame.f_locals["self"],
-    )
-
-
-def _after_request_init(rec, step, arg):
-    rec.line("result", f"-> {step.subject!r}")
-
-
-def _on_stack_push(rec, frame):
-    name = rec.lesson.stack_name(frame.f_locals["self"])
-    if name == "_request_ctx_stack":
-        rec.step(
-            frame,
-            "_request_ctx_stack.push",
-            "push",
-            "_request_ctx_stack.push(ctx) -> LocalStack.push",
-        )
-    elif name == "_app_ctx_stack":
-        rec.step(frame, None, "push", "_app_ctx_stack.push(app_ctx) -> LocalStack.push")
-
-
-def _on_stack_pop(rec, frame):
-    name = rec.lesson.stack_name(frame.f_locals["self"])
-    if name == "_request_ctx_stack":
-        rec.step(
-            frame,
-            "_request_ctx_stack.pop",
-            "pop",
-            "rv = _request_ctx_stack.pop() -> LocalStack.pop",
-        )
-    elif name == "_app_ctx_stack":
-        rec.step(frame, None, "pop", "rv = _app_ctx_stack.pop() -> LocalStack.pop")
-
-
-def _after_stack_change(rec, step, arg):
-    rec.storage_lines()
-
-
-def _after_local_setattr(rec, step, arg):
-    rec.line("result", "-> __storage__[ident] = {'stack': []}; back in push: rv.append(ctx)")
-
-
-def _after_open_session(rec, step, arg):
-    rec.line("result", f"-> {type(arg).__name__}({dict(arg) if arg is not None else ''})")
-
-
-def _on_match_request(rec, frame):
-    rec.step(
-        frame,
-        None,
-        "push",
-        "ctx.match_request(): URL matching (not numbered in 000)",
-        subject=frame.f_locals["self"].request,
-    )
-
-
-def _after_match_request(rec, step, arg):
-    req = step.subject
-    if req.url_rule is not None:
-        rec.line(
-            "result",
-            f"-> {req.url_rule.rule} matched: endpoint {req.endpoint!r}, view_args {req.view_args}",
-        )
-    else:
-        rec.line("result", f"-> no rule matched: {type(req.routing_exception).__name__}")
-
-
-def _on_first_request(rec, frame):
-    app = frame.f_locals["self"]
-    if app._got_first_request:
-        rec.step(frame, FIRST, "dispatch", "before_first_request functions: already ran")
-    else:
-        names = [f.__name__ for f in app.before_first_request_funcs]
-        rec.step(frame, FIRST, "dispatch", f"before_first_request functions, once: {names}")
-
-
-def _after_preprocess(rec, step, arg):
-    if arg is not None:
-        rec.line("result", f"-> {_short(arg)}: a before_request answered; the view is skipped")
-
-
-def _on_dispatch(rec, frame):
-    req = rec.lesson.stacks["_request_ctx_stack"].top.request
-    if req.routing_exception is not None:
-        error = type(req.routing_exception).__name__
-        text = f"dispatch_request(): no rule matched -> raise {error}"
-    else:
-        text = f"dispatch_request(): view_functions[{req.endpoint!r}](**{req.view_args})"
-    rec.step(frame, "Flask.dispatch_request", "dispatch", text)
-
-
-def _proxy_name(rec, frame):
-    return rec.lesson.proxy_names.get(id(frame.f_locals["self"]), "a LocalProxy")
-
-
-def _on_proxy_getattr(rec, frame):
-    if rec.view_frame is not None and not rec.proxy_traced:
-        proxy, name = _proxy_name(rec, frame), frame.f_locals["name"]
-        made = f"{proxy} = LocalProxy({_made_with(frame.f_locals['self'])}), made at import"
-        rec.note("LocalProxy(partial(...))", made)
-        text = f"{proxy}.{name} -> LocalProxy.__getattr__({name!r})"
-        rec.step(frame, "LocalProxy.__getattr__", "dispatch", text)
-
-
-def _made_with(proxy):
-    """What the proxy was made with, read from it: partial(_lookup_req_object, 'request')."""
-    local = object.__getattribute__(proxy, "_LocalProxy__local")
-    func = getattr(local, "func", local)
-    args = ", ".join(repr(a) for a in getattr(local, "args", ()))
-    return f"partial({func.__name__}, {args})" if args else func.__name__
-
-
-def _on_current_object(rec, frame):
-    """Every use of a proxy comes here once: the view's first is traced, later ones counted."""
-    if rec.view_frame is None:
-        return
-    if rec.proxy_traced:
-        rec.proxy_uses.append(_proxy_name(rec, frame))
-        return
-    rec.proxy_traced = True
-    if rec.open and rec.open[-1][1].where == "LocalProxy.__getattr__":
-        text = "self._get_current_object() -> calls the partial it was made with"
-    else:
-        text = f"{_proxy_name(rec, frame)} used -> LocalProxy._get_current_object()"
-    rec.step(frame, "LocalProxy._get_current_object", "dispatch", text)
-
-
-def _after_local_getattr(rec, step, arg):
-    rec.line("result", f"-> [{', '.join(short_item(i) for i in arg)}]")
-
-
-def _on_save_session(rec, frame):
-    rec.step(
-        frame,
-        "SessionInterface.save_session",
-        "finalize",
-        f"save_session(app, {dict(frame.f_locals['session'])}, response)",
-        subject=frame.f_locals["response"],
-    )
-
-
-def _after_save_session(rec, step, arg):
-    cookie = step.subject.headers.get("Set-Cookie")
-    if cookie is None:
-        rec.line("result", "-> the session did not change: no Set-Cookie")
-    else:  # the signature and timestamp change every second; the payload is what to read
-        payload_only = re.sub(r"=([^.;]*)\.[^;]*", r"=\1.…", cookie, count=1)
-        rec.line("result", f"-> Set-Cookie: {payload_only}")
-
-
-def _on_response_call(rec, frame):
-    if not rec.open:  # no step open: wsgi_app itself calls the response
-        rec.step(
-            frame,
-            None,
-            "respond",
-            "return response(environ, start_response)",
-            subject=frame.f_locals["self"],
-        )
-
-
-def _after_response_call(rec, step, arg):
-    rec.line("result", f"-> start_response({step.subject.status!r}, headers)")
-
-
 def _short(value):
     text = repr(value)
     return text if len(text) <= 50 else text[:47] + "..."
-
-
-_ON_OPEN_SESSION = _step(
-    "SessionInterface.open_session",
-    "push",
-    "ctx.session = app.session_interface.open_session(app, request)",
-)
-FIRST = "Flask.try_trigger_before_first_request_functions"
-
-
-def _tables(module):
-    """{code object: call handler} and {code object: return handler} for the lesson's
-    lifecycle functions, found on the module the recorder is handed (05)."""
-    LocalProxy = module.localproxy.LocalProxy
-    LocalStack, Local = module.localstack.LocalStack, module.localstack.Local
-    on_call = {
-        module.Flask.request_context.__code__: _step(
-            "Flask.request_context", "push", "ctx = app.request_context(environ)"
-        ),
-        module.RequestContext.__init__.__code__: _step(
-            "RequestContext.__init__",
-            "push",
-            "RequestContext(app, environ): ctx.request, ctx.session = None",
-        ),
-        WerkzeugRequest.__init__.__code__: _on_request_init,
-        module.RequestContext.push.__code__: _step("RequestContext.push", "push", "ctx.push()"),
-        module.AppContext.push.__code__: _step(
-            "AppContext.push", "push", "app_ctx = app.app_context(); app_ctx.push()"
-        ),
-        LocalStack.push.__code__: _on_stack_push,
-        Local.__setattr__.__code__: _step(
-            "Local.__setattr__",
-            "push",
-            "self._local.stack = rv = [] -> Local.__setattr__({name!r}, [])",
-            inside="_request_ctx_stack.push",
-        ),
-        module.RequestContext.match_request.__code__: _on_match_request,
-        module.Flask.full_dispatch_request.__code__: _step(
-            "Flask.full_dispatch_request", "dispatch", "response = app.full_dispatch_request()"
-        ),
-        module.Flask.try_trigger_before_first_request_functions.__code__: _on_first_request,
-        module.Flask.preprocess_request.__code__: _step(
-            "Flask.preprocess_request",
-            "dispatch",
-            "preprocess_request(): before_request functions, in registration order",
-        ),
-        module.Flask.dispatch_request.__code__: _on_dispatch,
-        LocalProxy.__getattr__.__code__: _on_proxy_getattr,
-        LocalProxy._get_current_object.__code__: _on_current_object,
-        module.localproxy._lookup_req_object.__code__: _step(
-            "_lookup_req_object",
-            "dispatch",
-            "_lookup_req_object({name!r}): top = _request_ctx_stack.top",
-            inside="LocalProxy._get_current_object",
-        ),
-        LocalStack.top.fget.__code__: _step(
-            "LocalStack.top",
-            "dispatch",
-            "LocalStack.top: return self._local.stack[-1]",
-            inside="_lookup_req_object",
-        ),
-        Local.__getattr__.__code__: _step(
-            "Local.__getattr__",
-            "dispatch",
-            "Local.__getattr__({name!r}): __storage__[ident][name]",
-            inside="LocalStack.top",
-        ),
-        module.Flask.handle_user_exception.__code__: _step(
-            None, "dispatch", "handle_user_exception({e!r:.40}): a handler, or raise"
-        ),
-        module.Flask.handle_exception.__code__: _step(
-            "Flask.handle_exception", "dispatch", "handle_exception(e): unhandled -> a 500"
-        ),
-        module.Flask.finalize_request.__code__: _step(
-            "Flask.finalize_request",
-            "finalize",
-            "finalize_request({rv!r:.40}) -> make_response(rv)",
-        ),
-        module.Flask.process_response.__code__: _step(
-            "Flask.process_response",
-            "finalize",
-            "process_response(response): after_request functions, in reverse order",
-        ),
-        module.SessionInterface.is_null_session.__code__: _step(
-            "SessionInterface.is_null_session",
-            "finalize",
-            "is_null_session(ctx.session): isinstance(obj, {self.null_session_class.__name__})",
-        ),
-        WerkzeugResponse.__call__.__code__: _on_response_call,
-        module.RequestContext.auto_pop.__code__: _step(
-            "RequestContext.auto_pop", "pop", "ctx.auto_pop({exc!r:.40}) -> ctx.pop(exc)"
-        ),
-        module.Flask.do_teardown_request.__code__: _step(
-            "Flask.do_teardown_request",
-            "pop",
-            "do_teardown_request(exc): teardown_request functions, reversed",
-        ),
-        LocalStack.pop.__code__: _on_stack_pop,
-        module.localstack.release_local.__code__: _step(
-            "release_local",
-            "pop",
-            "len(stack) == 1 -> release_local(self._local); return stack[-1]",
-            inside="_request_ctx_stack.pop",
-        ),
-        Local.__release_local__.__code__: _step(
-            "Local.__release_local__",
-            "pop",
-            "Local.__release_local__(): self.__storage__.pop(self.__ident_func__())",
-            inside="release_local",
-        ),
-        module.AppContext.pop.__code__: _step("AppContext.pop", "pop", "app_ctx.pop({exc!r})"),
-        module.Flask.do_teardown_appcontext.__code__: _step(
-            "Flask.do_teardown_appcontext",
-            "pop",
-            "do_teardown_appcontext(exc): teardown_appcontext functions, reversed",
-        ),
-    }
-    on_return = {
-        WerkzeugRequest.__init__.__code__: _after_request_init,
-        LocalStack.push.__code__: _after_stack_change,
-        LocalStack.pop.__code__: _after_stack_change,
-        Local.__setattr__.__code__: _after_local_setattr,
-        module.RequestContext.match_request.__code__: _after_match_request,
-        module.Flask.preprocess_request.__code__: _after_preprocess,
-        LocalProxy.__getattr__.__code__: _result,
-        Local.__getattr__.__code__: _after_local_getattr,
-        module.Flask.finalize_request.__code__: _result,
-        module.SessionInterface.is_null_session.__code__: _result,
-        WerkzeugResponse.__call__.__code__: _after_response_call,
-    }
-    return on_call, on_return
 
 
 # --- one recording at a time per OS thread -------------------------------------------------
@@ -607,15 +365,6 @@ def _on_signal(sender, _signal, **kwargs):
         recorder.line("signal", f"{_signal}({extra})" if extra else _signal)
 
 
-SIGNAL_NAMES = (
-    "appcontext_pushed",
-    "request_started",
-    "request_finished",
-    "got_request_exception",
-    "request_tearing_down",
-    "appcontext_tearing_down",
-    "appcontext_popped",
-)
 _SIGNAL_RECEIVERS = {}  # id(signal) -> the receiver connected to it
 
 
@@ -694,14 +443,6 @@ class RecordedBody(CountedBody):
             super().close()
 
 
-def note(text):
-    """Add a line to the recording of the request this thread runs, if it is being recorded
-    (the demo's views use it to report what happened in other threads)."""
-    recorder = _recorders.get(_thread_ident())
-    if recorder is not None:
-        recorder.line("note", text)
-
-
 class RecordingRing:
     """The last 20 recordings, newest first, safe to read while other threads add."""
 
@@ -736,10 +477,10 @@ class RecordingMiddleware:
     them to `out` and keeps them apart.
     """
 
-    def __init__(self, app, wsgi_app, module):
+    def __init__(self, app, wsgi_app, lesson):
         self.app = app
         self.wsgi_app = wsgi_app
-        self.lesson = Lesson(module)
+        self.lesson = lesson
         self.out = None
         self.narrate_to = None
         self.in_flight = 0  # requests from here until the server closes their body
@@ -755,7 +496,7 @@ class RecordingMiddleware:
             self.narrate_to = None
 
     def __call__(self, environ, start_response):
-        environ["recorder.caller"] = _caller(sys._getframe(1), self.app, environ)
+        environ["recorder.caller"] = _caller(inspect.currentframe().f_back, self.app, environ)
         if environ.get("PATH_INFO") == "/favicon.ico":
             return self.wsgi_app(environ, start_response)
         if self.narrate_to is not None:
@@ -816,9 +557,10 @@ _print_lock = threading.Lock()
 _tracing = {"on": True}
 
 
-def print_traced(number, line):
+def print_traced(prog, number, line):
     """--trace: one request's lines carry its number, so concurrent requests can be told apart.
-    When stdout goes away (`--trace | head`), tracing stops and serving goes on."""
+    When stdout goes away (`--trace | head`), tracing stops and serving goes on; `prog` says
+    so."""
     with _print_lock:
         if not _tracing["on"]:
             return
@@ -828,7 +570,7 @@ def print_traced(number, line):
             _tracing["on"] = False
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             print(
-                "05_lifecycle.py: stdout was closed; tracing stops, serving goes on",
+                f"{prog}: stdout was closed; tracing stops, serving goes on",
                 file=sys.stderr,
                 flush=True,
             )

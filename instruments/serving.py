@@ -1,20 +1,26 @@
-"""Serving a lesson's app: bind first, answer in time, stop in order.
+"""Serving a lesson's app: the port first, answers in time, a stop in order.
 
-05's `Flask.run` is Flask 1.1.1's: `run_simple(host, port, app, threaded=True)`. The scripts'
-own servers (`python 05_lifecycle.py`, `python 08_deploy.py serve`) use the same Werkzeug
-server, with what a server that others can reach needs:
+`python 05_lifecycle.py` (and 09) serve as 7.1 reads: `app.run()` → `werkzeug.serving.
+run_simple(host, port, app, threaded=True)`. What a server that others can reach needs comes
+through run_simple's own parameters and around the call:
 
-- `bind(host, port, app)` takes the port before anything is printed: of two copies started at
-  once, the second says in one line that the port is taken, before it narrates anything.
-- A connection that sends nothing for `IDLE_TIMEOUT` seconds is closed. Werkzeug's server
-  gives each connection a thread and waits for its request for ever, so a crowd of half-open
-  connections used up the threads and file descriptors, and Ctrl-C waited on them too.
-- After a 413 (a body too large), at most 1 MB more of the body is read, not the whole of it.
-- `serve(server)` stops in order on Ctrl-C (or SIGTERM): stop accepting, let the requests in
-  flight finish (for up to `grace` seconds), close the idle connections, then return, so the
-  caller closes its pool and exits 0.
+- `check_port(host, port)` tries the port before anything is printed: a copy started on a
+  port in use says so in one line, before it narrates; run_simple binds it afterwards. (Two
+  copies started in the same instant both pass the check; the second's run_simple then says
+  that the port is in use, and exits 1.)
+- `request_handler=` a handler whose connections time out after `IDLE_TIMEOUT` seconds of
+  silence. Werkzeug's server gives each connection a thread and waits for its request for
+  ever, so a crowd of half-open connections used up the threads and file descriptors, and
+  Ctrl-C waited on them too. The handler also counts the requests in flight, and after a 413
+  (a body too large) reads at most 1 MB more of the body, not the whole of it.
+- `run(app, ...)` stops in order on Ctrl-C (or SIGTERM): run_simple's server stops accepting
+  and returns; the requests in flight are let finish (for up to `grace` seconds), the idle
+  connections are closed, and the caller exits 0; what could not finish is said.
 - `use_secret_key(app)` signs sessions with $SECRET_KEY, or a random key per start, never the
   demo key written in the source.
+
+08's `serve` keeps a server of its own (`bind` and `serve`: Werkzeug's threaded server with
+the same handler, a deeper listen queue, and no busy loop when file descriptors run out).
 
 Nothing here imports a numbered script: it is handed the app.
 """
@@ -36,74 +42,22 @@ LISTEN_BACKLOG = 1024  # connections the kernel queues before accept (Werkzeug's
 LINGER_BYTES = 1 << 20  # of a body refused as too large, read at most this much more
 
 
-class RequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler with a socket timeout, and no reading past a refused body."""
+class Tracker:
+    """The connections a server's threads are serving, and the requests in flight."""
 
-    timeout = IDLE_TIMEOUT  # StreamRequestHandler applies it to the connection's socket
-
-    def run_wsgi(self):
-        self.server.request_started()
-        try:
-            super().run_wsgi()
-        finally:
-            self.server.request_finished()
-
-    def send_response(self, code, message=None):
-        super().send_response(code, message)
-        if code == 413:
-            # After answering, Werkzeug reads what is left of the body (up to 10 GB), so that
-            # a client still sending sees the 413 rather than a reset. Read at most 1 MB of a
-            # body too large, then close the connection.
-            self.close_connection = True
-            self.rfile = AtMost(self.rfile, LINGER_BYTES)
-
-
-class AtMost(io.RawIOBase):
-    """A stream that gives at most `left` more bytes of another, then says it has ended."""
-
-    def __init__(self, stream, left):
-        self.stream, self.left = stream, left
-
-    def readable(self):
-        return True
-
-    def read(self, size=-1):
-        size = self.left if size is None or size < 0 else min(size, self.left)
-        data = self.stream.read(size) if size else b""
-        self.left -= len(data)
-        return data
-
-
-class Server(ThreadedWSGIServer):
-    """Werkzeug's threaded server, knowing its connections and the requests in flight."""
-
-    block_on_close = False  # serve() waits for the threads itself, with a deadline
-
-    def __init__(self, sock, app):
-        host, port = sock.getsockname()[:2]
-        super().__init__(host, port, app, handler=RequestHandler, fd=sock.fileno())
+    def __init__(self):
         self.connections = set()  # sockets of connections a thread is serving
         self.in_flight = 0  # requests between their first line and their last byte
         self.changed = threading.Condition()
 
-    def get_request(self):
-        try:
-            return super().get_request()
-        except OSError as exc:
-            if exc.errno in (errno.EMFILE, errno.ENFILE):  # out of file descriptors: the
-                time.sleep(0.05)  # listener stays readable, so do not spin on it meanwhile
-            raise
-
-    def process_request(self, request, client_address):
+    def opened(self, connection):
         with self.changed:
-            self.connections.add(request)
-        super().process_request(request, client_address)
+            self.connections.add(connection)
 
-    def shutdown_request(self, request):
+    def closed(self, connection):
         with self.changed:
-            self.connections.discard(request)
+            self.connections.discard(connection)
             self.changed.notify_all()
-        super().shutdown_request(request)
 
     def request_started(self):
         with self.changed:
@@ -123,6 +77,61 @@ class Server(ThreadedWSGIServer):
                     return False
                 self.changed.wait(left)
             return True
+
+
+class RequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler with a socket timeout, counted connections and requests, and no
+    reading past a refused body. `handler_for(tracker)` gives one that counts into tracker."""
+
+    timeout = IDLE_TIMEOUT  # StreamRequestHandler applies it to the connection's socket
+    tracker = None
+
+    def setup(self):
+        super().setup()
+        self.tracker.opened(self.connection)
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            self.tracker.closed(self.connection)
+
+    def run_wsgi(self):
+        self.tracker.request_started()
+        try:
+            super().run_wsgi()
+        finally:
+            self.tracker.request_finished()
+
+    def send_response(self, code, message=None):
+        super().send_response(code, message)
+        if code == 413:
+            # After answering, Werkzeug reads what is left of the body (up to 10 GB), so that
+            # a client still sending sees the 413 rather than a reset. Read at most 1 MB of a
+            # body too large, then close the connection.
+            self.close_connection = True
+            self.rfile = AtMost(self.rfile, LINGER_BYTES)
+
+
+def handler_for(tracker):
+    """A RequestHandler class that counts its connections and requests into `tracker`."""
+    return type("RequestHandler", (RequestHandler,), {"tracker": tracker})
+
+
+class AtMost(io.RawIOBase):
+    """A stream that gives at most `left` more bytes of another, then says it has ended."""
+
+    def __init__(self, stream, left):
+        self.stream, self.left = stream, left
+
+    def readable(self):
+        return True
+
+    def read(self, size=-1):
+        size = self.left if size is None or size < 0 else min(size, self.left)
+        data = self.stream.read(size) if size else b""
+        self.left -= len(data)
+        return data
 
 
 def use_secret_key(app, say=None):
@@ -148,6 +157,7 @@ class CannotListen(Exception):
 
 
 def listening_socket(host, port):
+    """A socket listening on host:port; raises CannotListen with a one-line reason."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -167,6 +177,82 @@ def listening_socket(host, port):
     return sock
 
 
+def check_port(host, port):
+    """Raise CannotListen, with a one-line reason, if host:port cannot be listened on now."""
+    listening_socket(host, port).close()
+
+
+def url_of(host, port):
+    """http://host:port/, with an IPv6 address in brackets: http://[::1]:5000/."""
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def run(app, host, port, grace=10.0, say=None):
+    """`app.run(host, port)`, that is run_simple, until Ctrl-C or SIGTERM; then stop in order
+    and return (the caller exits 0)."""
+    tracker = Tracker()
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        app.run(host, port, request_handler=handler_for(tracker), threaded=True)
+    finally:  # run_simple's server returns on KeyboardInterrupt, having closed the listener
+        signal.signal(signal.SIGTERM, previous)
+    stop(tracker, grace, say=say)
+
+
+def stop(tracker, grace, on_stop=None, say=None):
+    """The server has stopped accepting: let the requests in flight finish, close the idle
+    connections, run `on_stop()` (08 closes its pool there), and say how it ended.
+
+    If some requests are still running after `grace` seconds, the process exits at once with
+    status 1: their threads would otherwise run on while the interpreter shuts down, and
+    crash it."""
+    say = say or (lambda line: print(line, file=sys.stderr, flush=True))
+    say(
+        f"stopping: no new connections; waiting up to {grace:.0f} s for the "
+        f"{tracker.in_flight} request(s) in flight"
+    )
+    try:
+        finished = tracker.wait_until(lambda: tracker.in_flight == 0, time.monotonic() + grace)
+    except KeyboardInterrupt:  # a second Ctrl-C: do not wait any longer
+        finished = False
+    with tracker.changed:
+        idle = list(tracker.connections)
+    for connection in idle:  # each thread waits for a request that may never come: end it
+        try:
+            connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    tracker.wait_until(lambda: not tracker.connections, time.monotonic() + 1.0)
+    if on_stop is not None:
+        on_stop()
+    if not finished:
+        say(f"stopped with {tracker.in_flight} request(s) still running after {grace:.0f} s")
+        sys.stdout.flush()
+        os._exit(1)
+    say("stopped")
+
+
+class Server(ThreadedWSGIServer):
+    """08's own server: Werkzeug's threaded one, on a socket of a deeper listen queue, with
+    the counting handler, and a pause when file descriptors run out."""
+
+    block_on_close = False  # serve() waits for the threads itself, with a deadline
+
+    def __init__(self, sock, app):
+        host, port = sock.getsockname()[:2]
+        self.tracker = Tracker()
+        handler = handler_for(self.tracker)
+        super().__init__(host, port, app, handler=handler, fd=sock.fileno())
+
+    def get_request(self):
+        try:
+            return super().get_request()
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):  # out of file descriptors: the
+                time.sleep(0.05)  # listener stays readable, so do not spin on it meanwhile
+            raise
+
+
 def bind(host, port, app):
     """A Server listening on host:port for app; raises CannotListen with a one-line reason."""
     sock = listening_socket(host, port)
@@ -176,46 +262,14 @@ def bind(host, port, app):
         sock.close()  # the server listens on its own duplicate of it
 
 
-def url_of(host, port):
-    """http://host:port/, with an IPv6 address in brackets: http://[::1]:5000/."""
-    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
-
-
 def serve(server, grace=10.0, on_stop=None, say=None):
-    """Serve until Ctrl-C or SIGTERM, then stop in order and return (the caller exits 0).
-
-    `on_stop()` runs once the requests in flight are done (06 closes its pool there). If some
-    are still running after `grace` seconds, the process exits at once with status 1: their
-    threads would otherwise run on while the interpreter shuts down, and crash it."""
-    say = say or (lambda line: print(line, file=sys.stderr, flush=True))
+    """Serve until Ctrl-C or SIGTERM, then stop in order (see stop) and return."""
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever()  # returns on KeyboardInterrupt, having closed the listener
     finally:
         signal.signal(signal.SIGTERM, previous)
-    say(
-        f"stopping: no new connections; waiting up to {grace:.0f} s for the "
-        f"{server.in_flight} request(s) in flight"
-    )
-    try:
-        finished = server.wait_until(lambda: server.in_flight == 0, time.monotonic() + grace)
-    except KeyboardInterrupt:  # a second Ctrl-C: do not wait any longer
-        finished = False
-    with server.changed:
-        idle = list(server.connections)
-    for connection in idle:  # each thread waits for a request that may never come: end it
-        try:
-            connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-    server.wait_until(lambda: not server.connections, time.monotonic() + 1.0)
-    if on_stop is not None:
-        on_stop()
-    if not finished:
-        say(f"stopped with {server.in_flight} request(s) still running after {grace:.0f} s")
-        sys.stdout.flush()
-        os._exit(1)
-    say("stopped")
+    stop(server.tracker, grace, on_stop, say)
 
 
 def _interrupt(signum, frame):

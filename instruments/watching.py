@@ -1,24 +1,35 @@
 """Watching a lesson's app: the recorder and its pages on the app, and the command line that
 narrates and then serves it.
 
-05 calls `watch(app, module)` when it builds its demo app, and hands `main` to
-`narrate_then_serve`. Both are handed what they work on (the app, the lesson's module, its
-narration); nothing here imports a numbered script.
+05 calls `watch(app, steps=..., stacks=..., proxies=..., signals=..., get_ident=...,
+storage_view=..., idents_in=...)` when it builds its demo app, asks `narrating(app, out)` to
+narrate a request, and hands `main` to `narrate_then_serve`. Each is handed what it works on;
+nothing here imports a numbered script.
 """
 
 import os
 import sys
+import weakref
+from contextlib import contextmanager
+from functools import partial
 
 from instruments import cli, pages, recorder, sections, serving
 
+_middleware = weakref.WeakKeyDictionary()  # a watched app -> the recorder wrapping it
 
-def watch(app, module):
-    """Record the requests `app` serves, as `module` (the lesson) runs them, and add the pages
-    that show them: / lists `app.routes`, /lifecycle draws a recorded request (every answer
-    links to it), /storage gives both LocalStacks' storage as JSON. The recorder wraps
-    app.wsgi_app, as any WSGI middleware would."""
+
+def watch(app, steps, stacks, proxies, signals, get_ident, storage_view, idents_in):
+    """Record the requests `app` serves, step by step as the step table `steps` says, and add
+    the pages that show them: / lists `app.routes`, /lifecycle draws a recorded request (every
+    answer links to it), /storage gives both stacks' storage as JSON. The recorder wraps
+    app.wsgi_app, as any WSGI middleware would.
+
+    `stacks` and `proxies` are {name: object}; `signals` the blinker signals to listen to;
+    `get_ident()` the key the stacks store a request's contexts under; `storage_view(stack,
+    ident=None)` and `idents_in(stack)` read a stack's storage (03's)."""
+    lesson = recorder.Lesson(steps, stacks, proxies, signals, get_ident, storage_view, idents_in)
     app.recordings = recorder.RecordingRing()
-    app.wsgi_app = recorder.RecordingMiddleware(app, app.wsgi_app, module)
+    app.wsgi_app = _middleware[app] = recorder.RecordingMiddleware(app, app.wsgi_app, lesson)
 
     @app.after_request
     def link_to_lifecycle(response):
@@ -31,17 +42,15 @@ def watch(app, module):
 
     @app.route("/lifecycle")
     def lifecycle():
-        return pages.render_lifecycle_page(app.recordings, module.request.args.get("n"))
+        return pages.render_lifecycle_page(app.recordings, proxies["request"].args.get("n"))
 
     @app.route("/storage")
     def storage():
-        """Both LocalStacks' storage, right now: this request's contexts, and any other's."""
-        stacks = {"_request_ctx_stack": module._request_ctx_stack}
-        stacks["_app_ctx_stack"] = module._app_ctx_stack
+        """Both stacks' storage, right now: this request's contexts, and any other's."""
         return {
             name: {
                 str(ident): [repr(item) for item in data.get("stack", [])]
-                for ident, data in module.storage_view(stack).items()
+                for ident, data in storage_view(stack).items()
             }
             for name, stack in stacks.items()
         }
@@ -51,6 +60,14 @@ def watch(app, module):
         return "", 204  # browsers ask for it; answered without a trace block
 
     return app
+
+
+@contextmanager
+def narrating(app, out):
+    """Requests `app` serves inside the block (one at a time) are narrated to `out`, step by
+    step, and not kept for /lifecycle."""
+    with _middleware[app].narrating(out):
+        yield
 
 
 def narrate_routes(app, out=print):
@@ -80,23 +97,23 @@ def narrate_then_serve(prog, description, app, lesson, prepare, argv=None):
     narrates every request served as well; --list, --only and --markdown do as in the other
     scripts, without serving.
 
-    The port is taken first, so a second copy on the same port stops before narrating. If
-    stdout goes away during the narration (`| head`), the narration stops and serving goes on.
+    Serving is `app.run(host, port)`, that is run_simple (serving.run). The port is checked
+    first, so a copy started on a port in use stops before narrating. If stdout goes away
+    during the narration (`| head`), the narration stops and serving goes on.
     """
     parser = cli.ArgumentParser(prog=prog, description=description)
     args = parse_args(parser, sys.argv[1:] if argv is None else argv)
     if sections.wanted(args):
         return sections.run(lesson, args, parser, prepare, fresh=True)
-    server = None
     if not args.demo:
         try:
-            server = serving.bind(args.host, args.port, app)
+            serving.check_port(args.host, args.port)
         except serving.CannotListen as exc:
             sys.exit(f"{prog}: {exc}")
     try:
         sections.run(lesson, args, parser, prepare, fresh=True)
     except BrokenPipeError:  # `| head`: the reader went away
-        if server is None:
+        if args.demo:
             raise
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         print(
@@ -105,18 +122,18 @@ def narrate_then_serve(prog, description, app, lesson, prepare, argv=None):
             flush=True,
         )
         args.trace = False
-    if server is None:
+    if args.demo:
         return
     serving.use_secret_key(
         app, say=lambda line: print(f"{prog}: {line}", file=sys.stderr, flush=True)
     )
     if args.trace:
-        app.wsgi_app.out = recorder.print_traced
+        _middleware[app].out = partial(recorder.print_traced, prog)
     url = serving.url_of(args.host, args.port)
     print(
-        f"\n{prog.removesuffix('.py')}: serving on {url} ; "
+        f"\n{prog.removesuffix('.py')}: app.run() -> run_simple, serving on {url} ; "
         f"{'narrating every request' if args.trace else 'add --trace to narrate every request'}"
         f", and see {url}lifecycle",
         flush=True,
     )
-    serving.serve(server)
+    serving.run(app, args.host, args.port)

@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # Note 000's numbers of the steps one successful request goes through (第1步–第5步), read from
 # 05's table of steps (第4步 is the unhandled error: not part of a successful request).
 STEPS_OF_A_REQUEST = [
-    n000 for n000, _, _ in importlib.import_module("05_lifecycle").STEPS if n000 not in ("", "4")
+    step.n000
+    for step in importlib.import_module("05_lifecycle").STEPS
+    if step.n000 not in ("", "4")
 ]
 
 

@@ -1,6 +1,6 @@
 """Programs a learner writes while following the notes or Flask 1.1.1's documentation, run on
-real Flask 1.1.1 and on 05; prints JSON, part by part (issue "05 is Flask 1.1.1 wherever the
-notes look").
+real Flask 1.1.1 and on flask111.py (05 with the layer of Flask's wider API on it); prints JSON,
+part by part.
 
     python tests/flask111_app_cases.py real    (inside the Flask 1.1.1 virtual environment)
     python tests/flask111_app_cases.py ours    (in the project's environment)
@@ -22,8 +22,7 @@ import warnings
 SIDE = sys.argv[1]
 if SIDE == "ours":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    api = importlib.import_module("05_lifecycle")
-    testing = importlib.import_module("flask_extras")
+    api = testing = importlib.import_module("flask111")
 else:
     import flask as api
     import flask.testing as testing

@@ -21,7 +21,7 @@ from markupsafe import Markup
 SIDE = sys.argv[1]
 if SIDE == "ours":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    api = importlib.import_module("05_lifecycle")
+    api = importlib.import_module("flask111")
     signals = sessions = api
     proxy_module = importlib.import_module("04_proxy")
     local_module = importlib.import_module("03_localstack")

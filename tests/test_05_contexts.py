@@ -1,7 +1,8 @@
-"""05's other context tools, as Flask 1.1.1 has them: SessionInterface, the test client that
-keeps a context, after_this_request, copy_current_request_context, stream_with_context, the
-Flask constructor and class attributes, url_for with SERVER_NAME, and the demo's routes that
-show a context staying with its ident. tests/test_05_flask111.py runs the same on Flask 1.1.1."""
+"""05's other context tools, as Flask 1.1.1 has them: SessionInterface, after_this_request,
+RequestContext.copy, the Flask constructor and class attributes; and those of flask111.py, the
+layer of Flask 1.1.1's API on 05: the cookie domain from SERVER_NAME, the test client that keeps
+a context, copy_current_request_context, stream_with_context, url_for with SERVER_NAME.
+tests/test_05_flask111.py runs the same on Flask 1.1.1."""
 
 import threading
 import warnings
@@ -11,6 +12,7 @@ from conftest import load
 from greenlet import greenlet
 
 lifecycle = load("05_lifecycle")
+flask111 = load("flask111")
 
 OUTSIDE_REQUEST = (
     "Working outside of request context.\n\nThis typically means that you attempted to use "
@@ -28,6 +30,13 @@ def both_stacks_empty():
 
 def make_app(**kwargs):
     app = lifecycle.Flask("contexts", **kwargs)
+    app.secret_key = "k"
+    return app
+
+
+def make_layer_app():
+    """An app of flask111's Flask: 05's, with Flask 1.1.1's wider API."""
+    app = flask111.Flask("contexts")
     app.secret_key = "k"
     return app
 
@@ -70,11 +79,11 @@ def test_session_interface_base_class():
     ],
 )
 def test_cookie_domain_follows_server_name(server_name, domain, warning):
-    app = make_app()
+    app = make_layer_app()
     app.config["SERVER_NAME"] = server_name
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert lifecycle.SessionInterface().get_cookie_domain(app) == domain
+        assert flask111.SecureCookieSessionInterface().get_cookie_domain(app) == domain
     assert [str(w.message)[: len(warning)] for w in caught] == ([warning] if warning else [])
 
 
@@ -94,16 +103,16 @@ def test_a_session_error_during_push_still_pops_the_context():
 
 
 def test_client_with_block_keeps_the_last_context_until_it_ends():
-    app = make_app()
+    app = make_layer_app()
     torn_down = []
-    app.teardown_request(lambda exc: torn_down.append(lifecycle.request.path))
+    app.teardown_request(lambda exc: torn_down.append(flask111.request.path))
     app.route("/a")(lambda: "a")
     with app.test_client() as client:
         client.get("/a?x=1")
-        assert lifecycle.request.args["x"] == "1" and lifecycle.request.path == "/a"
+        assert flask111.request.args["x"] == "1" and flask111.request.path == "/a"
         assert torn_down == []
         client.get("/a?x=2")  # the next push pops the kept context first (its teardown runs)
-        assert torn_down == ["/a"] and lifecycle.request.args["x"] == "2"
+        assert torn_down == ["/a"] and flask111.request.args["x"] == "2"
     assert torn_down == ["/a", "/a"] and both_stacks_empty()
     with pytest.raises(RuntimeError, match="Cannot nest"), app.test_client() as c, c:
         pass
@@ -137,20 +146,20 @@ def test_propagate_exceptions_through_the_test_client():
 
 
 def test_test_request_context_takes_environ_builder_arguments():
-    app = make_app()
+    app = make_layer_app()
     app.config["SERVER_NAME"] = "example.com"
     with app.test_request_context(
         "/x", method="POST", data={"a": "1"}, query_string="q=2", headers={"X-Y": "z"}
     ):
         assert (
-            lifecycle.request.method,
-            lifecycle.request.form["a"],
-            lifecycle.request.args["q"],
+            flask111.request.method,
+            flask111.request.form["a"],
+            flask111.request.args["q"],
         ) == ("POST", "1", "2")
-        assert lifecycle.request.headers["X-Y"] == "z"
-        assert lifecycle.request.url == "http://example.com/x?q=2"
-    with make_app().test_request_context("/y", "https://other.test/"):
-        assert lifecycle.request.url == "https://other.test/y"
+        assert flask111.request.headers["X-Y"] == "z"
+        assert flask111.request.url == "http://example.com/x?q=2"
+    with make_layer_app().test_request_context("/y", "https://other.test/"):
+        assert flask111.request.url == "https://other.test/y"
 
 
 # --- after_this_request, copy_current_request_context, stream_with_context -----------------
@@ -179,22 +188,22 @@ def test_after_this_request_runs_first_in_registration_order():
 
 def test_copy_current_request_context_in_a_thread_and_a_greenlet():
     with pytest.raises(RuntimeError) as info:
-        lifecycle.copy_current_request_context(lambda: None)
+        flask111.copy_current_request_context(lambda: None)
     assert str(info.value) == (
         "This decorator can only be used at local scopes when a request "
         "context is on the stack.  For instance within view functions."
     )
-    app = make_app()
+    app = make_layer_app()
     results = {}
 
     @app.route("/")
     def view():
-        lifecycle.session["who"] = "view"
+        flask111.session["who"] = "view"
 
         def read():
-            return lifecycle.request.args["v"], lifecycle.session["who"]
+            return flask111.request.args["v"], flask111.session["who"]
 
-        copied = lifecycle.copy_current_request_context(read)
+        copied = flask111.copy_current_request_context(read)
         thread = threading.Thread(target=lambda: results.update(thread=copied()))
         thread.start()
         thread.join()
@@ -223,34 +232,34 @@ def test_request_context_copy_shares_request_and_session():
 
 def test_stream_with_context():
     with pytest.raises(RuntimeError) as info:
-        lifecycle.stream_with_context(iter(["x"]))
+        flask111.stream_with_context(iter(["x"]))
     assert str(info.value) == (
         "Attempted to stream with context but there was no context in "
         "the first place to keep around."
     )
-    app = make_app()
+    app = make_layer_app()
 
     @app.route("/plain")
     def plain():
         def gen():
-            yield lifecycle.request.args["v"]
+            yield flask111.request.args["v"]
 
-        return lifecycle.Response(gen())
+        return flask111.Response(gen())
 
     @app.route("/kept")
     def kept():
         def gen():
-            yield lifecycle.request.args["v"]
+            yield flask111.request.args["v"]
 
-        return lifecycle.Response(lifecycle.stream_with_context(gen()))
+        return flask111.Response(flask111.stream_with_context(gen()))
 
     @app.route("/decorated")
     def decorated():
-        @lifecycle.stream_with_context
+        @flask111.stream_with_context
         def gen():
-            yield "decorated " + lifecycle.request.args["v"]
+            yield "decorated " + flask111.request.args["v"]
 
-        return lifecycle.Response(gen())
+        return flask111.Response(gen())
 
     client = app.test_client()
     with pytest.raises(RuntimeError, match="Working outside of request context"):
@@ -299,17 +308,17 @@ def test_constructor_arguments_and_class_attributes(tmp_path):
 
 
 def test_url_for_in_an_app_context_needs_server_name():
-    app = make_app()
+    app = make_layer_app()
     app.route("/item/<int:n>")(lambda n: str(n))
     with app.app_context(), pytest.raises(RuntimeError) as info:
-        lifecycle.url_for("<lambda>", n=1)
+        flask111.url_for("<lambda>", n=1)
     assert str(info.value) == (
         "Application was not able to create a URL adapter for request independent URL "
         "generation. You might be able to fix this by setting the SERVER_NAME config variable."
     )
     app.config["SERVER_NAME"] = "example.com"
     with app.app_context():
-        assert lifecycle.url_for("<lambda>", n=1) == "http://example.com/item/1"
+        assert flask111.url_for("<lambda>", n=1) == "http://example.com/item/1"
 
 
 def test_request_carries_what_url_matching_found():

@@ -1,6 +1,6 @@
-"""`python 05_lifecycle.py` as a server others can reach: the port taken before the narration,
-a crowd of half-open connections that neither stalls it nor blocks Ctrl-C, and the two ways a
-reader stops it (Ctrl-C, a closed stdout) ending in one line.
+"""`python 05_lifecycle.py` as a server others can reach, through app.run() -> run_simple: the
+port checked before the narration, a crowd of half-open connections that neither stalls it nor
+blocks Ctrl-C, and the two ways a reader stops it (Ctrl-C, a closed stdout) ending in one line.
 
 The script is made to stop inside its narration without any timing: its stdout is a pipe of
 4 kB that the test does not read, and the narration is larger, so the script blocks writing.
@@ -17,7 +17,10 @@ import threading
 import time
 import urllib.request
 
-from conftest import ROOT, free_port, run_script, wait_for_port
+import werkzeug.serving
+from conftest import ROOT, free_port, load, run_script, wait_for_port
+
+from instruments import serving
 
 SCRIPT = str(ROOT / "05_lifecycle.py")
 F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, Linux
@@ -55,22 +58,57 @@ def get(url, timeout=20):
         return response.status, response.read().decode()
 
 
-def test_the_port_is_taken_before_the_narration():
-    port = free_port()
-    read_end, write_end = narrow_pipe()
-    first = start("--port", str(port), stdout=write_end)  # blocks inside its narration
-    try:
-        wait_for_port(port, first, timeout=15)  # already listening while it narrates
+def test_a_port_in_use_is_one_line_before_the_narration():
+    with socket.socket() as taken:  # another server holds the port
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
         second = run_script("05_lifecycle", "--port", str(port), timeout=30)
-        assert second.returncode == 1
-        assert second.stdout == ""  # it did not narrate
-        assert second.stderr == (
-            f"05_lifecycle.py: cannot listen on 127.0.0.1:{port}: port already in use "
-            "(try another --port)\n"
-        )
+    assert second.returncode == 1
+    assert second.stdout == ""  # it did not narrate
+    assert second.stderr == (
+        f"05_lifecycle.py: cannot listen on 127.0.0.1:{port}: port already in use "
+        "(try another --port)\n"
+    )
+
+
+def test_the_main_command_serves_through_app_run_and_run_simple(monkeypatch, capsys):
+    """7.1: app.run() -> werkzeug.serving.run_simple(host, port, app), after the narration,
+    with run_simple's own parameters for what a reachable server needs (as Flask 1.1.1's own
+    tests do, a stand-in takes run_simple's place in werkzeug.serving)."""
+    lifecycle = load("05_lifecycle")
+    calls = []
+
+    def stand_in(host, port, application, **options):
+        calls.append((host, port, application, options))
+
+    monkeypatch.setattr(werkzeug.serving, "run_simple", stand_in)
+    port = free_port()
+    lifecycle.main(["--port", str(port)])
+    ((host, called_port, application, options),) = calls
+    assert (host, called_port, application) == ("127.0.0.1", port, lifecycle.app)
+    assert options["threaded"] is True and options["use_reloader"] is False
+    assert options["request_handler"].timeout == serving.IDLE_TIMEOUT
+    assert issubclass(options["request_handler"], werkzeug.serving.WSGIRequestHandler)
+    out = capsys.readouterr()
+    assert out.out.startswith("== 7.1") and "app.run() -> run_simple, serving on" in out.out
+    assert out.err.splitlines()[-1] == "stopped"  # run_simple returned: a stop in order
+
+
+def test_run_simples_own_server_answers_and_ctrl_c_stops_it_in_order():
+    port = free_port()
+    process = start("--port", str(port), stdout=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, process, timeout=15)
+        assert get(f"http://127.0.0.1:{port}/index") == (200, "hello world")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(20) == 0
+        err = process.stderr.read().decode()
+        assert f" * Running on http://127.0.0.1:{port}" in err  # run_simple's startup line
+        assert err.endswith("stopping: no new connections; waiting up to 10 s for the 0 "
+                            "request(s) in flight\nstopped\n")  # fmt: skip
     finally:
-        stop(first)
-        os.close(read_end)
+        stop(process)
 
 
 def test_ctrl_c_during_the_narration_is_one_line():
