@@ -20,9 +20,9 @@ import importlib
 import logging
 import os
 import secrets
+import socket
 import threading
 import time
-import socket
 import urllib.error
 import urllib.request
 from functools import update_wrapper, wraps
@@ -517,7 +517,8 @@ class ServerSideSessionInterface(lifecycle.SessionInterface):
     @staticmethod
     def default_expiry():
         """When data saved now expires, with Flask's default lifetime (31 days)."""
-        return time.time() + lifecycle.Flask.default_config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+        lifetime = lifecycle.Flask.default_config["PERMANENT_SESSION_LIFETIME"]
+        return time.time() + lifetime.total_seconds()
 
     def _forget(self, sid):
         self.store.pop(sid, None)

@@ -12,9 +12,10 @@ unknown outcome; create_serve_app is 05's demo app (on flask111's Flask, for jso
 MAX_CONTENT_LENGTH) plus /users, /slow, /pool, /case and /connection through it. `serve` keeps
 a server of its own rather than app.run's run_simple: a deeper listen queue, no busy loop when
 file descriptors run out, and its pool closed only after the requests in flight are done —
-the lesson here is the server beyond the notes. 协程: use_ident keys the context stacks by the OS thread, the greenlet
-or a ContextVar, and create_ident_app serves 05's app that way. 进程: each worker process opens
-its own pool after the fork; InheritedPoolSqlHelper keeps the parent's, to show why.
+the lesson here is the server beyond the notes. 协程: use_ident keys the context stacks by the
+OS thread, the greenlet or a ContextVar, and create_ident_app serves 05's app that way. 进程:
+each worker process opens its own pool after the fork; InheritedPoolSqlHelper keeps the
+parent's, to show why.
 bench/bench_deploy.py measures each on real gunicorn processes (docs/beyond-one-process.md).
 
 Run:  python 08_deploy.py                  a write whose answer never came; the ident, under asyncio
