@@ -1079,7 +1079,7 @@ def main(argv=None):
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
     def ready_database():
-        settings = settings_or_exit()
+        settings = settings_or_exit("06_sqlhelper.py")
         check_database(settings, db)
         if not sections.wanted(args):
             where = f"{settings['host']}:{settings['port']}"

@@ -42,7 +42,7 @@ from contextvars import ContextVar
 
 from werkzeug.exceptions import HTTPException
 
-from instruments import cli, mysql_settings, sections, serving
+from instruments import cli, mysql_settings, sections, serving, watching
 
 localstack = importlib.import_module("03_localstack")
 localproxy = importlib.import_module("04_proxy")
@@ -672,7 +672,7 @@ def create_ident_app(ident="greenlet"):
     use_ident(ident)
     app = serving.use_secret_key(lifecycle.create_app(), say=_say)
     # Without 05's recorder: it watches one request per OS thread and reads LocalStack storage.
-    app.wsgi_app = app.wsgi_app.wsgi_app
+    watching.unwatch(app)
     app.routes = app.routes + [("/together?value=hi&n=1", "wait for n requests, then answer")]
     answered_by_header(app)
     request = lifecycle.request

@@ -1,4 +1,5 @@
 """The tools for watching and serving the lessons, kept beside the numbered scripts.
 
-They are handed the app (or the module) they work on and never import a numbered script.
+They are handed what they work on (the app, the step table, the stacks, the proxies, the
+signals) and never import a numbered script.
 """

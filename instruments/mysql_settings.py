@@ -45,7 +45,7 @@ def settings_from_env(env=None):
     }
 
 
-def settings_or_exit(prog="06_sqlhelper.py"):
+def settings_or_exit(prog):
     """The settings, or one line that begins with `prog` (the script run) and exit status 1."""
     try:
         return settings_from_env()

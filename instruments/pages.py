@@ -55,21 +55,21 @@ def _code_spans(text):
     return re.sub(r"`([^`<>]+)`", r"<code>\1</code>", html.escape(text))
 
 
-def render_home_page(routes):
+def render_home_page(name, routes):
     rows = "".join(
         f'<tr><td><a href="{html.escape(url)}"><code>{html.escape(url)}</code></a></td>'
         f"<td>{_code_spans(what)}</td></tr>"
         for url, what in routes
     )
     body = (
-        "<h1>05_lifecycle: Flask 1.1.1's request lifecycle on Werkzeug 3</h1>"
+        f"<h1>{html.escape(name)}: Flask 1.1.1's request lifecycle on Werkzeug 3</h1>"
         "<p>Every request this server answers goes through 第1步–第5步 of the notes: "
         "the request context and the app context are pushed on their LocalStacks, the view "
         'runs, and both are popped again. <a href="/lifecycle">/lifecycle</a> draws the steps '
         "of the last request, with both stacks' <code>__storage__</code> after each step.</p>"
         f"<table><tr><th>route</th><th>what it shows</th></tr>{rows}</table>"
     )
-    return _page("05_lifecycle", body)
+    return _page(name, body)
 
 
 PHASES = {

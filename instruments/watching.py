@@ -38,7 +38,7 @@ def watch(app, steps, stacks, proxies, signals, get_ident, storage_view, idents_
 
     @app.route("/")
     def home():
-        return pages.render_home_page(app.routes)
+        return pages.render_home_page(app.name, app.routes)
 
     @app.route("/lifecycle")
     def lifecycle():
@@ -60,6 +60,11 @@ def watch(app, steps, stacks, proxies, signals, get_ident, storage_view, idents_
         return "", 204  # browsers ask for it; answered without a trace block
 
     return app
+
+
+def unwatch(app):
+    """Stop recording the requests `app` serves (its pages stay, /lifecycle stays empty)."""
+    app.wsgi_app = _middleware.pop(app).wsgi_app
 
 
 @contextmanager

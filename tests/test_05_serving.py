@@ -8,6 +8,7 @@ The script is made to stop inside its narration without any timing: its stdout i
 
 import fcntl
 import os
+import re
 import resource
 import signal
 import socket
@@ -229,5 +230,36 @@ def test_under_gevent_a_recording_another_request_ran_into_says_so():
         page = get(f"http://127.0.0.1:{port}/lifecycle")[1]
         assert "<code>/hold</code>" in page
         assert "Another request ran on the same OS thread while this one was recorded" in page
+    finally:
+        stop(process)
+
+
+def test_ctrl_c_lets_a_request_in_flight_finish_then_exits_0():
+    """A request run_simple's server is still answering when Ctrl-C comes is answered, and the
+    stop says it waited for it. Gated on --trace's first line of the request, not on time."""
+    port = free_port()
+    process = start("--trace", "--port", str(port), stdout=subprocess.PIPE)
+    try:
+        wait_for_port(port, process, timeout=15)
+        answers = []
+        client = threading.Thread(
+            target=lambda: answers.append(get(f"http://127.0.0.1:{port}/echo?value=x&delay=1"))
+        )
+        client.start()
+        for line in process.stdout:  # the narration, then the served request's first line
+            if line.startswith(b"#1 ------- GET /echo"):
+                break
+        # /echo is in its view (sleeping 1 s). One more answer shows the server's loop is back
+        # to accepting: a Ctrl-C while it is still starting /echo's thread would close /echo's
+        # connection there (socketserver's accept path; Flask 3's dev server does the same).
+        assert get(f"http://127.0.0.1:{port}/index") == (200, "hello world")
+        process.send_signal(signal.SIGINT)
+        client.join(20)
+        assert answers == [(200, "x")]
+        assert process.wait(20) == 0
+        err = process.stderr.read().decode()
+        # /echo, and /index too if its thread had not quite returned
+        assert re.search(r"waiting up to 10 s for the [12] request\(s\) in flight\n", err), err
+        assert err.endswith('"GET /echo?value=x&delay=1 HTTP/1.1" 200 -\nstopped\n'), err
     finally:
         stop(process)

@@ -1,0 +1,95 @@
+"""The instruments are handed what they watch: the recorder behind the narration, --trace and
+/lifecycle takes the app, the step table (the functions themselves, with 000's and 002's
+numbers), the two stacks, the proxies and the signals; it takes no module, reads no private name
+of a lesson and names no script; and no lesson calls into it."""
+
+import inspect
+import re
+
+from conftest import ROOT, load
+from werkzeug.test import Client
+
+from instruments import recorder, watching
+
+lifecycle = load("05_lifecycle")
+INSTRUMENTS = sorted((ROOT / "instruments").glob("*.py"))
+
+
+def test_watch_is_handed_the_step_table_the_stacks_the_proxies_and_the_signals():
+    assert list(inspect.signature(watching.watch).parameters) == [
+        "app", "steps", "stacks", "proxies", "signals", "get_ident", "storage_view", "idents_in",
+    ]  # fmt: skip
+    assert set(lifecycle.WATCHED) == set(inspect.signature(watching.watch).parameters) - {"app"}
+    assert lifecycle.WATCHED["steps"] is lifecycle.STEPS
+    assert lifecycle.WATCHED["stacks"]["_request_ctx_stack"] is lifecycle._request_ctx_stack
+    assert lifecycle.WATCHED["proxies"]["request"] is lifecycle.request
+
+
+def code_of(path):
+    """The file's code without its comments and docstrings' prose: what it runs."""
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r'"""(.|\n)*?"""', '""', text)
+    return "\n".join(line.split("#")[0] for line in text.splitlines())
+
+
+def test_the_instruments_name_no_script_and_read_no_private_name_of_a_lesson():
+    private = [
+        "._local",
+        "__storage__.",
+        "_got_first_request",
+        "_LocalProxy__",
+        "_getframe",
+        "localstack.",
+        "localproxy.",
+        "module.",
+    ]
+    for path in INSTRUMENTS:
+        code = code_of(path)
+        assert not re.search(r"\b0\d_[a-z]+", code), path.name
+        for name in private:
+            assert name not in code, (path.name, name)
+        assert "import_module" not in code or path.name == "sections.py", path.name
+
+
+def test_no_lesson_calls_into_the_recorder():
+    for script in ("05_lifecycle", "07_flask_basics", "08_deploy", "09_elsewhere", "flask111"):
+        code = code_of(ROOT / f"{script}.py")
+        assert "recorder" not in code, script
+        assert "wsgi_app.narrating" not in code and "wsgi_app.wsgi_app" not in code, script
+
+
+def numbered_lines(app, path="/index"):
+    """(000's number, 002's numbers) of each numbered line a narrated request prints."""
+    lines = []
+    with watching.narrating(app, lines.append), Client(app).get(path):
+        pass
+    return [
+        (line[:8].strip(), line[8:17].split())
+        for line in lines
+        if line[:17].strip() and not line.startswith(("signal", "-------"))
+    ]
+
+
+def test_the_recorder_follows_the_step_table_it_is_handed():
+    """Handed a table of three rows, it records those three steps and nothing else."""
+    chosen = [s for s in lifecycle.STEPS if s.n000 in ("1", "3.3", "5")]
+    app = lifecycle.Flask("watched")
+    app.route("/index")(lambda: "hello world")
+    watching.watch(app, **{**lifecycle.WATCHED, "steps": chosen})
+    assert numbered_lines(app) == [("1", ["1.0"]), ("3.3", ["3.1"]), ("5", ["4.0", "4.1"])]
+
+
+def test_the_recorder_numbers_each_step_as_the_table_does():
+    app = lifecycle.create_app()
+    recorded = [(n000, n002) for n000, n002 in numbered_lines(app, "/session") if n000]
+    table = [(s.n000, s.n002.split()) for s in lifecycle.STEPS if s.n000 and s.n000 != "4"]
+    assert recorded == table
+
+
+def test_unwatch_gives_the_app_its_own_wsgi_app_back():
+    app = lifecycle.create_app()
+    assert isinstance(app.wsgi_app, recorder.RecordingMiddleware)
+    watching.unwatch(app)
+    assert app.wsgi_app.__func__ is lifecycle.Flask.wsgi_app
+    assert Client(app).get("/index").text == "hello world"
+    assert app.recordings.snapshot() == []
