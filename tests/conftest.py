@@ -236,6 +236,7 @@ MARKED_BY_FILE = {
     "test_08_deploy.py": "deploy",  # real gunicorn processes
     "test_05_page.py": "browser",  # headless Chromium
     "test_05_flask111.py": "flask111",  # a side venv with Flask 1.1.1 and Werkzeug 1.0.1
+    "test_flask111_suite.py": "flask111",  # Flask 1.1.1's source, for its own tests
 }
 
 

@@ -1,0 +1,2 @@
+class ScriptInfo:
+    """The `flask` command is left out; test_testing imports this name."""
