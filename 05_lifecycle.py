@@ -18,8 +18,8 @@ The file reads in the order a request travels:
   Part A — one request, 第1步–第5步 (read this first): signals, g, AppContext, RequestContext,
            Request and Response, the session it opens at 2.3, Config, then Flask with its
            methods in the order a request calls them, and 7.1's startup after them.
-  Part B — what a real app adds: blueprints, and ctx.py's helpers for code that runs outside
-           the view (after_this_request, copy_current_request_context, stream_with_context).
+  Part B — what a real app adds: blueprints, and after_this_request (ctx.py's other helpers,
+           for code that runs outside the view, are flask111.py's; 09 shows them).
   Part C — watch it: the demo app, the step table (000's and 002's numbers beside the
            function each step is), the narration (7.1, 7.2, 第4步, g, sessions), and main,
            which serves through app.run() → werkzeug.serving.run_simple, as 7.1 reads.
