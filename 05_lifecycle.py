@@ -761,10 +761,10 @@ class Flask:
         own response; a tuple adds a status, headers, or both: (body, status, headers).
         (flask111.py's make_response has Flask 1.1.1's every form and message.)"""
         status = headers = None
-        if isinstance(rv, tuple):
-            if len(rv) == 3:
-                rv, status, headers = rv
-            elif isinstance(rv[1], (Headers, dict, tuple, list)):
+        if isinstance(rv, tuple) and len(rv) == 3:
+            rv, status, headers = rv
+        elif isinstance(rv, tuple) and len(rv) == 2:  # (body, headers) or (body, status)
+            if isinstance(rv[1], (Headers, dict, tuple, list)):
                 rv, headers = rv
             else:
                 rv, status = rv
@@ -778,7 +778,8 @@ class Flask:
         elif not isinstance(rv, self.response_class):
             raise TypeError(
                 f"The view function for {request.endpoint!r} did not return a valid response "
-                f"(it returned {type(rv).__name__}): return a string, dict, tuple or Response."
+                f"(it returned {type(rv).__name__}): return a string, dict, Response, or a tuple "
+                "(body, status, headers), (body, status) or (body, headers)."
             )
         if status is not None:
             rv.status = status  # 404 or "404 NOT FOUND"
