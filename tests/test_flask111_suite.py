@@ -89,7 +89,8 @@ def flask111_tests():
 def outcomes(flask111_tests):
     """{test id: PASSED / FAILED / ERROR} for the 14 files."""
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", *PASSING],
+        [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider",
+         "-p", "old_pytest_names", *PASSING],
         cwd=flask111_tests, capture_output=True, text=True, timeout=600,
         env=dict(os.environ, PYTHONPATH=str(SHIM)),
     )  # fmt: skip
