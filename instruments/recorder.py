@@ -6,8 +6,8 @@ picks out the functions of the step table it is handed, so what is printed and d
 from the calls that really happened: nothing in 05's classes prints, and nothing there knows
 the recorder exists.
 
-    app.wsgi_app = RecordingMiddleware(app, app.wsgi_app, Lesson(steps, stacks, proxies,
-                                       signals, get_ident))     # Flask's middleware idiom
+    lesson = Lesson(steps, stacks, proxies, signals, get_ident, storage_view, idents_in)
+    app.wsgi_app = RecordingMiddleware(app, app.wsgi_app, lesson)  # Flask's middleware idiom
 
 A row of the step table (05's `Step`) gives the notes' two numbers, the phase, the function,
 what to say when it is called and when it returns (a str.format template over its arguments,
@@ -31,13 +31,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
-ALL_IDENTS = None  # see Lesson.storage
-
 
 class Lesson:
     """What the recorder watches, as handed to it: the step table, the two stacks by name,
-    the proxies by name, the signals, and the function that names the current ident (the
-    key a request's contexts are stored under)."""
+    the proxies by name, the signals, the function that names the current ident (the key a
+    request's contexts are stored under), and two readers of a stack's storage (03's)."""
 
     def __init__(self, steps, stacks, proxies, signals, get_ident, storage_view, idents_in):
         self.steps = tuple(steps)
