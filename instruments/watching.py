@@ -15,7 +15,9 @@ from functools import partial
 
 from instruments import cli, pages, recorder, sections, serving
 
-_middleware = weakref.WeakKeyDictionary()  # a watched app -> the recorder wrapping it
+# A watched app -> a weak reference to the recorder wrapping it (app.wsgi_app holds it; a strong
+# one here would keep the app alive through the recorder's own reference to it).
+_middleware = weakref.WeakKeyDictionary()
 
 
 def watch(app, steps, stacks, proxies, signals, get_ident, storage_view, idents_in):
@@ -29,7 +31,8 @@ def watch(app, steps, stacks, proxies, signals, get_ident, storage_view, idents_
     ident=None)` and `idents_in(stack)` read a stack's storage (03's)."""
     lesson = recorder.Lesson(steps, stacks, proxies, signals, get_ident, storage_view, idents_in)
     app.recordings = recorder.RecordingRing()
-    app.wsgi_app = _middleware[app] = recorder.RecordingMiddleware(app, app.wsgi_app, lesson)
+    app.wsgi_app = recorder.RecordingMiddleware(app, app.wsgi_app, lesson)
+    _middleware[app] = weakref.ref(app.wsgi_app)
 
     @app.after_request
     def link_to_lifecycle(response):
@@ -64,14 +67,14 @@ def watch(app, steps, stacks, proxies, signals, get_ident, storage_view, idents_
 
 def unwatch(app):
     """Stop recording the requests `app` serves (its pages stay, /lifecycle stays empty)."""
-    app.wsgi_app = _middleware.pop(app).wsgi_app
+    app.wsgi_app = _middleware.pop(app)().wsgi_app
 
 
 @contextmanager
 def narrating(app, out):
     """Requests `app` serves inside the block (one at a time) are narrated to `out`, step by
     step, and not kept for /lifecycle."""
-    with _middleware[app].narrating(out):
+    with _middleware[app]().narrating(out):
         yield
 
 
@@ -133,7 +136,7 @@ def narrate_then_serve(prog, description, app, lesson, prepare, argv=None):
         app, say=lambda line: print(f"{prog}: {line}", file=sys.stderr, flush=True)
     )
     if args.trace:
-        _middleware[app].out = partial(recorder.print_traced, prog)
+        _middleware[app]().out = partial(recorder.print_traced, prog)
     url = serving.url_of(args.host, args.port)
     print(
         f"\n{prog.removesuffix('.py')}: app.run() -> run_simple, serving on {url} ; "
