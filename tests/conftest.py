@@ -159,10 +159,16 @@ class ScriptProcess:
 # --- a real MariaDB for the 06 tests ----------------------------------------------------------
 
 
-def _no_database(reason):
+def missing(what, reason):
+    """Skip a test whose `what` (a database, Flask 1.1.1's venv) cannot be had here; under CI
+    (CI=true), where it must be had, fail instead."""
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"no database for the DB tests under CI: {reason}")
-    pytest.skip(f"no database: {reason}")
+        pytest.fail(f"{what} is needed under CI: {reason}")
+    pytest.skip(f"no {what}: {reason}")
+
+
+def _no_database(reason):
+    missing("database for the DB tests", reason)
 
 
 @pytest.fixture(scope="session")

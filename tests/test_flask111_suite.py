@@ -17,7 +17,7 @@ import sys
 import tarfile
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, missing
 
 SUITE = ROOT / ".cache" / "flask111-suite"
 SHIM = ROOT / "tests" / "flask_shim"
@@ -62,12 +62,6 @@ STILL_FAILING_BECAUSE = {
 }
 
 
-def _unavailable(reason):
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"Flask 1.1.1's own tests are needed under CI: {reason}")
-    pytest.skip(f"no Flask 1.1.1 source: {reason}")
-
-
 @pytest.fixture(scope="module")
 def flask111_tests():
     tests = SUITE / "Flask-1.1.1" / "tests"
@@ -79,7 +73,10 @@ def flask111_tests():
             capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         if fetched.returncode != 0:
-            _unavailable(fetched.stderr.strip().splitlines()[-1:] or "pip download failed")
+            missing(
+                "Flask 1.1.1's source",
+                fetched.stderr.strip().splitlines()[-1:] or "pip download failed",
+            )
         with tarfile.open(SUITE / "Flask-1.1.1.tar.gz") as sdist:
             sdist.extractall(SUITE, filter="data")
     return tests
