@@ -10,9 +10,9 @@ Over 04 this adds the application that pushes and pops the contexts 04's globals
 requests, responses, signing and signals come from Werkzeug, itsdangerous and blinker; the
 context machinery is written here, with Flask 1.1.1's order of hooks and signals. Each class is
 whole where it is defined: Part A alone, with 03, 04 and the libraries, serves a real request.
-Flask 1.1.1's API beyond the notes (the test client's extras, jsonify, url_for, templates,
-TRAP_*, URL value processors, app.run's banner) is a layer of subclasses in flask111.py, which
-imports this file; this file never imports it.
+Flask 1.1.1's API beyond the notes (errorhandler, the test client's extras, jsonify, url_for,
+templates, TRAP_*, URL value processors, app.run's banner) is a layer of subclasses in
+flask111.py, which imports this file; this file never imports it.
 
 The file reads in the order a request travels:
   Part A — one request, 第1步–第5步 (read this first): signals, g, AppContext, RequestContext,
@@ -55,9 +55,9 @@ from typing import NamedTuple
 from blinker import Namespace
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict, Headers, ImmutableDict
-from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
+from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.exceptions import abort as abort  # re-exported for quick-start apps
-from werkzeug.routing import Map, RequestRedirect, Rule
+from werkzeug.routing import Map, Rule
 from werkzeug.test import Client, EnvironBuilder
 from werkzeug.utils import import_string, send_from_directory
 from werkzeug.utils import redirect as redirect  # re-exported for quick-start apps
@@ -561,23 +561,8 @@ class Config(dict):
 
 
 # ==========================================================================================
-# Error handler keys and the app's folder (used by errorhandler and Flask(__name__))
+# The app's folder (Flask(__name__) finds it from the module's file)
 # ==========================================================================================
-
-
-def _exception_class_and_code(exc_class_or_code):
-    if isinstance(exc_class_or_code, int):
-        if exc_class_or_code not in default_exceptions:
-            raise KeyError(
-                f"'{exc_class_or_code}' is not a recognized HTTP error code. Use a "
-                "subclass of HTTPException with that code instead."
-            )
-        exc_class_or_code = default_exceptions[exc_class_or_code]
-    if not (isinstance(exc_class_or_code, type) and issubclass(exc_class_or_code, Exception)):
-        raise ValueError(f"{exc_class_or_code!r} is not an HTTP status code or Exception class")
-    if issubclass(exc_class_or_code, HTTPException):
-        return exc_class_or_code, exc_class_or_code.code
-    return exc_class_or_code, None
 
 
 def _root_path(import_name):
@@ -809,33 +794,16 @@ class Flask:
 
     # --- errors raised in 第3步, and 第4步 --------------------------------------------------
     def handle_user_exception(self, e):
-        """An error from before_request or the view: an errorhandler, or re-raise. An HTTP
-        error (a 404, an abort(403)) is a response of its own, with its handler if any."""
+        """An error from before_request or the view. An HTTP error (a 404 from matching, an
+        abort(403)) is a response of its own; anything else goes on to 第4步. (flask111.py
+        lets the app's errorhandler functions answer either first.)"""
         if isinstance(e, HTTPException):
             return self.handle_http_exception(e)
-        handler = self._find_error_handler(e)
-        if handler is None:
-            raise e
-        return handler(e)
+        raise e
 
     def handle_http_exception(self, e):
-        if e.code is None or isinstance(e, RequestRedirect):
-            return e
-        handler = self._find_error_handler(e)
-        return e if handler is None else handler(e)
-
-    def _find_error_handler(self, e):
-        exc_class, code = _exception_class_and_code(type(e))
-        bp = _request_ctx_stack.top.request.blueprint
-        for name, c in ((bp, code), (None, code), (bp, None), (None, None)):
-            handler_map = self.error_handler_spec.get(name, {}).get(c)
-            if not handler_map:
-                continue
-            for cls in exc_class.__mro__:  # the most specific registered class wins
-                handler = handler_map.get(cls)
-                if handler is not None:
-                    return handler
-        return None
+        """An HTTP error is its own response: its status, and Werkzeug's page for it."""
+        return e
 
     def handle_exception(self, e):
         """Step 4: an error no handler took. It is signalled and logged, and becomes a 500
@@ -850,10 +818,7 @@ class Flask:
             f"Exception on {request.path} [{request.method}]",
             exc_info=(type(e), e, e.__traceback__),
         )
-        server_error = InternalServerError(original_exception=e)
-        handler = self._find_error_handler(server_error)
-        if handler is not None:
-            server_error = handler(server_error)
+        server_error = self.handle_http_exception(InternalServerError(original_exception=e))
         return self.finalize_request(server_error, from_error_handler=True)
 
     # --- 第5步: teardown, called from RequestContext.pop and AppContext.pop ---------------
@@ -924,7 +889,6 @@ class Flask:
         self.after_request_funcs = {}
         self.teardown_request_funcs = {}
         self.teardown_appcontext_funcs = []
-        self.error_handler_spec = {}
         self.blueprints = {}
         self.logger = logging.getLogger(self.name)
         self._got_first_request = False
@@ -1043,20 +1007,6 @@ class Flask:
     def teardown_appcontext(self, f):
         self.teardown_appcontext_funcs.append(f)
         return f
-
-    def errorhandler(self, code_or_exception):
-        def decorator(f):
-            self._register_error_handler(None, code_or_exception, f)
-            return f
-
-        return decorator
-
-    def register_error_handler(self, code_or_exception, f):
-        self._register_error_handler(None, code_or_exception, f)
-
-    def _register_error_handler(self, key, code_or_exception, f):
-        exc_class, code = _exception_class_and_code(code_or_exception)
-        self.error_handler_spec.setdefault(key, {}).setdefault(code, {})[exc_class] = f
 
     # --- contexts outside a served request ------------------------------------------------
     def app_context(self):
@@ -1216,18 +1166,6 @@ class Blueprint:
 
     def teardown_request(self, f):
         return self.record_hook("teardown_request_funcs", f)
-
-    def errorhandler(self, code_or_exception):
-        def decorator(f):
-            self.register_error_handler(code_or_exception, f)
-            return f
-
-        return decorator
-
-    def register_error_handler(self, code_or_exception, f):
-        self.record_once(
-            lambda state: state.app._register_error_handler(self.name, code_or_exception, f)
-        )
 
 
 class BlueprintSetupState:
@@ -1504,7 +1442,7 @@ STEPS = (
     Step("", "3.7", "dispatch", Local.__getattr__,
          "Local.__getattr__({name!r}): __storage__[ident][name]", then=_then_stack, inside=TOP),
     Step("", "", "dispatch", Flask.handle_user_exception,
-         "handle_user_exception({e!r:.40}): a handler, or raise"),
+         "handle_user_exception({e!r:.40}): response, or raise"),
     Step("4", "", "dispatch", Flask.handle_exception, "handle_exception(e): unhandled -> a 500"),
     Step("3.4", "", "finalize", Flask.finalize_request,
          "finalize_request({rv!r:.40}) -> make_response(rv)", then="-> {result!r}"),

@@ -2,10 +2,11 @@
 
 05_lifecycle.py is the notes' Flask: the request's path and what the notes read of a real
 app, each class whole where it is defined. A learner's program also calls what the notes never
-open: the test client's extras, jsonify, url_for, templates, the TRAP_* settings, URL value
-processors and defaults, app.run's banner. They are here, written to behave as Flask 1.1.1's
-do, as subclasses of 05's classes, the way Flask itself layers Flask(App(Scaffold)): where the
-request's path needs more, a method here adds it and calls 05's with super().
+open: errorhandler, the test client's extras, jsonify, url_for, templates, the TRAP_*
+settings, URL value processors and defaults, app.run's banner. They are here, written to behave
+as Flask 1.1.1's do, as subclasses of 05's classes, the way Flask itself layers
+Flask(App(Scaffold)): where the request's path needs more, a method here adds it, calling 05's
+with super() where 05's still does its part.
 
     flask111 → 05_lifecycle → 04_proxy → 03_localstack     (05 never imports this file)
 
@@ -45,9 +46,10 @@ from werkzeug.exceptions import (
     BadRequestKeyError,
     HTTPException,
     RequestEntityTooLarge,
+    default_exceptions,
 )
 from werkzeug.http import http_date, parse_date
-from werkzeug.routing import BuildError
+from werkzeug.routing import BuildError, RequestRedirect
 from werkzeug.test import Client
 from werkzeug.wrappers import Request as WerkzeugRequest
 from werkzeug.wsgi import LimitedStream
@@ -410,6 +412,20 @@ class Blueprint(lifecycle.Blueprint):
     def app_url_defaults(self, f):
         return self.record_hook("url_default_functions", f, key=None)
 
+    def errorhandler(self, code_or_exception):
+        """f handles this error when a view of this blueprint raises it."""
+
+        def decorator(f):
+            self.register_error_handler(code_or_exception, f)
+            return f
+
+        return decorator
+
+    def register_error_handler(self, code_or_exception, f):
+        self.record_once(
+            lambda state: state.app._register_error_handler(self.name, code_or_exception, f)
+        )
+
     def app_errorhandler(self, code_or_exception):
         def decorator(f):
             self.record_once(lambda state: state.app.errorhandler(code_or_exception)(f))
@@ -488,6 +504,8 @@ class Flask(lifecycle.Flask):
         self.url_value_preprocessors = {}  # blueprint name (None: the app) -> [f(endpoint, values)]
         self.url_default_functions = {}  # the same, for url_for
         self.url_build_error_handlers = []
+        # blueprint name (None: the app) -> status code (None: any) -> exception class -> f
+        self.error_handler_spec = {}
         self.template_context_processors = {None: [_default_template_context]}
         self._jinja_env = None
 
@@ -520,18 +538,41 @@ class Flask(lifecycle.Flask):
         return super().preprocess_request()
 
     def handle_user_exception(self, e):
-        """As 05's, but a trapped HTTP error (TRAP_* settings, or a missing form key in debug
-        mode) is raised like any other error when no handler takes it."""
+        """05's, with the app's errorhandler functions: an HTTP error is still a response of
+        its own unless it is trapped (TRAP_* settings, or a missing form key in debug mode);
+        any other error, or a trapped one, is answered by its handler or raised (第4步)."""
         if isinstance(e, BadRequestKeyError) and (
             self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
         ):
             e.show_exception = True  # say which key was missing from the form
-        if isinstance(e, HTTPException) and self.trap_http_exception(e):
-            rv = self.handle_http_exception(e)
-            if rv is e:
-                raise e
-            return rv
-        return super().handle_user_exception(e)
+        if isinstance(e, HTTPException) and not self.trap_http_exception(e):
+            return self.handle_http_exception(e)
+        handler = self._find_error_handler(e)
+        if handler is None:
+            raise e
+        return handler(e)
+
+    def handle_http_exception(self, e):
+        """An HTTP error's handler answers it, if there is one (a redirect is never handled)."""
+        if e.code is None or isinstance(e, RequestRedirect):
+            return e
+        handler = self._find_error_handler(e)
+        return e if handler is None else handler(e)
+
+    def _find_error_handler(self, e):
+        """The blueprint's handler before the app's, by status code before by class; among
+        the classes, the most specific registered one (the first in the error's MRO)."""
+        exc_class, code = _exception_class_and_code(type(e))
+        bp = _request_ctx_stack.top.request.blueprint
+        for name, c in ((bp, code), (None, code), (bp, None), (None, None)):
+            handler_map = self.error_handler_spec.get(name, {}).get(c)
+            if not handler_map:
+                continue
+            for cls in exc_class.__mro__:
+                handler = handler_map.get(cls)
+                if handler is not None:
+                    return handler
+        return None
 
     def trap_http_exception(self, e):
         """Should this HTTP error propagate, instead of becoming its error page? All of them
@@ -600,8 +641,27 @@ class Flask(lifecycle.Flask):
     after_request = setupmethod(lifecycle.Flask.after_request)
     teardown_request = setupmethod(lifecycle.Flask.teardown_request)
     teardown_appcontext = setupmethod(lifecycle.Flask.teardown_appcontext)
-    errorhandler = setupmethod(lifecycle.Flask.errorhandler)
-    register_error_handler = setupmethod(lifecycle.Flask.register_error_handler)
+
+    @setupmethod
+    def errorhandler(self, code_or_exception):
+        """f answers this error (a status code, or an exception class and its subclasses)."""
+
+        def decorator(f):
+            self.register_error_handler(code_or_exception, f)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def register_error_handler(self, code_or_exception, f):
+        self._register_error_handler(None, code_or_exception, f)
+
+    @setupmethod
+    def _register_error_handler(self, blueprint_name, code_or_exception, f):
+        """f answers this error in the views of blueprint_name (None: the whole app), as a
+        Blueprint's errorhandler records it."""
+        exc_class, code = _exception_class_and_code(code_or_exception)
+        self.error_handler_spec.setdefault(blueprint_name, {}).setdefault(code, {})[exc_class] = f
 
     @setupmethod
     def url_value_preprocessor(self, f):
@@ -701,6 +761,22 @@ class Flask(lifecycle.Flask):
         port = int(next((p for p in (port, sn_port) if p is not None), 5000))  # 0 is a port
         show_server_banner(get_env(), self.debug, self.name)
         super().run(host, port, **options)
+
+
+def _exception_class_and_code(exc_class_or_code):
+    """(exception class, status code or None) for errorhandler's key: 404 is NotFound's."""
+    if isinstance(exc_class_or_code, int):
+        if exc_class_or_code not in default_exceptions:
+            raise KeyError(
+                f"'{exc_class_or_code}' is not a recognized HTTP error code. Use a "
+                "subclass of HTTPException with that code instead."
+            )
+        exc_class_or_code = default_exceptions[exc_class_or_code]
+    if not (isinstance(exc_class_or_code, type) and issubclass(exc_class_or_code, Exception)):
+        raise ValueError(f"{exc_class_or_code!r} is not an HTTP status code or Exception class")
+    if issubclass(exc_class_or_code, HTTPException):
+        return exc_class_or_code, exc_class_or_code.code
+    return exc_class_or_code, None
 
 
 def _encode_idna(host):

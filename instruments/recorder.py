@@ -327,7 +327,7 @@ def _hook_names(app):
         ("teardown_appcontext", app.teardown_appcontext_funcs),
     ):
         hooks.update((f.__code__, kind) for f in funcs)
-    for by_code in app.error_handler_spec.values():
+    for by_code in getattr(app, "error_handler_spec", {}).values():  # flask111's apps have it
         for handlers in by_code.values():
             hooks.update((f.__code__, "errorhandler") for f in handlers.values())
     return hooks

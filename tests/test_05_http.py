@@ -679,7 +679,7 @@ def test_the_demo_prints_step_4_g_sessions_and_what_is_made_when():
     out = run_script("05_lifecycle", "--demo").stdout
     step_4 = out.split("== 第4步")[1].split("\n\n==")[0]
     for expected in (
-        "handle_user_exception(ZeroDivisionError('division by zero')): a handler, or raise",
+        "handle_user_exception(ZeroDivisionError('division by zero')): response, or raise",
         "\n4                handle_exception(e): unhandled -> a 500",
         "got_request_exception(exception=ZeroDivisionError('division by zero'))",
         "teardown_request remember_teardown(exc)",

@@ -16,6 +16,7 @@ from conftest import ROOT, load
 from werkzeug.test import Client
 
 lifecycle = load("05_lifecycle")
+flask111 = load("flask111")
 
 SIGNALS = [
     "appcontext_pushed",
@@ -164,7 +165,8 @@ def connect_signals(api_signals, events):
 def pair():
     """(ours, flask) each as (client, app, events)."""
     built = {}
-    for label, api, signals in (("ours", lifecycle, lifecycle), ("flask", flask, flask.signals)):
+    # Ours is flask111's Flask: 05's lifecycle, with the errorhandler the app below registers.
+    for label, api, signals in (("ours", flask111, flask111), ("flask", flask, flask.signals)):
         events = []
         app = make_app(api, events)
         keep = connect_signals(signals, events)
@@ -290,7 +292,7 @@ def test_nested_app_context_tears_down_once(pair):
 
 def test_before_first_request_runs_once_and_first():
     events = []
-    app = make_app(lifecycle, events, with_first_request=True)
+    app = make_app(flask111, events, with_first_request=True)
     client = Client(app)
     client.get("/ok")
     client.get("/ok")
@@ -525,7 +527,7 @@ def test_static_files_are_served(tmp_path):
 
 
 def test_errorhandler_by_code_and_by_class_mro():
-    app = lifecycle.Flask("errors")
+    app = flask111.Flask("errors")
 
     @app.errorhandler(404)
     def not_found(e):
@@ -579,7 +581,7 @@ def make_blueprint_app(api, events):
 
 def test_blueprint_prefix_and_hook_order_mixed_with_the_app():
     hooks = {}
-    for label, api in (("ours", lifecycle), ("flask", flask)):
+    for label, api in (("ours", flask111), ("flask", flask)):
         events = []
         response = Client(make_blueprint_app(api, events)).get("/shop/item/3")
         assert (response.status_code, response.text) == (200, "item 3 of shop")
@@ -616,12 +618,12 @@ def test_blueprint_prefix_and_hook_order_mixed_with_the_app():
         ]
         + app_context_teardowns
     )
-    assert Client(make_blueprint_app(lifecycle, [])).get("/item/3").status_code == 404
+    assert Client(make_blueprint_app(flask111, [])).get("/item/3").status_code == 404
 
 
 def test_blueprint_errorhandler_wins_inside_the_blueprint():
-    app = lifecycle.Flask("bperrors")
-    bp = lifecycle.Blueprint("bp", __name__, url_prefix="/bp")
+    app = flask111.Flask("bperrors")
+    bp = flask111.Blueprint("bp", __name__, url_prefix="/bp")
 
     @app.errorhandler(ValueError)
     def app_handler(e):
@@ -641,7 +643,7 @@ def test_blueprint_errorhandler_wins_inside_the_blueprint():
     assert client.get("/bp/fail").text == "blueprint handler"
     assert client.get("/fail").text == "app handler"
     with pytest.raises(AssertionError, match="A name collision occurred between blueprints"):
-        app.register_blueprint(lifecycle.Blueprint("bp", __name__))  # as in Flask 1.1.1
+        app.register_blueprint(flask111.Blueprint("bp", __name__))  # as in Flask 1.1.1
 
 
 # --- a Flask quick-start app, unchanged ---------------------------------------------------
@@ -771,7 +773,7 @@ def test_registered_500_handler_gets_the_internal_server_error(pair):
 
 def test_propagate_exceptions_raises_out_of_wsgi_app_after_teardown():
     events = []
-    app = make_app(lifecycle, events)
+    app = make_app(flask111, events)
     app.testing = True  # PROPAGATE_EXCEPTIONS defaults to testing or debug
     with pytest.raises(ZeroDivisionError):
         Client(app).get("/unhandled")
