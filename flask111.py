@@ -470,9 +470,9 @@ def setupmethod(method):
 
 class Flask(lifecycle.Flask):
     """05's Flask with Flask 1.1.1's wider API: all 29 default settings, the debug flag from
-    the environment, URL value processors and defaults, build-error handlers, trapped HTTP
-    errors, every form make_response takes, Jinja2 templates, the test client, app.run's
-    banner, and setup methods that complain after the first request in debug mode."""
+    the environment, errorhandler, URL value processors and defaults, build-error handlers,
+    trapped HTTP errors, every form make_response takes, Jinja2 templates, the test client,
+    app.run's banner, and setup methods that complain after the first request in debug mode."""
 
     request_class = Request
     response_class = Response
@@ -518,7 +518,8 @@ class Flask(lifecycle.Flask):
     # --- the request's path, where Flask 1.1.1 does more ----------------------------------
     def create_url_adapter(self, request):
         """A Host that is no host name (a byte such as \\x8a) is a 400: Werkzeug 1.0.1 found
-        it when it encoded the host for IDNA; Werkzeug 3 drops the character instead."""
+        it when it encoded the host for IDNA; Werkzeug 3 routes the request as if no host was
+        sent (a 404 where nothing matches)."""
         if request is not None:
             try:
                 _encode_idna(request.environ.get("HTTP_HOST") or "")
