@@ -795,21 +795,24 @@ def _ids_from_threads(strategy, threads, calls):
 
 
 class ServerCount:
-    """How many connections the server shows for the database, over what it showed at the
-    start (the demo's own `db` pool has some open), read on an admin connection."""
+    """How many connections the server shows for the database that were opened after this
+    count started (the demo's own `db` pool has some open), read on an admin connection.
+    The server numbers its connections in order, so "opened after" is "a higher id": a
+    connection still closing from before is not counted, whenever it goes."""
 
     def __init__(self, admin, database):
         self.admin, self.database = admin, database
-        self.baseline = 0
-        self.baseline = self.now()
+        with self.admin.cursor() as cur:
+            cur.execute("SELECT MAX(ID) FROM information_schema.PROCESSLIST")
+            self.last_id_before = cur.fetchone()[0]
 
     def now(self):
         with self.admin.cursor() as cur:
             cur.execute(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = %s",
-                (self.database,),
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = %s AND ID > %s",
+                (self.database, self.last_id_before),
             )
-            return cur.fetchone()[0] - self.baseline
+            return cur.fetchone()[0]
 
     def settled(self, expected, timeout=5):
         """The count once the connections just closed have gone (closing takes the server a
