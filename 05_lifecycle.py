@@ -1,38 +1,29 @@
 """05 — the notes' Flask on Werkzeug 3: startup, the request/app context lifecycle, run_simple.
 
 Notes: 000/001 §7 源码初识 (7.1 项目启动, 7.2 有用户请求到来), §9 g到底是个什么鬼, 总结 and
-flask请求完整的生命周期 (第1步–第5步, 2.1–5.2.1); 002 §2 flask请求上下文 (1.0–4.4);
-003's session流程; the Config and Blueprint classes that 003 一–三 and 000 内容回顾 use.
-The notes' blocks that *use* an app (wsgi and run_simple, config, routing, blueprints,
-subdomains, CBV, their copies of Flask's source) run in 07_flask_basics.py, on this Flask.
+flask请求完整的生命周期 (第1步–第5步, 2.1–5.2.1); 002 §2 flask请求上下文 (1.0–4.4); 003's
+session流程, and the Config and Blueprint that 003 一–三 use. The notes' blocks that *use* an app
+(wsgi, config, routing, blueprints, CBV, their copies of Flask's source) run in 07, on this Flask.
 
-Over 04 this adds the application that pushes and pops the contexts 04's globals read. Routing,
-requests, responses, signing and signals come from Werkzeug, itsdangerous and blinker; the
-context machinery is written here, with Flask 1.1.1's order of hooks and signals. Each class is
-whole where it is defined: Part A alone, with 03, 04 and the libraries, serves a real request.
-Flask 1.1.1's API beyond the notes (errorhandler, the test client's extras, jsonify, url_for,
-templates, TRAP_*, URL value processors, app.run's banner) is a layer of subclasses in
-flask111.py, which imports this file; this file never imports it.
+Over 04 this adds the application that pushes and pops the contexts 04's globals read, with Flask
+1.1.1's order of hooks and signals; routing, requests, responses, signing and signals come from
+Werkzeug, itsdangerous and blinker. Each class is whole where it is defined: Part A alone, with
+03, 04 and the libraries, serves a real request. Flask 1.1.1's API beyond the notes is a layer of
+subclasses in flask111.py, which imports this file (never the reverse).
 
-The file reads in the order a request travels:
-  Part A — one request, 第1步–第5步 (read this first): signals, g, AppContext, RequestContext,
-           Request and Response, the session it opens at 2.3, Config, then Flask with its
-           methods in the order a request calls them, and 7.1's startup after them.
-  Part B — what a real app adds: blueprints, and after_this_request (ctx.py's other helpers,
-           for code that runs outside the view, are flask111.py's; 09 shows them).
-  Part C — watch it: the demo app, the step table (000's and 002's numbers beside the
-           function each step is), the narration (7.1, 7.2, 第4步, g, sessions), and main,
-           which serves through app.run() → werkzeug.serving.run_simple, as 7.1 reads.
-           The tools that watch (the recorder behind the narration, --trace and /lifecycle,
-           the pages, the command line) are in instruments/, handed the app, the step table,
-           the stacks, the proxies and the signals; /lifecycle replaces the notes' two dead
-           lifecycle diagrams.
+  Part A — one request, 第1步–第5步 (read this first): signals, g, the two contexts, Request and
+           Response, the session, Config, then Flask, its methods in the order a request calls
+           them, 7.1's startup after them.
+  Part B — what a real app adds: blueprints, after_this_request.
+  Part C — watch it: the demo app, the step table (000's and 002's numbers beside the function
+           each step is), the narration, and main, which serves through app.run() → run_simple.
+           What watches (the recorder, --trace, /lifecycle, the pages) is in instruments/,
+           handed the app, the step table, the stacks, the proxies and the signals.
 
 Run:  python 05_lifecycle.py          narrate startup (7.1) and one request (7.2), then app.run()
-      python 05_lifecycle.py --demo   narrate and exit
-      python 05_lifecycle.py --trace  narrate every request served, as it happens
+      python 05_lifecycle.py --demo   narrate and exit;  --trace  narrate every request served
       then open http://127.0.0.1:5000/ and http://127.0.0.1:5000/lifecycle
-      python 05_lifecycle.py --list   the narration's sections; --only g --markdown for notes
+      python 05_lifecycle.py --list   the sections; --only g --markdown, to paste into notes
 Test: python -m pytest tests/test_05_lifecycle.py tests/test_05_http.py tests/test_05_page.py
 """
 
@@ -45,12 +36,10 @@ import re
 import sys
 import threading
 import time
-from base64 import urlsafe_b64decode, urlsafe_b64encode
 from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
 from functools import update_wrapper
 from itertools import chain
-from typing import NamedTuple
 
 from blinker import Namespace
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -70,12 +59,8 @@ localstack = importlib.import_module("03_localstack")
 localproxy = importlib.import_module("04_proxy")
 _request_ctx_stack = localproxy._request_ctx_stack
 _app_ctx_stack = localproxy._app_ctx_stack
-request, session, g, current_app = (
-    localproxy.request,
-    localproxy.session,
-    localproxy.g,
-    localproxy.current_app,
-)
+request, session = localproxy.request, localproxy.session
+g, current_app = localproxy.g, localproxy.current_app
 storage_view = localstack.storage_view
 
 _sentinel = object()  # "no exception given", as opposed to None ("no exception happened")
@@ -105,30 +90,12 @@ appcontext_popped = _signals.signal("appcontext-popped")
 
 
 class _AppCtxGlobals:
-    """`g`: a plain namespace that lives as long as one app context (one request)."""
-
-    def get(self, name, default=None):
-        return self.__dict__.get(name, default)
-
-    def pop(self, name, default=_sentinel):
-        if default is _sentinel:
-            return self.__dict__.pop(name)
-        return self.__dict__.pop(name, default)
-
-    def setdefault(self, name, default=None):
-        return self.__dict__.setdefault(name, default)
-
-    def __contains__(self, item):
-        return item in self.__dict__
-
-    def __iter__(self):
-        return iter(self.__dict__)
+    """`g`: a plain namespace that lives as long as one app context (one request). (Flask
+    1.1.1's g also has get, pop, setdefault, `in` and iteration: flask111.py.)"""
 
     def __repr__(self):
         top = _app_ctx_stack.top
-        if top is not None:
-            return f"<flask.g of {top.app.name!r}>"
-        return object.__repr__(self)
+        return f"<flask.g of {top.app.name!r}>" if top is not None else object.__repr__(self)
 
 
 def has_request_context():
@@ -207,12 +174,6 @@ class RequestContext:
         self.preserved = False
         self._preserved_exc = None
         self._after_request_functions = []  # filled by after_this_request (Part B)
-
-    def copy(self):
-        """A new context for the same request and session, e.g. for another thread."""
-        return self.__class__(
-            self.app, environ=self.request.environ, request=self.request, session=self.session
-        )
 
     def push(self):
         """Step 2: binds the request context to the current ident, so that `request` and
@@ -608,26 +569,15 @@ class Flask:
     secret_key = ConfigAttribute("SECRET_KEY")
     session_cookie_name = ConfigAttribute("SESSION_COOKIE_NAME")
     # The settings a request here reads, with Flask 1.1.1's defaults (it has 29: flask111.py).
-    default_config = ImmutableDict(
-        {
-            "DEBUG": False,
-            "TESTING": False,
-            "PROPAGATE_EXCEPTIONS": None,
-            "PRESERVE_CONTEXT_ON_EXCEPTION": None,
-            "SECRET_KEY": None,
-            "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
-            "SERVER_NAME": None,
-            "APPLICATION_ROOT": "/",
-            "PREFERRED_URL_SCHEME": "http",
-            "SESSION_COOKIE_NAME": "session",
-            "SESSION_COOKIE_DOMAIN": None,
-            "SESSION_COOKIE_PATH": None,
-            "SESSION_COOKIE_HTTPONLY": True,
-            "SESSION_COOKIE_SECURE": False,
-            "SESSION_COOKIE_SAMESITE": None,
-            "SESSION_REFRESH_EACH_REQUEST": True,
-        }
-    )
+    default_config = ImmutableDict({
+        "DEBUG": False, "TESTING": False, "SECRET_KEY": None,
+        "PROPAGATE_EXCEPTIONS": None, "PRESERVE_CONTEXT_ON_EXCEPTION": None,
+        "SERVER_NAME": None, "APPLICATION_ROOT": "/", "PREFERRED_URL_SCHEME": "http",
+        "SESSION_COOKIE_NAME": "session", "SESSION_COOKIE_DOMAIN": None,
+        "SESSION_COOKIE_PATH": None, "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SECURE": False, "SESSION_COOKIE_SAMESITE": None,
+        "SESSION_REFRESH_EACH_REQUEST": True, "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
+    })  # fmt: skip
 
     def __call__(self, environ, start_response):
         """run_simple calls app(environ, start_response) for every request."""
@@ -742,9 +692,8 @@ class Flask:
 
     def make_response(self, rv):
         """Step 3.4: what the view returned, as a Response. A str or bytes is the body, a dict
-        becomes JSON, a Response stays as it is, and an HTTP error (a 404 from 第3步) is its
-        own response; a tuple adds a status, headers, or both: (body, status, headers).
-        (flask111.py's make_response has Flask 1.1.1's every form and message.)"""
+        becomes JSON, a Response (an HTTP error such as a 404 is one) stays as it is; a tuple
+        adds a status, headers, or both. (flask111.py's has Flask 1.1.1's every form.)"""
         status = headers = None
         if isinstance(rv, tuple) and len(rv) == 3:
             rv, status, headers = rv
@@ -758,14 +707,10 @@ class Flask:
         if isinstance(rv, dict):
             body = json.dumps(rv, separators=(",", ":"), sort_keys=True)
             rv = self.response_class(body + "\n", mimetype="application/json")
-        elif callable(rv) and not isinstance(rv, self.response_class):
-            rv = self.response_class.force_type(rv, request.environ)  # any WSGI app: a 404
-        elif not isinstance(rv, self.response_class):
-            raise TypeError(
-                f"The view function for {request.endpoint!r} did not return a valid response "
-                f"(it returned {type(rv).__name__}): return a string, dict, Response, or a tuple "
-                "(body, status, headers), (body, status) or (body, headers)."
-            )
+        elif callable(rv):  # a Response, or an HTTPException: both are WSGI apps
+            rv = self.response_class.force_type(rv, request.environ)
+        else:
+            raise TypeError(f"The view function did not return a valid response: {rv!r:.60}")
         if status is not None:
             rv.status = status  # 404 or "404 NOT FOUND"
         if headers:
@@ -862,25 +807,19 @@ class Flask:
         static_host=None,
         host_matching=False,
         subdomain_matching=False,
-        template_folder="templates",
-        instance_path=None,
-        instance_relative_config=False,
         root_path=None,
     ):
         # 1. initial values; 3. url_map and view_functions ("截止目前: config, url_map,
         # view_functions" is what a request later reads). Templates and the instance folder
-        # are not taught here: their arguments are accepted and kept, and nothing reads them.
+        # are not taught here (flask111.py's Flask takes them).
         self.import_name = import_name
         self.root_path = root_path if root_path is not None else _root_path(import_name)
         self.static_folder = static_folder
         if static_url_path is None and static_folder is not None:
             static_url_path = "/" + os.path.basename(static_folder.rstrip("/\\"))
         self.static_url_path = static_url_path
-        self.template_folder = template_folder
-        self.instance_path = instance_path or os.path.join(_root_path(import_name), "instance")
-        self.instance_relative_config = instance_relative_config
         self.subdomain_matching = subdomain_matching
-        self.config = self.make_config(instance_relative_config)
+        self.config = self.make_config()
         self.view_functions = {}
         self.url_map = self.url_map_class()
         self.url_map.host_matching = host_matching
@@ -903,11 +842,10 @@ class Flask:
                 view_func=self.send_static_file,
             )
 
-    def make_config(self, instance_relative=False):
-        """app.config: a Config filled with default_config. A file named in it is looked for
-        in the app's folder (or its instance folder, with instance_relative_config)."""
-        root = self.instance_path if instance_relative else self.root_path
-        return self.config_class(root, self.default_config)
+    def make_config(self):
+        """app.config: a Config filled with default_config; a file it loads is looked for in
+        the app's folder."""
+        return self.config_class(self.root_path, self.default_config)
 
     @property
     def got_first_request(self):
@@ -951,11 +889,6 @@ class Flask:
             endpoint = view_func.__name__
         # A class-based view (View.as_view) carries its methods on the function.
         methods = options.pop("methods", None) or getattr(view_func, "methods", None) or ("GET",)
-        if isinstance(methods, str):
-            raise TypeError(
-                "Allowed methods must be a list of strings, for example: "
-                '@app.route(..., methods=["POST"])'
-            )
         methods = {m.upper() for m in methods}
         if provide_automatic_options is None:
             provide_automatic_options = getattr(view_func, "provide_automatic_options", None)
@@ -977,13 +910,8 @@ class Flask:
 
     def register_blueprint(self, blueprint, **options):
         """The same blueprint may be registered again (another url_prefix): its rules are
-        added again, its hooks only the first time. Another one with the same name may not."""
+        added again, its hooks only the first time."""
         first_registration = blueprint.name not in self.blueprints
-        assert first_registration or self.blueprints[blueprint.name] is blueprint, (
-            f"A name collision occurred between blueprints {blueprint!r} and "
-            f"{self.blueprints[blueprint.name]!r}. Both share the same name "
-            f"{blueprint.name!r}. Blueprints that are created on the fly need unique names."
-        )
         self.blueprints[blueprint.name] = blueprint
         blueprint.register(self, options, first_registration)
 
@@ -1027,21 +955,15 @@ class Flask:
         return Client(self, self.response_class, use_cookies=use_cookies, **kwargs)
 
     def create_url_adapter(self, request):
-        if request is not None:
-            # Without subdomain_matching, every request counts as the default subdomain.
-            subdomain = (
-                None if self.subdomain_matching else (self.url_map.default_subdomain or None)
-            )
-            return self.url_map.bind_to_environ(
-                request.environ, server_name=self.config["SERVER_NAME"], subdomain=subdomain
-            )
-        if self.config["SERVER_NAME"] is not None:
-            return self.url_map.bind(
-                self.config["SERVER_NAME"],
-                script_name=self.config["APPLICATION_ROOT"],
-                url_scheme=self.config["PREFERRED_URL_SCHEME"],
-            )
-        return None
+        """The URL map bound to this request's host and path, for matching (2.2's match_request).
+        An app context has no request: its adapter is for url_for, flask111.py's."""
+        if request is None:
+            return None
+        # Without subdomain_matching, every request counts as the default subdomain.
+        subdomain = None if self.subdomain_matching else (self.url_map.default_subdomain or None)
+        return self.url_map.bind_to_environ(
+            request.environ, server_name=self.config["SERVER_NAME"], subdomain=subdomain
+        )
 
     def send_static_file(self, filename):
         folder = os.path.join(self.root_path, self.static_folder)
@@ -1261,7 +1183,7 @@ def create_app(app_class=Flask):
 
     @app.route("/g")
     def show_g():
-        earlier = g.get("left_by_a_view")  # set by the previous request's view: never seen here
+        earlier = getattr(g, "left_by_a_view", None)  # set by an earlier request: never seen
         g.left_by_a_view = "yes"
         return f"g.x1 = {g.x1}; left by an earlier request: {earlier}"
 
@@ -1321,22 +1243,12 @@ def _parse_delay(text):
 # ==========================================================================================
 
 
-class Step(NamedTuple):
-    """One row of the step table: note 000's number (第1步–第5步) and note 002's (1.0–4.4), ""
-    where a note has none; the phase; the function that runs; what the narration says when it
-    is called (a template over its arguments, or a function of them) and when it returns (the
-    same, with `result`); and where the row counts: `on` the object it must be called on,
-    `inside` the step it must be called from, `outermost` only when no other step is open."""
-
-    n000: str
-    n002: str
-    phase: str
-    func: object
-    says: object
-    then: object = None
-    on: object = None
-    inside: object = None
-    outermost: bool = False
+# Step(n000, n002, phase, func, says, then=None, on=None, inside=None, outermost=False): note
+# 000's number (第1步–第5步) and note 002's (1.0–4.4), "" where a note has none; the phase; the
+# function that runs; what the narration says when it is called (a template over its arguments,
+# or a function of them) and when it returns (the same, with `result`); `on`: the stack it must
+# be called on; `inside`: the step it must be called from; `outermost`: only when none is open.
+Step = watching.Step
 
 
 def _said_first_request(args):
@@ -1350,25 +1262,15 @@ def _said_first_request(args):
 def _said_dispatch(args):
     req = _request_ctx_stack.top.request
     if req.routing_exception is not None:
-        error = type(req.routing_exception).__name__
-        return f"dispatch_request(): no rule matched -> raise {error}"
+        return (
+            f"dispatch_request(): no rule matched -> raise {type(req.routing_exception).__name__}"
+        )
     return f"dispatch_request(): view_functions[{req.endpoint!r}](**{req.view_args})"
 
 
-def _said_save_session(args):
-    return f"save_session(app, {dict(args['session'])}, response)"
-
-
 def _then_stack(args, result):
-    return (
-        "-> ["
-        + ", ".join(f"<RequestContext {c.request.method} {c.request.path}>" for c in result)
-        + "]"
-    )
-
-
-def _then_session(args, result):
-    return f"-> {type(result).__name__}({dict(result) if result is not None else ''})"
+    contexts = (f"<RequestContext {c.request.method} {c.request.path}>" for c in result)
+    return f"-> [{', '.join(contexts)}]"
 
 
 def _then_match(args, result):
@@ -1376,12 +1278,6 @@ def _then_match(args, result):
     if req.url_rule is None:
         return f"-> no rule matched: {type(req.routing_exception).__name__}"
     return f"-> {req.url_rule.rule} matched: endpoint {req.endpoint!r}, view_args {req.view_args}"
-
-
-def _then_answered(args, result):
-    if result is not None:
-        return f"-> {result!r:.50}: a before_request answered; the view is skipped"
-    return None
 
 
 def _then_cookie(args, result):
@@ -1425,7 +1321,8 @@ STEPS = (
          "self._local.stack = rv = [] -> Local.__setattr__({name!r}, [])", inside=PUSH_CTX,
          then="-> __storage__[ident] = {{'stack': []}}; back in push: rv.append(ctx)"),
     Step("2.3", "", "push", SessionInterface.open_session,
-         "ctx.session = app.session_interface.open_session(app, request)", then=_then_session),
+         "ctx.session = app.session_interface.open_session(app, request)",
+         then=lambda args, result: f"-> {type(result).__name__}({dict(result or {})})"),
     Step("", "", "push", RequestContext.match_request,
          "ctx.match_request(): URL matching (not numbered in 000)", then=_then_match),
     Step("3", "3.0", "dispatch", Flask.full_dispatch_request,
@@ -1434,7 +1331,8 @@ STEPS = (
          _said_first_request),
     Step("3.2", "", "dispatch", Flask.preprocess_request,
          "preprocess_request(): before_request functions, in registration order",
-         then=_then_answered),
+         then=lambda args, result: None if result is None else
+         f"-> {result!r:.50}: a before_request answered; the view is skipped"),
     Step("3.3", "3.1", "dispatch", Flask.dispatch_request, _said_dispatch),
     Step("", "3.2", "dispatch", LocalProxy.__init__,
          "{proxy} = LocalProxy({made_with}), made at import"),
@@ -1451,8 +1349,8 @@ STEPS = (
     Step("3.4.1.1", "", "finalize", SessionInterface.is_null_session,
          "is_null_session(ctx.session): isinstance(obj, {self.null_session_class.__name__})",
          then="-> {result!r}"),
-    Step("3.4.1.2", "", "finalize", SessionInterface.save_session, _said_save_session,
-         then=_then_cookie),
+    Step("3.4.1.2", "", "finalize", SessionInterface.save_session,
+         lambda args: f"save_session(app, {dict(args['session'])}, response)", then=_then_cookie),
     Step("", "", "respond", Response.__call__, "return response(environ, start_response)",
          then="-> start_response({self.status!r}, headers)", outermost=True),
     Step("5", "4.0 4.1", "pop", RequestContext.auto_pop,
@@ -1545,55 +1443,6 @@ def narrate_g(app, out=print):
     out("   made with the app context at 第2.1步 and gone with it at 5.2")
 
 
-def narrate_sessions(app, out=print):
-    """session流程 across requests: the cookie comes back, signed but not encrypted"""
-    out("")
-    out("== session流程 across requests: the cookie comes back, signed but not encrypted ==")
-    client = app.test_client()
-    first, cookie = client.get("/session").text, client.get_cookie("session").value
-    payload, rest = cookie.split(".", 1)
-    out(f"GET /session -> {first!r}, and Set-Cookie: session={payload}.<time>.<signature>")
-    out(f"GET /session with that cookie -> {client.get('/session').text!r} (open_session read it)")
-    readable = urlsafe_b64decode(payload + "==").decode()
-    out(f"its first part is JSON in base64, which anyone can read: {readable}")
-    forger = app.test_client()
-    forger.set_cookie("session", urlsafe_b64encode(b'{"counter":99}').decode() + "." + rest)
-    out(f"that part changed to counter 99 -> {forger.get('/session').text!r}: BadSignature, a new")
-    out("  empty session (the signature covers the payload; SECRET_KEY makes the signature)")
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=-1)  # expired without waiting
-    late = app.test_client()
-    late.set_cookie("session", cookie)
-    out(
-        f"the first cookie, its lifetime passed -> {late.get('/session').text!r}: SignatureExpired,"
-    )
-    out("  a new session (PERMANENT_SESSION_LIFETIME is -1 s here, so as not to wait)")
-
-
-def narrate_what_is_made_when(app, out=print):
-    """003: does each request make a new app, LocalStack and Local?"""
-    out("")
-    out("== 003 says each request makes a new app, LocalStack and Local: two requests, compared ==")
-    names = (
-        "app",
-        "_request_ctx_stack",
-        "_app_ctx_stack",
-        "request (a proxy)",
-        "ctx",
-        "app_ctx",
-        "g",
-    )
-    seen = []
-    for _ in range(2):
-        with app.test_request_context("/"):
-            ctx, app_ctx = _request_ctx_stack.top, _app_ctx_stack.top
-            made = app_ctx.app, _request_ctx_stack, _app_ctx_stack, request, ctx, app_ctx, app_ctx.g
-            seen.append(dict(zip(names, made, strict=True)))
-    for label, same in (("the same object both times", True), ("new each request", False)):
-        out(f"{label}: {', '.join(n for n in names if (seen[0][n] is seen[1][n]) is same)}")
-    out("-> the app, the two LocalStacks (each with its Local) and the proxies are made once;")
-    out("   a request makes its contexts (with its Request and its g), kept in the storage")
-
-
 # ==========================================================================================
 # 000 内容回顾 2 — run_simple serves the app
 # ==========================================================================================
@@ -1618,8 +1467,6 @@ SECTIONS = sections.registry(
     ),
     sections.Section("step_4", narrate_step_4, Flask.handle_user_exception, Flask.handle_exception),
     sections.Section("g", narrate_g, _AppCtxGlobals, AppContext.__init__),
-    sections.Section("sessions", narrate_sessions, SecureCookieSessionInterface),
-    sections.Section("made_when", narrate_what_is_made_when),
     sections.Section("routes", watching.narrate_routes, create_app),
 )  # fmt: skip
 

@@ -1,9 +1,10 @@
 """07 — the notes' review of Flask's basics, run on 05's Flask: WSGI and run_simple, config,
-routing, blueprints and subdomains, class-based views, a session interface of one's own, and the
-notes' copies of Flask's source.
+routing, blueprints and subdomains, class-based views, the session across requests, a session
+interface of one's own, and the notes' copies of Flask's source.
 
 Notes: 000 内容回顾 2 (wsgiref, run_simple), 8 (CBV) and 11 (蓝图); 003 一、flask配置文件,
-二、路由系统, 三、蓝图, 四、子域名; 000 补充：自定义session; the notes' copies of Flask 1.1.1's
+二、路由系统, 三、蓝图, 四、子域名, session流程's second request; 000 补充：自定义session;
+the notes' copies of Flask 1.1.1's
 `wsgi_app`, `RequestContext.push`, `try_trigger_before_first_request_functions` and
 `process_response`.
 
@@ -25,6 +26,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from base64 import urlsafe_b64decode, urlsafe_b64encode
+from datetime import timedelta
 from functools import update_wrapper, wraps
 
 from werkzeug.routing import BaseConverter
@@ -468,6 +471,36 @@ def narrate_blueprints(out=print):
 
 
 # ==========================================================================================
+# session流程 — 当请求第二次到来时: the cookie comes back, signed but not encrypted (003)
+# ==========================================================================================
+
+
+def narrate_sessions(app=None, out=print):
+    """session流程 across requests: the cookie comes back, signed but not encrypted"""
+    app = app or lifecycle.create_app()
+    out("")
+    out("== session流程 across requests: the cookie comes back, signed but not encrypted ==")
+    client = app.test_client()
+    first, cookie = client.get("/session").text, client.get_cookie("session").value
+    payload, rest = cookie.split(".", 1)
+    out(f"GET /session -> {first!r}, and Set-Cookie: session={payload}.<time>.<signature>")
+    out(f"GET /session with that cookie -> {client.get('/session').text!r} (open_session read it)")
+    readable = urlsafe_b64decode(payload + "==").decode()
+    out(f"its first part is JSON in base64, which anyone can read: {readable}")
+    forger = app.test_client()
+    forger.set_cookie("session", urlsafe_b64encode(b'{"counter":99}').decode() + "." + rest)
+    out(f"that part changed to counter 99 -> {forger.get('/session').text!r}: BadSignature, a new")
+    out("  empty session (the signature covers the payload; SECRET_KEY makes the signature)")
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=-1)  # expired without waiting
+    late = app.test_client()
+    late.set_cookie("session", cookie)
+    out(
+        f"the first cookie, its lifetime passed -> {late.get('/session').text!r}: SignatureExpired,"
+    )
+    out("  a new session (PERMANENT_SESSION_LIFETIME is -1 s here, so as not to wait)")
+
+
+# ==========================================================================================
 # 补充：自定义session — a SessionInterface of our own: the data on the server, an id in the cookie
 # ==========================================================================================
 
@@ -806,6 +839,12 @@ SECTIONS = sections.registry(
         "blueprints",
         narrate_blueprints,
         title="003 三、蓝图 and 四、子域名: blueprints, their folders and prefixes, subdomains",
+    ),
+    sections.Section(
+        "sessions",
+        narrate_sessions,
+        lifecycle.SecureCookieSessionInterface,
+        title="003 session流程: the second request, a forged cookie, an expired one",
     ),
     sections.Section(
         "custom_session",

@@ -10,7 +10,8 @@ Flask 1.1.1's, from flask111.py (the layer of Flask's API beyond the notes, on 0
 two routes to 05's demo app: /thread reads `request` in a new thread
 and in a greenlet, plain and wrapped in copy_current_request_context, and shows the storage
 holding the copy under the new ident; /stream sends a body that reads `request` after 第5步,
-plain and wrapped in stream_with_context.
+plain and wrapped in stream_with_context. And 003's 流程图 says each request makes a new app,
+LocalStack and Local: two requests, compared, show what is made once and what each makes.
 
 Run:  python 09_elsewhere.py          narrate both, then serve 05's demo app with them
       python 09_elsewhere.py --demo   narrate and exit
@@ -26,6 +27,7 @@ localstack = importlib.import_module("03_localstack")
 lifecycle = importlib.import_module("05_lifecycle")
 flask111 = importlib.import_module("flask111")
 request, _request_ctx_stack = lifecycle.request, lifecycle._request_ctx_stack
+_app_ctx_stack = lifecycle._app_ctx_stack
 
 PLAIN_TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 ROUTES = [
@@ -102,8 +104,9 @@ def streamed_body():
 
 
 def create_app():
-    """05's demo app plus /thread and /stream."""
-    app = lifecycle.create_app()
+    """05's demo app, on flask111's Flask (whose request context can be copied), plus /thread
+    and /stream."""
+    app = lifecycle.create_app(flask111.Flask)
     app.routes = app.routes + ROUTES
 
     @app.route("/thread")
@@ -145,6 +148,37 @@ def narrate_stream(app, out=print):
     out("   again while the body is produced")
 
 
+# ==========================================================================================
+# 003: 每个请求都流一遍 … 都创建新的对象 (app, ctx, LocalStack, Local)? Two requests, compared
+# ==========================================================================================
+
+
+def narrate_what_is_made_when(app=None, out=print):
+    """003: does each request make a new app, LocalStack and Local?"""
+    app = app or create_app()
+    out("")
+    out("== 003 says each request makes a new app, LocalStack and Local: two requests, compared ==")
+    names = (
+        "app",
+        "_request_ctx_stack",
+        "_app_ctx_stack",
+        "request (a proxy)",
+        "ctx",
+        "app_ctx",
+        "g",
+    )
+    seen = []
+    for _ in range(2):
+        with app.test_request_context("/"):
+            ctx, app_ctx = _request_ctx_stack.top, _app_ctx_stack.top
+            made = app_ctx.app, _request_ctx_stack, _app_ctx_stack, request, ctx, app_ctx, app_ctx.g
+            seen.append(dict(zip(names, made, strict=True)))
+    for label, same in (("the same object both times", True), ("new each request", False)):
+        out(f"{label}: {', '.join(n for n in names if (seen[0][n] is seen[1][n]) is same)}")
+    out("-> the app, the two LocalStacks (each with its Local) and the proxies are made once;")
+    out("   a request makes its contexts (with its Request and its g), kept in the storage")
+
+
 SECTIONS = sections.registry(
     sections.Section(
         "thread",
@@ -157,6 +191,11 @@ SECTIONS = sections.registry(
         narrate_stream,
         streamed_body, create_app,
         title="Beyond the notes: a streamed body outlives its context (GET /stream?value=hi)",
+    ),
+    sections.Section(
+        "made_when",
+        narrate_what_is_made_when,
+        title="003 flask请求流程图: what each request makes new, and what it does not",
     ),
 )  # fmt: skip
 

@@ -25,6 +25,7 @@ import importlib.metadata
 import ipaddress
 import json
 import os
+import sys
 import types
 import uuid
 import warnings
@@ -70,7 +71,7 @@ abort, redirect, after_this_request = (
     lifecycle.after_this_request,
 )
 has_request_context, has_app_context = lifecycle.has_request_context, lifecycle.has_app_context
-AppContext, RequestContext = lifecycle.AppContext, lifecycle.RequestContext
+AppContext = lifecycle.AppContext
 SessionInterface, SecureCookieSession = lifecycle.SessionInterface, lifecycle.SecureCookieSession
 NullSession, ConfigAttribute = lifecycle.NullSession, lifecycle.ConfigAttribute
 appcontext_pushed, appcontext_popped = lifecycle.appcontext_pushed, lifecycle.appcontext_popped
@@ -78,6 +79,44 @@ request_started, request_finished = lifecycle.request_started, lifecycle.request
 got_request_exception = lifecycle.got_request_exception
 request_tearing_down = lifecycle.request_tearing_down
 appcontext_tearing_down = lifecycle.appcontext_tearing_down
+
+
+# ==========================================================================================
+# g's dict-like helpers, and a copy of a request context (flask/ctx.py)
+# ==========================================================================================
+
+
+_sentinel = object()  # "no default given" for g.pop
+
+
+class AppCtxGlobals(lifecycle.Flask.app_ctx_globals_class):
+    """05's g, with Flask 1.1.1's helpers: g.get, g.pop, g.setdefault, `in` and iteration."""
+
+    def get(self, name, default=None):
+        return self.__dict__.get(name, default)
+
+    def pop(self, name, default=_sentinel):
+        if default is _sentinel:
+            return self.__dict__.pop(name)
+        return self.__dict__.pop(name, default)
+
+    def setdefault(self, name, default=None):
+        return self.__dict__.setdefault(name, default)
+
+    def __contains__(self, item):
+        return item in self.__dict__
+
+    def __iter__(self):
+        return iter(self.__dict__)
+
+
+class RequestContext(lifecycle.RequestContext):
+    def copy(self):
+        """A new context for the same request and session, e.g. for another thread
+        (copy_current_request_context)."""
+        return self.__class__(
+            self.app, environ=self.request.environ, request=self.request, session=self.session
+        )
 
 
 # ==========================================================================================
@@ -449,6 +488,12 @@ class Blueprint(lifecycle.Blueprint):
 # ==========================================================================================
 
 
+def module_folder(import_name):
+    """The folder of the module `import_name` (the current one, for a module without a file)."""
+    module_file = getattr(sys.modules.get(import_name), "__file__", None)
+    return os.path.dirname(os.path.abspath(module_file)) if module_file else os.getcwd()
+
+
 def setupmethod(method):
     """A method that sets the app up: in debug mode, calling it after the first request is
     an error, for a view registered then would be missing from every worker that already
@@ -478,6 +523,8 @@ class Flask(lifecycle.Flask):
     response_class = Response
     config_class = Config
     session_interface = SecureCookieSessionInterface()
+    app_ctx_globals_class = AppCtxGlobals
+    request_context_class = RequestContext
     test_client_class = None  # None: FlaskClient, below
     env = ConfigAttribute("ENV")
     default_config = ImmutableDict(
@@ -499,7 +546,17 @@ class Flask(lifecycle.Flask):
         }
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(
+        self,
+        *args,
+        template_folder="templates",
+        instance_path=None,
+        instance_relative_config=False,
+        **kwargs,
+    ):
+        self.template_folder = template_folder
+        self.instance_path = instance_path  # None: the app's folder's instance/, at make_config
+        self.instance_relative_config = instance_relative_config
         super().__init__(*args, **kwargs)
         self.url_value_preprocessors = {}  # blueprint name (None: the app) -> [f(endpoint, values)]
         self.url_default_functions = {}  # the same, for url_for
@@ -509,11 +566,40 @@ class Flask(lifecycle.Flask):
         self.template_context_processors = {None: [_default_template_context]}
         self._jinja_env = None
 
-    def make_config(self, instance_relative=False):
-        """As 05's, with ENV from FLASK_ENV and DEBUG from FLASK_DEBUG."""
-        config = super().make_config(instance_relative)
+    def make_config(self, instance_relative=None):
+        """As 05's, with ENV from FLASK_ENV and DEBUG from FLASK_DEBUG; with
+        instance_relative_config, a file is looked for in the instance folder."""
+        if self.instance_path is None:  # beside the app's module, whatever its root_path
+            self.instance_path = os.path.join(module_folder(self.import_name), "instance")
+        if instance_relative is None:
+            instance_relative = self.instance_relative_config
+        config = super().make_config()
+        if instance_relative:
+            config.root_path = self.instance_path
         config["ENV"], config["DEBUG"] = get_env(), get_debug_flag()
         return config
+
+    # --- setting up: Flask 1.1.1's checks ------------------------------------------------
+    @setupmethod
+    def add_url_rule(self, rule, endpoint=None, view_func=None, **options):
+        if isinstance(options.get("methods"), str):
+            raise TypeError(
+                "Allowed methods must be a list of strings, for example: "
+                '@app.route(..., methods=["POST"])'
+            )
+        return super().add_url_rule(rule, endpoint, view_func, **options)
+
+    @setupmethod
+    def register_blueprint(self, blueprint, **options):
+        """Another blueprint with a name already registered is an error (the same one again,
+        under another url_prefix, is not)."""
+        known = self.blueprints.get(blueprint.name)
+        assert known is None or known is blueprint, (
+            f"A name collision occurred between blueprints {blueprint!r} and {known!r}. Both "
+            f"share the same name {blueprint.name!r}. Blueprints that are created on the fly "
+            "need unique names."
+        )
+        return super().register_blueprint(blueprint, **options)
 
     # --- the request's path, where Flask 1.1.1 does more ----------------------------------
     def create_url_adapter(self, request):
@@ -525,7 +611,14 @@ class Flask(lifecycle.Flask):
                 _encode_idna(request.environ.get("HTTP_HOST") or "")
             except UnicodeError:
                 raise BadHost() from None
-        return super().create_url_adapter(request)
+            return super().create_url_adapter(request)
+        if self.config["SERVER_NAME"] is not None:  # an app context's adapter, for url_for
+            return self.url_map.bind(
+                self.config["SERVER_NAME"],
+                script_name=self.config["APPLICATION_ROOT"],
+                url_scheme=self.config["PREFERRED_URL_SCHEME"],
+            )
+        return None
 
     def preprocess_request(self):
         """The URL value preprocessors first (the app's, then the blueprint's): they may take
@@ -635,8 +728,6 @@ class Flask(lifecycle.Flask):
         return rv
 
     # --- setup methods: an error after the first request, in debug mode -------------------
-    add_url_rule = setupmethod(lifecycle.Flask.add_url_rule)
-    register_blueprint = setupmethod(lifecycle.Flask.register_blueprint)
     before_request = setupmethod(lifecycle.Flask.before_request)
     before_first_request = setupmethod(lifecycle.Flask.before_first_request)
     after_request = setupmethod(lifecycle.Flask.after_request)

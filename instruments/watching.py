@@ -12,12 +12,32 @@ import sys
 import weakref
 from contextlib import contextmanager
 from functools import partial
+from typing import NamedTuple
 
 from instruments import cli, pages, recorder, sections, serving
 
 # A watched app -> a weak reference to the recorder wrapping it (app.wsgi_app holds it; a strong
 # one here would keep the app alive through the recorder's own reference to it).
 _middleware = weakref.WeakKeyDictionary()
+
+
+class Step(NamedTuple):
+    """One row of a lesson's step table (what `watch` is handed as `steps`): note 000's number
+    and note 002's ("" where a note has none), the phase, the function that runs, what the
+    narration says when it is called (a format string over its arguments, or a function of
+    them) and when it returns (the same, with `result`); `on`, the object it must be called
+    on; `inside`, the row (or rows) it must be called from; `outermost`, only when no other
+    step is open."""
+
+    n000: str
+    n002: str
+    phase: str
+    func: object
+    says: object
+    then: object = None
+    on: object = None
+    inside: object = None
+    outermost: bool = False
 
 
 def watch(app, steps, stacks, proxies, signals, get_ident, storage_view, idents_in):

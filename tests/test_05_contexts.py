@@ -224,7 +224,7 @@ def test_copy_current_request_context_in_a_thread_and_a_greenlet():
 
 
 def test_request_context_copy_shares_request_and_session():
-    app = make_app()
+    app = make_layer_app()
     with app.test_request_context("/") as ctx:
         copy = ctx.copy()
         assert copy is not ctx and copy.request is ctx.request and copy.session is ctx.session

@@ -675,7 +675,7 @@ def test_home_page_draws_the_descriptions_names_as_code_not_backticks(server):
     assert "`" not in body and "read through <code>request</code> after sleeping" in body
 
 
-def test_the_demo_prints_step_4_g_sessions_and_what_is_made_when():
+def test_the_demo_prints_step_4_and_g():
     out = run_script("05_lifecycle", "--demo").stdout
     step_4 = out.split("== 第4步")[1].split("\n\n==")[0]
     for expected in (
@@ -689,11 +689,6 @@ def test_the_demo_prints_step_4_g_sessions_and_what_is_made_when():
         assert expected in step_4, expected
     for expected in (
         "request 2: GET /g -> 'g.x1 = 123; left by an earlier request: None'",
-        'its first part is JSON in base64, which anyone can read: {"counter":1}',
-        "that part changed to counter 99 -> '1': BadSignature",
-        "-> '1': SignatureExpired",
-        "the same object both times: app, _request_ctx_stack, _app_ctx_stack, request (a proxy)",
-        "new each request: ctx, app_ctx, g",
         "its Rule holds ['GET', 'HEAD', 'OPTIONS', 'POST']",
         "Flask 1.1.1 has 29 default keys; 05 keeps the 16 that a request here reads",
         "is_null_session(ctx.session): isinstance(obj, NullSession)",

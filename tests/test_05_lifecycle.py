@@ -460,7 +460,9 @@ def test_another_apps_context_gets_its_own_app_context():
 
 
 def test_g_methods():
-    app = lifecycle.Flask("g")
+    """05's g is a namespace; flask111's adds Flask 1.1.1's dict-like helpers."""
+    assert not hasattr(lifecycle.Flask("g").app_ctx_globals_class, "get")
+    app = flask111.Flask("g")
     with app.app_context():
         lifecycle.g.a = 1
         assert lifecycle.g.get("a") == 1 and lifecycle.g.get("b", 2) == 2
@@ -511,8 +513,8 @@ def test_startup_builds_url_map_view_functions_and_static_route():
     assert app.view_functions["index"] is index
     with pytest.raises(AssertionError, match="overwriting"):
         app.add_url_rule("/other", "index", lambda: "x")
-    with pytest.raises(TypeError, match="list of strings"):
-        app.add_url_rule("/bad", "bad", lambda: "x", methods="POST")
+    with pytest.raises(TypeError, match="list of strings"):  # Flask 1.1.1's check: flask111's
+        flask111.Flask("startup").add_url_rule("/bad", "bad", lambda: "x", methods="POST")
 
 
 def test_static_files_are_served(tmp_path):

@@ -326,3 +326,16 @@ def test_the_names_flask_dropped_are_gone_from_the_flask_installed_here():
     out = run_script("07_flask_basics").stdout
     for old, new in basics.NAMES_SINCE_1_1_1:
         assert f"the notes' {old}\n  -> {new}\n" in out
+
+
+def test_the_sessions_narration_reads_forges_and_expires_the_cookie():
+    out = []
+    basics.narrate_sessions(out=out.append)
+    text = "\n".join(out)
+    for expected in (
+        "GET /session with that cookie -> '2' (open_session read it)",
+        'its first part is JSON in base64, which anyone can read: {"counter":1}',
+        "that part changed to counter 99 -> '1': BadSignature",
+        "-> '1': SignatureExpired",
+    ):
+        assert expected in text, expected

@@ -43,3 +43,13 @@ def test_the_narration_shows_both_lessons_and_exits():
     assert '/stream?value=hi&with_context=1 -> "after the view returned: request.args' in (
         result.stdout
     )
+
+
+def test_what_is_made_once_and_what_each_request_makes():
+    out = []
+    elsewhere.narrate_what_is_made_when(out=out.append)
+    assert (
+        "the same object both times: app, _request_ctx_stack, _app_ctx_stack, request (a proxy)"
+        in out
+    )
+    assert "new each request: ctx, app_ctx, g" in out
