@@ -81,8 +81,6 @@ got_request_exception = _signals.signal("got-request-exception")
 request_tearing_down = _signals.signal("request-tearing-down")
 appcontext_tearing_down = _signals.signal("appcontext-tearing-down")
 appcontext_popped = _signals.signal("appcontext-popped")
-# Every `sig.send(...)` below is guarded by `if sig.receivers:`. Flask sends unconditionally;
-# with nobody listening blinker would do nothing anyway, and skipping it saves ~1 µs a signal.
 
 # ==========================================================================================
 # §9 g到底是个什么鬼, and flask/ctx.py — AppContext (step 2.1) and RequestContext (steps 1, 2)
@@ -113,23 +111,19 @@ class AppContext:
         self.app = app
         self.url_adapter = app.create_url_adapter(None)
         self.g = app.app_ctx_globals_class()
-        # Pushing the same context twice (nested `with`) must tear down only once.
-        self._refcnt = 0
+        self._refcnt = 0  # pushed twice (nested `with`), it must tear down once
 
     def push(self):
         """Step 2.1: binds the app context to the current ident. From here until the pop,
         `current_app` and `g` find this app in whatever code runs for the request."""
         self._refcnt += 1
         _app_ctx_stack.push(self)
-        if appcontext_pushed.receivers:
-            appcontext_pushed.send(self.app)
+        appcontext_pushed.send(self.app)
 
     def pop(self, exc=_sentinel):
-        """Step 5.2: pops the app context. The teardown_appcontext functions run only on the
-        last pop (`_refcnt`): a context pushed twice, by nested `with` blocks, is torn down
-        once. The pop itself is in `finally`, so a teardown that raises still leaves the stack
-        as it found it; `_sentinel` tells "no exception given" (look at the one being handled)
-        from None (none happened)."""
+        """Step 5.2: pops the app context; teardown_appcontext runs on the last pop only (a
+        context pushed twice is torn down once). The pop is in `finally`, so a teardown that
+        raises still leaves the stack as it found it. `_sentinel`: no exception given."""
         try:
             self._refcnt -= 1
             if self._refcnt <= 0:
@@ -139,8 +133,7 @@ class AppContext:
         finally:
             rv = _app_ctx_stack.pop()
         assert rv is self, f"Popped wrong app context.  ({rv!r} instead of {self!r})"
-        if appcontext_popped.receivers:
-            appcontext_popped.send(self.app)
+        appcontext_popped.send(self.app)
 
     def __enter__(self):
         self.push()
@@ -167,28 +160,16 @@ class RequestContext:
         except HTTPException as e:
             self.request.routing_exception = e
         self.session = session
-        # One entry per push: the implicit AppContext we pushed, or None. Doubles as refcount.
-        self._implicit_app_ctx_stack = []
-        # Kept on the stack after the request (the test client's `with`, or an error in
-        # debug mode), so the context can still be looked at; the next push pops it.
-        self.preserved = False
-        self._preserved_exc = None
+        self._implicit_app_ctx_stack = []  # per push: the AppContext it added, or None
         self._after_request_functions = []  # filled by after_this_request (Part B)
 
     def push(self):
         """Step 2: binds the request context to the current ident, so that `request` and
-        `session` find it.
-
-        An app context comes first (2.1): `current_app` must work wherever `request` does. It
-        is pushed only if this app's is not on top already (inside `with app.app_context():`
-        it is), and remembered in `_implicit_app_ctx_stack` so that pop takes off exactly
-        what push put on. The session is opened after the push (2.3), because opening it may
-        use the request; the URL is matched last, so a routing error is raised only when the
-        request is dispatched, inside the context, where error handlers can see it.
-        """
-        top = _request_ctx_stack.top
-        if top is not None and top.preserved:
-            top.pop(top._preserved_exc)
+        `session` find it. An app context comes first (2.1): `current_app` must work wherever
+        `request` does; `_implicit_app_ctx_stack` remembers whether push added one, so that
+        pop takes off exactly what push put on. The session is opened after the push (2.3),
+        as opening it may use the request; the URL is matched last, so a routing error is
+        raised at dispatch, inside the context, where error handlers see it."""
         # 2.1: an app context first, unless this app's is already on top (e.g. `with
         # app.app_context():` around a test request).
         app_ctx = _app_ctx_stack.top
@@ -222,31 +203,21 @@ class RequestContext:
             request.blueprint = request.url_rule.endpoint.rsplit(".", 1)[0]
 
     def auto_pop(self, exc):
-        """Step 5, called by wsgi_app's `finally`: pops the context, unless it is to be kept
-        for looking at afterwards (the test client's `with`, or an error in debug mode); then
-        the next push, or the end of the `with`, pops it. Flask >= 2.2 always pops here."""
-        if self.request.environ.get("flask._preserve_context") or (
-            exc is not None and self.app.preserve_context_on_exception
-        ):
-            self.preserved = True
-            self._preserved_exc = exc
-        else:
-            self.pop(exc)
+        """Step 5, called by wsgi_app's `finally`: pops the context. (The `if` before the
+        notes' `else:` is Flask 1.1.1's: keep the context pushed, to be looked at, inside the
+        test client's `with` or after an error in debug mode: flask111.py. Flask >= 2.2 always
+        pops here.)"""
+        self.pop(exc)
 
     def pop(self, exc=_sentinel):
         """Step 5: pops the request context, then the app context that push added (5.2).
-
-        teardown_request (5.1) runs before the pop, while `request` still works, so teardown
-        functions can read it; and only on the last pop of a context pushed twice. The pops are
-        in `finally`: a teardown that raises must not leave this request's context on the
-        stack for the next request on the same ident. `_sentinel` tells "no exception given"
-        from None, as in AppContext.pop."""
+        teardown_request (5.1) runs first, while `request` still works, and on the last pop
+        only. The pops are in `finally`: a teardown that raises must not leave this context on
+        the stack for the next request on the same ident."""
         app_ctx = self._implicit_app_ctx_stack.pop()
         clear_request = False
         try:
             if not self._implicit_app_ctx_stack:
-                self.preserved = False
-                self._preserved_exc = None
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
                 self.app.do_teardown_request(exc)  # 5.1: `request` still works in teardowns
@@ -283,9 +254,7 @@ class Request(_WerkzeugRequest):
     url_rule = None
     view_args = None
     routing_exception = None
-    # The matched endpoint's blueprint ("admin" for "admin.home"). Flask computes it in a
-    # property on every read (four reads a request); match_request sets it once instead.
-    blueprint = None
+    blueprint = None  # "admin" for "admin.home": set once by match_request (Flask: a property)
 
     @property
     def endpoint(self):
@@ -330,9 +299,7 @@ class SecureCookieSession(CallbackDict, SessionMixin):
     accessed = False
 
     def __init__(self, initial=None):
-        # Flask defines on_update as a closure in here; one module-level function is the same
-        # and saves building a function object per request.
-        super().__init__(initial, _on_session_update)
+        super().__init__(initial, _on_session_update)  # Flask: a closure, made per request
 
     def __getitem__(self, key):
         self.accessed = True
@@ -521,12 +488,8 @@ class Config(dict):
         return f"<{type(self).__name__} {dict.__repr__(self)}>"
 
 
-# ==========================================================================================
-# The app's folder (Flask(__name__) finds it from the module's file)
-# ==========================================================================================
-
-
 def _root_path(import_name):
+    """The app's folder: Flask(__name__) finds it from the module's file."""
     module_file = getattr(sys.modules.get(import_name), "__file__", None)
     return os.path.dirname(os.path.abspath(module_file)) if module_file else os.getcwd()
 
@@ -551,9 +514,8 @@ class ConfigAttribute:
 
 
 class Flask:
-    """The application: made once, at import, and shared by every request (it is not on a
-    stack). Its methods follow, in the order a request calls them; 7.1's startup (__init__,
-    route, the hooks) after them, and run() last."""
+    """The application: made once, at import, shared by every request (not on a stack). Its
+    methods in the order a request calls them; 7.1's startup after them; run() last."""
 
     request_class = Request
     response_class = Response
@@ -571,7 +533,7 @@ class Flask:
     # The settings a request here reads, with Flask 1.1.1's defaults (it has 29: flask111.py).
     default_config = ImmutableDict({
         "DEBUG": False, "TESTING": False, "SECRET_KEY": None,
-        "PROPAGATE_EXCEPTIONS": None, "PRESERVE_CONTEXT_ON_EXCEPTION": None,
+        "PROPAGATE_EXCEPTIONS": None,
         "SERVER_NAME": None, "APPLICATION_ROOT": "/", "PREFERRED_URL_SCHEME": "http",
         "SESSION_COOKIE_NAME": "session", "SESSION_COOKIE_DOMAIN": None,
         "SESSION_COOKIE_PATH": None, "SESSION_COOKIE_HTTPONLY": True,
@@ -584,16 +546,14 @@ class Flask:
         return self.wsgi_app(environ, start_response)
 
     def wsgi_app(self, environ, start_response):
-        """The WSGI application: one request, 第1步 to 第5步.
+        """The WSGI application: one request, 第1步 to 第5步. (Middleware wraps `app.wsgi_app`,
+        not the app, so the app object stays the app.)
 
-        `app.wsgi_app` rather than `__call__` is the place for middleware (`app.wsgi_app =
-        Middleware(app.wsgi_app)`), so the app object stays the app. `error` starts as None
-        and keeps the exception that ended the request, if any: the teardown functions get it
-        (None means "all went well"). An Exception becomes a 500 (第4步); anything else (a
-        KeyboardInterrupt, SystemExit) is not the request's business and goes up, after it
-        too is recorded for teardown. The `finally` pops both contexts whatever happened: a
-        context left on the stack would be found by the next request on the same ident.
-        """
+        `error` keeps the exception that ended the request, for the teardown functions (None:
+        all went well). An Exception becomes a 500 (第4步); a KeyboardInterrupt or SystemExit
+        is not the request's business and goes up. The `finally` pops both contexts whatever
+        happened: a context left on the stack would be found by the next request on the same
+        ident."""
         ctx = self.request_context(environ)  # 第1步
         error = None  # the notes' wsgi_app lacks this line: `error` unbound after a success
         try:
@@ -616,14 +576,12 @@ class Flask:
 
     # --- 第3步: full_dispatch_request -----------------------------------------------------
     def full_dispatch_request(self):
-        """Step 3: everything between the pushes and the pops. The before_request functions
-        may answer instead of the view; either way the value goes through finalize_request,
-        and an error raised by either is offered to the error handlers first (an HTTP error
-        such as a 404 becomes its response here); only what no handler takes reaches 第4步."""
+        """Step 3: between the pushes and the pops. A before_request function may answer instead
+        of the view; either way the value goes through finalize_request. An error raised by
+        either that is an HTTP error (a 404) becomes its response; any other reaches 第4步."""
         self.try_trigger_before_first_request_functions()  # 3.1: once per app, not per request
         try:
-            if request_started.receivers:
-                request_started.send(self)
+            request_started.send(self)
             rv = self.preprocess_request()  # 3.2: a before_request may answer instead
             if rv is None:
                 rv = self.dispatch_request()  # 3.3: only if none did
@@ -656,10 +614,9 @@ class Flask:
         return None
 
     def dispatch_request(self):
-        """Step 3.3: calls the view of the rule push matched, with the URL's arguments. It reads
-        the request from the stack, not from a parameter: the view itself finds it the same
-        way, through the `request` proxy (002's 3.1–3.7). A routing error found at push is
-        raised here, inside full_dispatch_request, so error handlers get it."""
+        """Step 3.3: calls the view of the rule push matched. It reads the request from the
+        stack, as the view does through the `request` proxy (002's 3.1–3.7). A routing error
+        found at push is raised here, inside full_dispatch_request."""
         req = _request_ctx_stack.top.request
         if req.routing_exception is not None:
             raise req.routing_exception
@@ -675,15 +632,13 @@ class Flask:
         return response
 
     def finalize_request(self, rv, from_error_handler=False):
-        """Step 3.4: turns the view's return value into a Response (a str, a tuple, a dict...)
-        and lets the after_request functions change it. When this runs for a 500
-        (`from_error_handler`), an after_request function that raises is logged and ignored:
-        the error page must still go out."""
+        """Step 3.4: the view's return value as a Response, which after_request may change.
+        For a 500 (`from_error_handler`), an after_request function that raises is logged and
+        ignored: the error page must still go out."""
         response = self.make_response(rv)
         try:
             response = self.process_response(response)  # 3.4.1: after_request may change it
-            if request_finished.receivers:
-                request_finished.send(self, response=response)
+            request_finished.send(self, response=response)
         except Exception:
             if not from_error_handler:
                 raise
@@ -718,12 +673,9 @@ class Flask:
         return rv
 
     def process_response(self, response):
-        """Step 3.4.1: the after_request functions, then the session is saved.
-
-        They run in reverse order of registration, the blueprint's before the app's: the
-        function registered first wraps the others, as the outermost layer of an onion runs
-        first going in (before_request) and last coming out. The session is saved last, so
-        that after_request functions can still change it (3.4.1.1, 3.4.1.2)."""
+        """Step 3.4.1: the after_request functions, in reverse order of registration (the one
+        registered first is the onion's outer layer: first in, last out), the blueprint's
+        before the app's; then the session is saved, so they can still change it."""
         ctx = _request_ctx_stack.top
         bp = ctx.request.blueprint
         funcs = ctx._after_request_functions  # after_this_request, in registration order
@@ -751,12 +703,10 @@ class Flask:
         return e
 
     def handle_exception(self, e):
-        """Step 4: an error no handler took. It is signalled and logged, and becomes a 500
-        (with the app's 500 handler, if any), which still goes through finalize_request, so
-        after_request functions and the session run as for any response. In debug mode or
+        """Step 4: an error no handler took is signalled, logged, and becomes a 500 that still
+        goes through finalize_request (after_request and the session run). In debug mode or
         testing (`propagate_exceptions`) it is raised instead, to be seen where it happened."""
-        if got_request_exception.receivers:
-            got_request_exception.send(self, exception=e)
+        got_request_exception.send(self, exception=e)
         if self.propagate_exceptions:
             raise e
         self.logger.error(
@@ -769,9 +719,8 @@ class Flask:
     # --- 第5步: teardown, called from RequestContext.pop and AppContext.pop ---------------
     def do_teardown_request(self, exc=_sentinel):
         """Step 5.1: the teardown_request functions, reversed, with the exception that ended
-        the request (or None). They run whatever happened, even after an unhandled error, so
-        they are the place to release what a request holds (a database connection); the
-        request context is still pushed, so they can read `request`."""
+        the request (or None). They run whatever happened: the place to release what a
+        request holds (a database connection)."""
         if exc is _sentinel:
             exc = sys.exc_info()[1]
         funcs = reversed(self.teardown_request_funcs.get(None, ()))
@@ -780,20 +729,16 @@ class Flask:
             funcs = chain(funcs, reversed(self.teardown_request_funcs[bp]))
         for func in funcs:
             func(exc)
-        if request_tearing_down.receivers:
-            request_tearing_down.send(self, exc=exc)
+        request_tearing_down.send(self, exc=exc)
 
     def do_teardown_appcontext(self, exc=_sentinel):
-        """Step 5.2.1: the teardown_appcontext functions, reversed, as the app context goes.
-        An app context also exists without a request (`with app.app_context():` in a
-        script), so what belongs to the app context rather than the request is released
-        here."""
+        """Step 5.2.1: the teardown_appcontext functions, reversed, as the app context goes
+        (which also happens without a request: `with app.app_context():` in a script)."""
         if exc is _sentinel:
             exc = sys.exc_info()[1]
         for func in reversed(self.teardown_appcontext_funcs):
             func(exc)
-        if appcontext_tearing_down.receivers:
-            appcontext_tearing_down.send(self, exc=exc)
+        appcontext_tearing_down.send(self, exc=exc)
 
     # ======================================================================================
     # 7.1 项目启动 — what `app = Flask(__name__)` and the decorators build before any request
@@ -810,8 +755,7 @@ class Flask:
         root_path=None,
     ):
         # 1. initial values; 3. url_map and view_functions ("截止目前: config, url_map,
-        # view_functions" is what a request later reads). Templates and the instance folder
-        # are not taught here (flask111.py's Flask takes them).
+        # view_functions", what a request reads). Templates, instance folder: flask111.py.
         self.import_name = import_name
         self.root_path = root_path if root_path is not None else _root_path(import_name)
         self.static_folder = static_folder
@@ -843,8 +787,7 @@ class Flask:
             )
 
     def make_config(self):
-        """app.config: a Config filled with default_config; a file it loads is looked for in
-        the app's folder."""
+        """app.config: a Config filled with default_config, rooted at the app's folder."""
         return self.config_class(self.root_path, self.default_config)
 
     @property
@@ -868,11 +811,6 @@ class Flask:
     def propagate_exceptions(self):
         rv = self.config["PROPAGATE_EXCEPTIONS"]
         return rv if rv is not None else self.testing or self.debug
-
-    @property
-    def preserve_context_on_exception(self):
-        rv = self.config["PRESERVE_CONTEXT_ON_EXCEPTION"]
-        return rv if rv is not None else self.debug
 
     # --- 添加路由映射: url -> Rule in url_map, endpoint -> function in view_functions ------
     def route(self, rule, **options):
@@ -941,8 +879,7 @@ class Flask:
         return self.app_context_class(self)
 
     def test_request_context(self, *args, **kwargs):
-        """A RequestContext for a request that was never sent: Werkzeug's EnvironBuilder makes
-        its environ from (path, method, data, ...), at http://localhost/ unless told otherwise."""
+        """A RequestContext for a request never sent: EnvironBuilder(path, method, data, ...)."""
         builder = EnvironBuilder(*args, **kwargs)
         try:
             return self.request_context(builder.get_environ())
@@ -950,8 +887,7 @@ class Flask:
             builder.close()
 
     def test_client(self, use_cookies=True, **kwargs):
-        """Werkzeug's test Client, answering with our Response class: a real request through
-        app(environ, start_response), without a server."""
+        """Werkzeug's test Client: a real request through app(environ, start_response)."""
         return Client(self, self.response_class, use_cookies=use_cookies, **kwargs)
 
     def create_url_adapter(self, request):
@@ -971,13 +907,10 @@ class Flask:
 
     # --- 运行flask ---------------------------------------------------------------------------
     def run(self, host=None, port=None, debug=None, **options):
-        """7.1 运行flask: `app.run()` → `run_simple(host, port, self)`. run_simple listens, and
-        for every request calls self(environ, start_response), that is __call__ → wsgi_app.
-
-        threaded=True gives each request a thread of its own, so each has its own ident and
-        its own entry in the two stacks (000 §3); debug turns on the reloader and the
-        debugger. run_simple is imported here, when it is needed, as Flask does. When it
-        returns (Ctrl-C), the next run starts again from the first request."""
+        """7.1 运行flask: `app.run()` → `run_simple(host, port, self)`, which listens and for
+        every request calls self(environ, start_response): __call__ → wsgi_app. threaded=True
+        gives each request a thread, so each has its own ident and its own entry in the two
+        stacks (000 §3). When it returns (Ctrl-C), the next run starts from a first request."""
         if debug is not None:
             self.debug = bool(debug)
         options.setdefault("use_reloader", self.debug)
@@ -1066,11 +999,8 @@ class Blueprint:
         return decorator
 
     def add_url_rule(self, rule, endpoint=None, view_func=None, **options):
-        """The endpoint becomes 'blueprint.endpoint': a dot of its own would be ambiguous."""
-        assert not endpoint or "." not in endpoint, "Blueprint endpoints should not contain dots"
-        name = getattr(view_func, "__name__", "")
-        assert "." not in name, "Blueprint view function name should not contain dots"
-        endpoint = endpoint or name
+        """The endpoint becomes 'blueprint.endpoint' when the blueprint is registered."""
+        endpoint = endpoint or view_func.__name__
         self.record(lambda state: state.add_url_rule(rule, endpoint, view_func, **options))
 
     def record_hook(self, attribute, f, key=_sentinel):
@@ -1103,11 +1033,7 @@ class BlueprintSetupState:
 
     def add_url_rule(self, rule, endpoint, view_func, **options):
         if self.url_prefix is not None:
-            rule = (
-                "/".join((self.url_prefix.rstrip("/"), rule.lstrip("/")))
-                if rule
-                else (self.url_prefix)
-            )
+            rule = self.url_prefix.rstrip("/") + "/" + rule.lstrip("/") if rule else self.url_prefix
         options.setdefault("subdomain", self.subdomain)
         self.app.add_url_rule(rule, f"{self.blueprint.name}.{endpoint}", view_func, **options)
 
@@ -1118,9 +1044,8 @@ class BlueprintSetupState:
 
 
 def after_this_request(f):
-    """Run f(response) after this request's view, before the after_request hooks (3.4.1):
-    it is kept on the request context, so it goes with it. (Flask's other ctx.py helpers,
-    for code that runs outside the view, are flask111.py's; 09 shows them.)"""
+    """Run f(response) after this request's view, before the after_request hooks (3.4.1): it
+    is kept on the request context, so it goes with it. (ctx.py's other helpers: flask111.py.)"""
     _request_ctx_stack.top._after_request_functions.append(f)  # no request: AttributeError
     return f
 
@@ -1142,15 +1067,12 @@ class DemoConfig:
     greeting = "lower-case names are not configuration: from_object skips them"
 
 
-ROUTES = [
-    ("/", "this page"),
-    ("/lifecycle", "the steps of a request this server just handled, drawn as a page"),
+ROUTES = [  # what the home page lists, after the pages watching.watch adds (/, /lifecycle, ...)
     ("/index", "hello world (7.1's first route)"),
     ("/g", "g.x1, set by a before_request; a request's g is its own (§9 g)"),
     ("/session", "a counter kept in the signed session cookie (POST resets it)"),
     ("/echo?value=hi&delay=0.1", "the value, read through `request` after sleeping"),
     ("/boom", "a 500; its teardown still runs and sees the exception"),
-    ("/storage", "both LocalStacks' storage, right now"),
     ("/admin/", "a blueprint (url_prefix /admin) with its own before_request"),
 ]
 
@@ -1159,10 +1081,8 @@ def create_app(app_class=Flask):
     app = app_class(__name__)
     app.config.from_object(DemoConfig)
     app.teardowns = []  # (path, repr(exc)) of recent requests, so /boom's teardown is visible
-    app.routes = list(ROUTES)  # what the home page lists; 08 adds its own
-    # The recorder behind the narration, --trace and /lifecycle, and the pages /, /lifecycle
-    # and /storage, handed what they watch: the step table, the stacks, proxies and signals.
-    watching.watch(app, **WATCHED)
+    app.routes = list(ROUTES)  # 08 and 09 add their own
+    watching.watch(app, **WATCHED)  # the recorder and the pages, handed what they watch
 
     @app.before_first_request
     def first_request():
@@ -1243,12 +1163,7 @@ def _parse_delay(text):
 # ==========================================================================================
 
 
-# Step(n000, n002, phase, func, says, then=None, on=None, inside=None, outermost=False): note
-# 000's number (第1步–第5步) and note 002's (1.0–4.4), "" where a note has none; the phase; the
-# function that runs; what the narration says when it is called (a template over its arguments,
-# or a function of them) and when it returns (the same, with `result`); `on`: the stack it must
-# be called on; `inside`: the step it must be called from; `outermost`: only when none is open.
-Step = watching.Step
+Step = watching.Step  # (n000, n002, phase, func, says, then, on, inside, outermost)
 
 
 def _said_first_request(args):
@@ -1447,8 +1362,7 @@ def narrate_g(app, out=print):
 # 000 内容回顾 2 — run_simple serves the app
 # ==========================================================================================
 
-# What `python 05_lifecycle.py` and `gunicorn '05_lifecycle:app'` serve. Its sessions are
-# signed with $SECRET_KEY when it is set; the narration shows a demo app of its own.
+# What `python 05_lifecycle.py` and `gunicorn '05_lifecycle:app'` serve ($SECRET_KEY signs).
 app = serving.use_secret_key(create_app())
 
 

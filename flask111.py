@@ -111,6 +111,32 @@ class AppCtxGlobals(lifecycle.Flask.app_ctx_globals_class):
 
 
 class RequestContext(lifecycle.RequestContext):
+    """05's, with Flask 1.1.1's preserved context: inside the test client's `with`, or after an
+    error in debug mode (PRESERVE_CONTEXT_ON_EXCEPTION), 第5步 leaves the context pushed so it
+    can still be looked at; the next push, or the end of the `with`, pops it."""
+
+    preserved = False
+    preserved_exc = None
+
+    def push(self):
+        top = _request_ctx_stack.top
+        if top is not None and getattr(top, "preserved", False):
+            top.pop(top.preserved_exc)
+        super().push()
+
+    def auto_pop(self, exc):
+        if self.request.environ.get("flask._preserve_context") or (
+            exc is not None and self.app.preserve_context_on_exception
+        ):
+            self.preserved, self.preserved_exc = True, exc
+        else:
+            super().auto_pop(exc)
+
+    def pop(self, *exc):
+        if len(self._implicit_app_ctx_stack) == 1:  # the last pop of a context pushed twice
+            self.preserved, self.preserved_exc = False, None
+        super().pop(*exc)
+
     def copy(self):
         """A new context for the same request and session, e.g. for another thread
         (copy_current_request_context)."""
@@ -423,6 +449,13 @@ class Blueprint(lifecycle.Blueprint):
         )  # fmt: skip
         self.url_values_defaults = url_defaults or {}
 
+    def add_url_rule(self, rule, endpoint=None, view_func=None, **options):
+        """A dot in an endpoint would be ambiguous in 'blueprint.endpoint': Flask 1.1.1 says so."""
+        assert not endpoint or "." not in endpoint, "Blueprint endpoints should not contain dots"
+        name = getattr(view_func, "__name__", "")
+        assert "." not in name, "Blueprint view function name should not contain dots"
+        super().add_url_rule(rule, endpoint, view_func, **options)
+
     def make_setup_state(self, app, options, first_registration=False):
         return BlueprintSetupState(self, app, options, first_registration)
 
@@ -531,6 +564,7 @@ class Flask(lifecycle.Flask):
         {
             **lifecycle.Flask.default_config,
             "ENV": None,
+            "PRESERVE_CONTEXT_ON_EXCEPTION": None,
             "USE_X_SENDFILE": False,
             "MAX_CONTENT_LENGTH": None,
             "SEND_FILE_MAX_AGE_DEFAULT": 43200,
@@ -578,6 +612,11 @@ class Flask(lifecycle.Flask):
             config.root_path = self.instance_path
         config["ENV"], config["DEBUG"] = get_env(), get_debug_flag()
         return config
+
+    @property
+    def preserve_context_on_exception(self):
+        rv = self.config["PRESERVE_CONTEXT_ON_EXCEPTION"]
+        return rv if rv is not None else self.debug
 
     # --- setting up: Flask 1.1.1's checks ------------------------------------------------
     @setupmethod

@@ -40,15 +40,24 @@ class Step(NamedTuple):
     outermost: bool = False
 
 
+# The pages `watch` adds, as the home page lists them before the app's own `app.routes`.
+PAGES = [
+    ("/", "this page"),
+    ("/lifecycle", "the steps of a request this server just handled, drawn as a page"),
+    ("/storage", "both LocalStacks' storage, right now"),
+]
+
+
 def watch(app, steps, stacks, proxies, signals, get_ident, storage_view, idents_in):
     """Record the requests `app` serves, step by step as the step table `steps` says, and add
-    the pages that show them: / lists `app.routes`, /lifecycle draws a recorded request (every
-    answer links to it), /storage gives both stacks' storage as JSON. The recorder wraps
-    app.wsgi_app, as any WSGI middleware would.
+    the pages that show them: / lists PAGES and `app.routes`, /lifecycle draws a recorded
+    request (every answer links to it), /storage gives both stacks' storage as JSON. The
+    recorder wraps app.wsgi_app, as any WSGI middleware would.
 
     `stacks` and `proxies` are {name: object}; `signals` the blinker signals to listen to;
     `get_ident()` the key the stacks store a request's contexts under; `storage_view(stack,
     ident=None)` and `idents_in(stack)` read a stack's storage (03's)."""
+    app.routes = [*PAGES, *getattr(app, "routes", ())]
     lesson = recorder.Lesson(steps, stacks, proxies, signals, get_ident, storage_view, idents_in)
     app.recordings = recorder.RecordingRing()
     app.wsgi_app = recorder.RecordingMiddleware(app, app.wsgi_app, lesson)

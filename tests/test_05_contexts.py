@@ -118,8 +118,18 @@ def test_client_with_block_keeps_the_last_context_until_it_ends():
         pass
 
 
-def test_debug_keeps_the_context_of_a_failed_request():
+def test_05_pops_a_failed_request_even_in_debug_mode():
     app = make_app()
+    app.debug = True
+    app.add_url_rule("/fail", "fail", lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        app.test_client().get("/fail")
+    assert both_stacks_empty()  # auto_pop is the notes' `self.pop(exc)`, as in Flask >= 2.2
+
+
+def test_debug_keeps_the_context_of_a_failed_request():
+    """Flask 1.1.1 keeps it (PRESERVE_CONTEXT_ON_EXCEPTION), for the debugger: flask111's."""
+    app = make_layer_app()
     app.debug = True
     app.add_url_rule("/fail", "fail", lambda: 1 / 0)
     app.add_url_rule("/ok", "ok", lambda: "ok")

@@ -690,7 +690,7 @@ def test_the_demo_prints_step_4_and_g():
     for expected in (
         "request 2: GET /g -> 'g.x1 = 123; left by an earlier request: None'",
         "its Rule holds ['GET', 'HEAD', 'OPTIONS', 'POST']",
-        "Flask 1.1.1 has 29 default keys; 05 keeps the 16 that a request here reads",
+        "Flask 1.1.1 has 29 default keys; 05 keeps the 15 that a request here reads",
         "is_null_session(ctx.session): isinstance(obj, NullSession)",
         "GET /session: the test client -> app.__call__ -> app.wsgi_app(environ, start_response)",
         "3.2          request = LocalProxy(partial(_lookup_req_object, 'request')), made at import",

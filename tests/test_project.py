@@ -51,7 +51,9 @@ def test_every_bug_of_the_notes_names_a_line_of_a_plain_run_without_a_database()
     for script, lines in found.items():
         if script == "06_sqlhelper":
             continue
-        out = run_script(script, *(["--demo"] if script in ("05_lifecycle", "09_elsewhere") else [])).stdout
+        out = run_script(
+            script, *(["--demo"] if script in ("05_lifecycle", "09_elsewhere") else [])
+        ).stdout
         for line in lines:
             assert line in out, f"{script}: {line}"
 
