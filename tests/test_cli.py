@@ -21,3 +21,13 @@ def test_an_unknown_flag_is_one_line_and_status_2(name, capsys):
     captured = capsys.readouterr()
     assert exit_.value.code == 2 and captured.out == ""
     assert captured.err == f"{name}.py: error: unrecognized arguments: --bogus (see --help)\n"
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_help_says_the_docstrings_first_sentence_whole(name, capsys):
+    """--help opens with the docstring's first paragraph, not its first line cut mid-sentence."""
+    with pytest.raises(SystemExit):
+        load(name).main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    first_paragraph = load(name).__doc__.strip().split("\n\n")[0]
+    assert " ".join(first_paragraph.split()) in out

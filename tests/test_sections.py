@@ -97,3 +97,29 @@ def test_a_section_with_the_notes_bug_shows_both_versions():
     bug, fix = text.split("The fix:")
     assert "The notes' version:" in bug and "class NotesLocalStack(LocalStack):" in bug
     assert "class LocalStack:" in fix and "def demo_localstack_todo():" in fix
+
+
+@pytest.mark.parametrize(
+    ("only", "says"),
+    [
+        ("", "--only: name a section; the sections are "),
+        (" , ", "--only: name a section; the sections are "),
+        ("wsgi,wsgi", "--only: 'wsgi' is named twice; the sections are "),
+    ],
+)
+def test_only_with_no_name_or_a_name_twice_is_one_line_and_exit_2(only, says):
+    result = run_script("07_flask_basics", "--only", only)
+    assert result.returncode == 2 and result.stdout == "", result.stdout
+    assert result.stderr.startswith(f"07_flask_basics.py: error: {says}"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_markdown_masks_each_ident_and_address_by_a_letter_the_same_each_time():
+    text = (
+        "ident 140245790176960 then 140245781784256, again 140245790176960;"
+        " <greenlet object at 0x7f1c2a3b4c50> and 0x7f1c2a3b4d00, again 0x7f1c2a3b4c50"
+    )
+    assert sections.mask(text) == (
+        "ident <ident A> then <ident B>, again <ident A>;"
+        " <greenlet object at <address A>> and <address B>, again <address A>"
+    )
