@@ -30,13 +30,17 @@ def port(text):
     return number
 
 
+def first_paragraph(docstring):
+    """A docstring's first paragraph, on one line: what --help says the script is."""
+    return " ".join(docstring.strip().split("\n\n")[0].split())
+
+
 def demo_parser(prog, docstring):
     """The parser of a script whose only run is its narrated demo (01-04): --help shows the
-    docstring's first line and says what a plain run does."""
+    docstring's first paragraph and says what a plain run does."""
     return ArgumentParser(
         prog=prog,
-        description=f"{docstring.strip().splitlines()[0]} Run without arguments: the "
-        "narrated demo.",
+        description=f"{first_paragraph(docstring)} Run without arguments: the narrated demo.",
     )
 
 

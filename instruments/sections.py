@@ -75,12 +75,16 @@ def chosen(sections, args, parser):
         return list(sections.values())
     names = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in names if name not in sections]
-    if unknown or not names:
-        parser.error(
-            f"--only: no section named {', '.join(map(repr, unknown)) or 'given'}; "
-            f"the sections are {', '.join(sections)}"
-        )
-    return [sections[name] for name in names]
+    twice = [name for i, name in enumerate(names) if name in names[:i]]
+    if not names:
+        problem = "name a section"
+    elif unknown:
+        problem = f"no section named {', '.join(map(repr, unknown))}"
+    elif twice:
+        problem = f"{', '.join(map(repr, dict.fromkeys(twice)))} is named twice"
+    else:
+        return [sections[name] for name in names]
+    parser.error(f"--only: {problem}; the sections are {', '.join(sections)}")
 
 
 def run(sections, args, parser, prepare=lambda: None, fresh=False):
@@ -116,9 +120,21 @@ def main(prog, docstring, sections, argv, prepare=lambda: None):
 
 
 def mask(text):
-    """What differs between runs: object addresses and thread idents."""
-    text = re.sub(r"0x[0-9a-f]+", "0x…", text)
-    return re.sub(r"\b\d{12,}\b", "<ident>", text)
+    """What differs between runs, object addresses and thread idents, each as a letter: the
+    same ident is the same letter throughout, so that a reused one can still be seen."""
+    text = lettered(text, r"\b0x[0-9a-f]+\b", "address")
+    return lettered(text, r"\b\d{12,}\b", "ident")
+
+
+def lettered(text, pattern, kind):
+    """Each distinct match of `pattern` as <kind A>, <kind B>, ... in order of appearance."""
+    letters = {}
+
+    def letter(match):
+        n = letters.setdefault(match.group(), len(letters))
+        return f"<{kind} {chr(ord('A') + n) if n < 26 else n + 1}>"
+
+    return re.sub(pattern, letter, text)
 
 
 def source(obj):
