@@ -124,3 +124,10 @@ def test_the_markdown_masks_each_ident_and_address_by_a_letter_the_same_each_tim
         "ident <ident A> then <ident B>, again <ident A>;"
         " <greenlet object at <address A>> and <address B>, again <address A>"
     )
+
+
+def test_a_section_that_needs_no_database_runs_without_one():
+    """08's asyncio section uses no database: no MySQL at the given port must not stop it."""
+    result = run_script("08_deploy", "--only", "asyncio_idents", env={"MYSQL_PORT": "1"})
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert "100 asyncio tasks" in result.stdout or "asyncio" in result.stdout
