@@ -914,9 +914,10 @@ SECTIONS = sections.registry(
     ),
     sections.Section(
         "asyncio_idents",
-        lambda settings: demo_asyncio_idents(),
-        use_ident, context_ident, asyncio_ident_race, demo_asyncio_idents,
+        demo_asyncio_idents,
+        use_ident, context_ident, asyncio_ident_race,
         title="协程: 100 asyncio tasks on one thread, keyed by the thread, greenlet or ContextVar",
+        needs_context=False,
     ),
 )  # fmt: skip
 

@@ -31,16 +31,18 @@ class Section:
     teaches, `title` is the notes' title it reproduces (default: the first line of `run`'s
     docstring). Where the notes' code is wrong, `bug` is their version; the code is the fix.
     `run` is given the lesson's context (the app it narrates, the database settings), if the
-    lesson has one."""
+    lesson has one, unless `needs_context` is False: then none is made for it (a section of 08
+    that uses no database runs without one)."""
 
-    def __init__(self, name, run, *code, title=None, bug=()):
+    def __init__(self, name, run, *code, title=None, bug=(), needs_context=True):
         self.name, self.run, self.bug = name, run, tuple(bug)
+        self.needs_context = needs_context
         taught = inspect.unwrap(run)  # a lambda only passes arguments: it teaches nothing
         self.code = code if taught.__name__ == "<lambda>" else (*code, taught)
         self.title = title or inspect.getdoc(run).splitlines()[0]
 
     def __call__(self, context):
-        return self.run() if context is None else self.run(context)
+        return self.run(context) if self.needs_context and context is not None else self.run()
 
 
 def registry(*sections):
@@ -98,10 +100,10 @@ def run(sections, args, parser, prepare=lambda: None, fresh=False):
             print(f"{section.name:<{width}}{section.title}")
         return
     selected = chosen(sections, args, parser)
-    context = prepare()
+    context = made = None
     for section in selected:
-        if fresh and section is not selected[0]:
-            context = prepare()
+        if section.needs_context and (made is None or fresh):
+            context = made = prepare()
         if not args.markdown:
             section(context)
             continue
