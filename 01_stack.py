@@ -171,7 +171,8 @@ SECTIONS = sections.registry(
         demo_stack,
         list_as_stack,
         Stack,
-        title="000 §1 栈: 后进先出, a list as a stack, then Stack (pop, top: None when empty)",
+        heading="### 1. 栈",
+        note="000",
     ),
     sections.Section(
         "throttle",
@@ -179,7 +180,8 @@ SECTIONS = sections.registry(
         parse_rate,
         RateThrottle,
         FakeClock,
-        title="000 §1 应用场景：节流: a rate per client, whose history is a queue",
+        heading="#### 应用场景：",
+        note="000",
     ),
 )
 

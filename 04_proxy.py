@@ -385,6 +385,9 @@ class StandInRequest:
     method = "GET"
     path = "/index"
 
+    def __repr__(self):
+        return "<StandInRequest GET /index>"
+
 
 class StandInRequestContext:
     """Just enough of a RequestContext for the demo: a request and a session dict."""
@@ -617,29 +620,30 @@ SECTIONS = sections.registry(
         "helpers",
         demo_helpers,
         func, Foo, Person, Magic,
-        title="000 §8 偏函数, 私有成员, setattr, setitem; 002 01-03 (partial, __add__, chain)",
+        heading="#### 偏函数", note="000",
     ),
     sections.Section(
         "request_method",
         demo_request_method,
         LocalProxy, _lookup_req_object, watch_calls,
-        title="002 §3 request.method, 3.0-3.7: LocalProxy -> partial -> LocalStack.top -> Local",
+        heading="### 3 找到视图函数并且使用导入request对象", note="002",
     ),
     sections.Section(
         "four_mappings",
         demo_four_mappings,
         _lookup_req_object, _lookup_app_object, _find_app,
-        title="000 §8 session, request, current_app, g: each a LocalProxy onto a context",
+        heading="### 8.了解源码流程之后，使用：session、request、app、g", note="000",
     ),
     sections.Section(
         "outside_context",
         demo_outside_context,
-        title="000 §8 outside any context: the proxies' RuntimeError",
+        heading="### 8.了解源码流程之后，使用：session、request、app、g", note="000",
     ),
     sections.Section(
         "flask_today",
         demo_flask_today,
-        title="001: 在最新的flask 3.0.3版本中这个部分不同 — the notes' names today",
+        note="001",
+        heading="#### 在最新的flask 3.0.3版本中这个部分不同，回退和老师相同版本 flask == 1.1.1",
     ),
 )  # fmt: skip
 

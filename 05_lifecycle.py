@@ -1374,14 +1374,32 @@ def narrate_step_4(app):
 
 
 SECTIONS = sections.registry(
-    sections.Section("startup", narrate_startup, DemoConfig, Config.from_object),
+    sections.Section(
+        "startup", narrate_startup, DemoConfig, Config.from_object,
+        heading="#### 7.1 项目启动", note="000",
+        call="class Flask(lifecycle.Flask):\n    config_class = Config\n\n\n"
+        "narrate_startup(lifecycle.create_app(Flask))",
+    ),
     sections.Section(
         "request", narrate_request,
         Flask.wsgi_app, RequestContext.push, Flask.full_dispatch_request, RequestContext.pop,
+        heading="#### 7.2 有用户请求到来", note="000",
+        call="narrate_request(lifecycle.create_app(Flask))",
     ),
-    sections.Section("step_4", narrate_step_4, Flask.handle_user_exception, Flask.handle_exception),
-    sections.Section("g", narrate_g, _AppCtxGlobals, AppContext.__init__),
-    sections.Section("routes", watching.narrate_routes, create_app),
+    sections.Section(
+        "step_4", narrate_step_4, Flask.handle_user_exception, Flask.handle_exception,
+        heading="#### 第4步：", note="000", call="narrate_step_4(lifecycle.create_app(Flask))",
+    ),
+    sections.Section(
+        "g", narrate_g, _AppCtxGlobals, AppContext.__init__,
+        heading="### 9.g到底是个什么鬼？", note="000",
+        call="class Flask(lifecycle.Flask):\n    app_context_class = AppContext\n"
+        "    app_ctx_globals_class = _AppCtxGlobals\n\n\nnarrate_g(lifecycle.create_app(Flask))",
+    ),
+    sections.Section(
+        "routes", watching.narrate_routes, create_app,
+        heading="### Beyond the notes: the demo app's routes",
+    ),
 )  # fmt: skip
 
 

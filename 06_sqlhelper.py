@@ -543,6 +543,13 @@ def check_database(settings, helper, prog="06_sqlhelper.py", setup=setup_databas
 # ==========================================================================================
 
 
+def ready_database(prog="06_sqlhelper.py"):
+    """The settings, with the database and its table ready (or one line naming `prog`)."""
+    settings = settings_or_exit(prog)
+    check_database(settings, db, prog)
+    return settings
+
+
 def connection_id(cursor):
     cursor.execute("SELECT CONNECTION_ID()")
     return cursor.fetchone()[0]
@@ -1040,6 +1047,14 @@ def demo_small_app():
     print("served: python 08_deploy.py serve, then GET /case")
 
 
+ON_SETTINGS = "{}(sqlhelper.ready_database())"  # a pasted block's call of a section
+
+
+def with_db(demo, helper):
+    """A pasted block's call of an `on_db` section: the database made ready, then the demo."""
+    return f"sqlhelper.ready_database()\n{demo}({helper})"
+
+
 def on_db(demo):
     """A section run on 方式一's shared `db` (the sections are given the settings)."""
     return functools.wraps(demo)(lambda settings: demo(db))
@@ -1050,27 +1065,58 @@ def no_settings(demo):
 
 
 SECTIONS = sections.registry(
-    sections.Section("imports", no_settings(demo_imports_then_and_now)),
-    sections.Section("way_one", on_db(demo_sqlhelper_way_one), SqlHelper, SharedInstanceSqlHelper),
     sections.Section(
-        "commit", on_db(demo_commit_semantics), SqlHelper.__exit__, bug=(NotesSqlHelper,)
+        "imports", demo_imports_then_and_now, needs_context=False,
+        heading="### 2.2 Python数据库连接池DBUtiles", note="002",
+    ),
+    sections.Section(
+        "way_one", on_db(demo_sqlhelper_way_one), SqlHelper, SharedInstanceSqlHelper,
+        heading="### 方式一", note="000", call=with_db("demo_sqlhelper_way_one", "SqlHelper()"),
+    ),
+    sections.Section(
+        "commit", on_db(demo_commit_semantics), SqlHelper.__exit__, bug=(NotesSqlHelper,),
+        heading="### 方式一", note="000", call=with_db("demo_commit_semantics", "SqlHelper()"),
     ),
     sections.Section(
         "way_one_as_written", on_db(demo_way_one_as_written), SqlHelper.close,
-        bug=(NotesSqlHelper,),
-    ),
-    sections.Section("two_users", on_db(demo_two_users_one_instance), SharedInstanceSqlHelper),
-    sections.Section("way_two", on_db(demo_sqlhelper_way_two), OwnConnectionSqlHelper),
-    sections.Section("example1", demo_example1, ConnectPerCall),
-    sections.Section("example2", demo_example2, GlobalConnection, crossed_answers),
-    sections.Section("example3", demo_example3, LockedGlobalConnection, both_inside),
-    sections.Section("two_pools", demo_two_pools, PersistentStrategy, PooledStrategy),
-    sections.Section(
-        "pool_parameters", demo_pool_parameters, create_pool, ServerCount, *POOL_PARAMETERS
+        bug=(NotesSqlHelper,), heading="### 方式一", note="000",
+        call=with_db("demo_way_one_as_written", "SqlHelper()"),
     ),
     sections.Section(
-        "small_app", no_settings(demo_small_app), StaticSqlHelper,
-        bug=(NotesStaticSqlHelper,),
+        "two_users", on_db(demo_two_users_one_instance), SharedInstanceSqlHelper,
+        heading="### 方式一", note="001",
+        call=with_db("demo_two_users_one_instance", "sqlhelper.db"),
+    ),
+    sections.Section(
+        "way_two", on_db(demo_sqlhelper_way_two), OwnConnectionSqlHelper,
+        heading="### 方式二", note="000", call=with_db("demo_sqlhelper_way_two", "sqlhelper.db"),
+    ),
+    sections.Section(
+        "example1", demo_example1, ConnectPerCall, heading="### 示例1:", note="002",
+        call=ON_SETTINGS.format("demo_example1"),
+    ),
+    sections.Section(
+        "example2", demo_example2, GlobalConnection, crossed_answers,
+        heading="### 示例2", note="002", call=ON_SETTINGS.format("demo_example2"),
+    ),
+    sections.Section(
+        "example3", demo_example3, LockedGlobalConnection, both_inside,
+        heading="### 示例3", note="002", call=ON_SETTINGS.format("demo_example3"),
+    ),
+    sections.Section(
+        "two_pools", demo_two_pools, PersistentStrategy, PooledStrategy,
+        heading="### DBUtils连接池的两种连接模式:", note="002",
+        call=ON_SETTINGS.format("demo_two_pools"),
+    ),
+    sections.Section(
+        "pool_parameters", demo_pool_parameters, create_pool, ServerCount, *POOL_PARAMETERS,
+        heading="### 模式二: 创建一批连接到连接池,供所有线程共享使用。", note="002",
+        call=ON_SETTINGS.format("demo_pool_parameters"),
+    ),
+    sections.Section(
+        "small_app", no_settings(demo_small_app), StaticSqlHelper, bug=(NotesStaticSqlHelper,),
+        heading="### 2.3 实际开发小应用案例:", note="002",
+        call="sqlhelper.ready_database()\ndemo_small_app()",
     ),
 )  # fmt: skip
 
@@ -1081,15 +1127,14 @@ def main(argv=None):
     sections.add_arguments(parser)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
-    def ready_database():
-        settings = settings_or_exit("06_sqlhelper.py")
-        check_database(settings, db)
+    def ready_and_said():
+        settings = ready_database()
         if not sections.wanted(args):
             where = f"{settings['host']}:{settings['port']}"
             print(f"MySQL at {where}, database {settings['database']!r}, table tb1 ready\n")
         return settings
 
-    sections.run(SECTIONS, args, parser, ready_database)
+    sections.run(SECTIONS, args, parser, ready_and_said)
 
 
 if __name__ == "__main__":

@@ -910,16 +910,24 @@ SECTIONS = sections.registry(
         "ambiguous_write",
         lambda settings: demo_ambiguous_write(db, settings),
         OutcomeUnknown, create_user_once, demo_ambiguous_write,
-        title="After the notes: a write whose answer never came, and an idempotency key",
+        heading="### Beyond the notes: a write whose answer never came, and an idempotency key",
+        call="demo_ambiguous_write(deploy.db, deploy.ready_database())",
     ),
     sections.Section(
         "asyncio_idents",
         demo_asyncio_idents,
         use_ident, context_ident, asyncio_ident_race,
-        title="协程: 100 asyncio tasks on one thread, keyed by the thread, greenlet or ContextVar",
+        heading="### Beyond the notes: 协程, asyncio tasks keyed by thread, greenlet or ContextVar",
         needs_context=False,
     ),
 )  # fmt: skip
+
+
+def ready_database():
+    """The settings, with the database and its tables ready (or one line naming 08)."""
+    settings = mysql_settings.settings_or_exit(PROG)
+    sqlhelper.check_database(settings, db, PROG, setup_database)
+    return settings
 
 
 def main(argv=None):
@@ -927,11 +935,6 @@ def main(argv=None):
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == "serve":
         return serve(args)
-
-    def ready_database():
-        settings = mysql_settings.settings_or_exit(PROG)
-        sqlhelper.check_database(settings, db, PROG, setup_database)
-        return settings
 
     sections.run(SECTIONS, args, parser, ready_database)
 

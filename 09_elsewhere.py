@@ -184,18 +184,18 @@ SECTIONS = sections.registry(
         "thread",
         narrate_elsewhere,
         read_value, read_request_elsewhere, in_a_greenlet, in_a_thread,
-        title="Beyond the notes: the context belongs to one ident (GET /thread?value=hi)",
+        heading="### Beyond the notes: the context belongs to one ident (GET /thread?value=hi)",
     ),
     sections.Section(
         "stream",
         narrate_stream,
         streamed_body, create_app,
-        title="Beyond the notes: a streamed body outlives its context (GET /stream?value=hi)",
+        heading="### Beyond the notes: a streamed body outlives its context (GET /stream?value=hi)",
     ),
     sections.Section(
         "made_when",
         narrate_what_is_made_when,
-        title="003 flask请求流程图: what each request makes new, and what it does not",
+        heading="### flask请求流程图", note="003",
     ),
 )  # fmt: skip
 

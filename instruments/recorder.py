@@ -57,16 +57,22 @@ class Lesson:
                 self.rows.setdefault(row.func.__code__, []).append(row)
 
     def rows_for(self, app):
-        """The rows by code object for `app`: a row on a method of the session interface's
-        classes stands for the app's own interface's method too (自定义session: 07's)."""
-        rows = dict(self.rows)
-        interface = type(app.session_interface)
+        """The rows by code object for `app`: a row on a method stands for the method that
+        overrides it in the app's own classes too (its Flask subclass, its context, request and
+        response classes, its session interface: 自定义session is 07's; a pasted section
+        overrides the method it shows)."""
+        rows = {code: list(found) for code, found in self.rows.items()}
+        classes = [type(app), type(app.session_interface)]
+        classes += [getattr(app, name, None) for name in dir(type(app)) if name.endswith("_class")]
         for row in self.steps:
-            name = row.func.__name__
-            if any(vars(cls).get(name) is row.func for cls in interface.__mro__):
-                override = getattr(interface, name)
-                if inspect.isfunction(override):
-                    rows.setdefault(override.__code__, []).append(row)
+            name = getattr(row.func, "__name__", None)
+            for cls in {cls for cls in classes if isinstance(cls, type)}:
+                defined_in = [base for base in cls.__mro__ if vars(base).get(name) is row.func]
+                override = getattr(cls, name, None) if defined_in else None
+                if inspect.isfunction(override) and override is not row.func:
+                    found = rows.setdefault(override.__code__, [])
+                    if row not in found:
+                        found.append(row)
         return rows
 
     def stack_name(self, obj):
@@ -239,11 +245,18 @@ class Recorder:
     def on_call(self, frame, rows):
         args = dict(frame.f_locals)
         row = next((r for r in rows if self.counts(r, args)), None)
-        if row is None:
+        if row is None or self.is_super_call(row, args):
             return
         if frame.f_code in self.lesson.proxy_methods and not self.follow_proxy(frame, row, args):
             return
         self.step(frame, row, render(row.says, args))
+
+    def is_super_call(self, row, args):
+        """An override of a step (a subclass's push) calling the method it overrides through
+        super(): one step, not two."""
+        if not self.open or self.open[-1][1].row is not row:
+            return False
+        return self.open[-1][0].f_locals.get("self", self) is args.get("self")
 
     def counts(self, row, args):
         """Whether a call of the row's function is the row: on its object, inside its row."""

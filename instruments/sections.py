@@ -15,31 +15,46 @@ what differs between runs (addresses, thread idents) as the tests do. Nothing he
 numbered script: it is handed the registry.
 """
 
-import ast
 import contextlib
 import inspect
 import io
 import re
 import sys
-import textwrap
 
-from instruments import cli
+from instruments import cli, paste
 
 
 class Section:
-    """One part of a lesson: `run` prints it, `code` (with `run` itself, last) is what it
-    teaches, `title` is the notes' title it reproduces (default: the first line of `run`'s
-    docstring). Where the notes' code is wrong, `bug` is their version; the code is the fix.
-    `run` is given the lesson's context (the app it narrates, the database settings), if the
-    lesson has one, unless `needs_context` is False: then none is made for it (a section of 08
-    that uses no database runs without one)."""
+    """One block of the notes, as a lesson runs it: `run` prints it, `code` (with `run` itself,
+    last) is what it teaches. `heading` is the notes' own heading for the block, verbatim and
+    at the notes' level (`### 1. 栈`), from note `note` ("000" ... "003"); a section beyond
+    the notes has no `note`, and its heading says so. Where the notes' code is wrong, `bug`
+    is their version; the code is the fix. `run` is given the lesson's context (the app it
+    narrates, the database settings), if the lesson has one, unless `needs_context` is False
+    (a section of 08 that uses no database runs without one). `call` is what a pasted block
+    runs, where calling `run` with the lesson's context is not it."""
 
-    def __init__(self, name, run, *code, title=None, bug=(), needs_context=True):
+    def __init__(self, name, run, *code, heading, note=None, bug=(), needs_context=True, call=None):
         self.name, self.run, self.bug = name, run, tuple(bug)
+        self.heading, self.note, self.call = heading, note, call
         self.needs_context = needs_context
         taught = inspect.unwrap(run)  # a lambda only passes arguments: it teaches nothing
         self.code = code if taught.__name__ == "<lambda>" else (*code, taught)
-        self.title = title or inspect.getdoc(run).splitlines()[0]
+        self.title = heading.lstrip("#").strip()
+
+    def whence(self, script):
+        where = f"`python {script}.py --only {self.name}`"
+        if self.note is None:
+            return f"Beyond the notes: {where} prints this."
+        return f"From note {self.note}; {where} prints this."
+
+    def call_lines(self, script, prepare):
+        """The lines that run the section in a pasted block."""
+        if self.call is not None:
+            return self.call
+        if self.needs_context and prepare is not None and prepare.__name__ != "<lambda>":
+            return f"{self.run.__name__}({paste.alias(script)}.{prepare.__name__}())"
+        return f"{self.run.__name__}()"
 
     def __call__(self, context):
         return self.run(context) if self.needs_context and context is not None else self.run()
@@ -100,17 +115,20 @@ def run(sections, args, parser, prepare=lambda: None, fresh=False):
             print(f"{section.name:<{width}}{section.title}")
         return
     selected = chosen(sections, args, parser)
-    context = made = None
+    context = prepare() if any(section.needs_context for section in selected) else None
+    used = False
     for section in selected:
-        if section.needs_context and (made is None or fresh):
-            context = made = prepare()
+        if section.needs_context:
+            if fresh and used:
+                context = prepare()
+            used = True
         if not args.markdown:
             section(context)
             continue
         output = io.StringIO()
         with contextlib.redirect_stdout(output):
             section(context)
-        print(markdown(section, output.getvalue()))
+        print(markdown(section, output.getvalue(), parser.prog.removesuffix(".py"), prepare))
 
 
 def main(prog, docstring, sections, argv, prepare=lambda: None):
@@ -139,52 +157,11 @@ def lettered(text, pattern, kind):
     return re.sub(pattern, letter, text)
 
 
-def source(obj):
-    """The running source of a function, class or method (a method dedented)."""
-    try:
-        text = inspect.getsource(obj)
-    except TypeError:  # a class with a __wrapped__ slot (LocalProxy): inspect unwraps it
-        text = class_source(obj)
-    return textwrap.dedent(text).rstrip()
-
-
-def class_source(cls):
-    """A module-level class's lines, found in its module's source by name."""
-    module_source = inspect.getsource(sys.modules[cls.__module__])
-    for node in ast.parse(module_source).body:
-        if isinstance(node, ast.ClassDef) and node.name == cls.__name__:
-            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            return "\n".join(module_source.splitlines()[first - 1 : node.end_lineno])
-    raise TypeError(f"no source found for {cls!r}")
-
-
-def code_blocks(objects):
-    """Module-level functions and classes together in one ```python block; a method in a
-    block of its own, under the name of its class."""
-    lines, together = [], []
-
-    def flush():
-        if together:
-            lines.extend(["```python", "\n\n\n".join(together), "```", ""])
-            together.clear()
-
-    for obj in objects:
-        owner = obj.__qualname__.rpartition(".")[0]
-        if not owner or "<locals>" in owner:
-            together.append(source(obj))
-            continue
-        flush()
-        lines.extend([f"From `{owner}`:", "", "```python", source(obj), "```", ""])
-    flush()
-    return lines
-
-
-def markdown(section, output):
-    lines = [f"## {section.title}", ""]
-    if section.bug:
-        lines += ["The notes' version:", "", *code_blocks(section.bug)]
-        lines += ["The fix:", "", *code_blocks(section.code)]
-    else:
-        lines += code_blocks(section.code)
-    lines += ["Its output:", "", "```", mask(output).strip("\n"), "```", ""]
+def markdown(section, output, script, prepare=None):
+    """A section as a learner pastes it into their notes: the notes' heading, a line saying
+    which note and which script section it is, one python block that runs as pasted (saved
+    as a file in the project folder), and what it printed."""
+    lines = [section.heading, "", section.whence(script), "", "```python"]
+    lines += [paste.block(section.bug, section.code, script, section.call_lines(script, prepare))]
+    lines += ["```", "", "Its output:", "", "```", mask(output).strip("\n"), "```", ""]
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 numbers), the two stacks, the proxies and the signals; it takes no module, reads no private name
 of a lesson and names no script; and no lesson calls into it."""
 
+import ast
 import inspect
 import re
 
@@ -48,7 +49,16 @@ def test_the_instruments_name_no_script_and_read_no_private_name_of_a_lesson():
         assert not re.search(r"\b0\d_[a-z]+", code), path.name
         for name in private:
             assert name not in code, (path.name, name)
-        assert "import_module" not in code or path.name == "sections.py", path.name
+        # paste.py writes `importlib.import_module(...)` lines for a pasted block; it imports
+        # no script itself (no importlib among its own imports)
+        assert "import_module" not in code or path.name in ("sections.py", "paste.py"), path.name
+    imported = {
+        alias.name
+        for node in ast.parse((ROOT / "instruments" / "paste.py").read_text()).body
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert "importlib" not in imported
 
 
 def test_no_lesson_calls_into_the_recorder():

@@ -2,13 +2,18 @@
 markdown (--markdown): the sections are the plain run's parts, in order, and the markdown's
 code is the running source."""
 
+import os
 import re
+import subprocess
+import sys
+import textwrap
 
+import notes_headings
 import pytest
-from conftest import SCRIPTS, load, mysql_env, run_script
+from conftest import ROOT, SCRIPTS, load, mysql_env, run_script
 from markdown_it import MarkdownIt
 
-from instruments import sections
+from instruments import paste, sections
 
 NEEDS_A_DATABASE = ("06_sqlhelper", "08_deploy")
 PLAIN_RUN = {"05_lifecycle": ["--demo"], "09_elsewhere": ["--demo"]}
@@ -70,34 +75,36 @@ def python_blocks(text):
 
 
 @pytest.mark.parametrize("script", ALL)
-def test_the_markdowns_code_compiles_and_is_the_running_source(script, request):
+def test_the_markdowns_code_is_the_running_source(script, request):
+    """Each section's one python block holds the code it teaches verbatim (a method indented
+    in the subclass that overrides it), and the notes' version where it is wrong."""
     registry = load(script).SECTIONS
     text = run(script, "--markdown", env=script_env(script, request))
-    expected = []
-    for section in registry.values():
-        for objects in (section.bug, section.code):
-            expected += python_blocks("\n".join(sections.code_blocks(objects)))
     blocks = python_blocks(text)
-    assert blocks == expected
-    for block in blocks:
+    assert len(blocks) == len(registry) == text.count(" prints this.\n")
+    for block, section in zip(blocks, registry.values(), strict=True):
         compile(block, script, "exec")
-    assert text.count("\n## ") + text.startswith("## ") == len(registry)
+        for obj in (*section.bug, *section.code):
+            shown = paste.source(obj)
+            if paste.owner_of(obj) is not None:
+                shown = textwrap.indent(shown, "    ")
+            assert shown in block, (section.name, obj)
 
 
 @pytest.mark.parametrize("script, name", [("03_localstack", "two_stacks"), ("05_lifecycle", "g")])
 def test_one_section_renders_as_markdown(script, name):
     text = run(script, "--only", name, "--markdown")
     html = MarkdownIt().render(text)
-    assert html.count("<h2>") == 1 and load(script).SECTIONS[name].title in html
-    assert '<code class="language-python">' in html
+    assert re.findall(r"<h\d>(.*?)</h\d>", html) == [load(script).SECTIONS[name].title]
+    assert html.count('<code class="language-python">') == 1
     assert "\x1b[" not in text and re.search(r"0x[0-9a-f]", text) is None  # masked
 
 
 def test_a_section_with_the_notes_bug_shows_both_versions():
-    text = run("03_localstack", "--only", "localstack", "--markdown")
-    bug, fix = text.split("The fix:")
-    assert "The notes' version:" in bug and "class NotesLocalStack(LocalStack):" in bug
-    assert "class LocalStack:" in fix and "def demo_localstack_todo():" in fix
+    [block] = python_blocks(run("03_localstack", "--only", "localstack", "--markdown"))
+    fix, bug = block.split("# The notes' version, as written:")  # the notes' subclass the fix
+    assert "# The fix:\nclass LocalStack:" in fix
+    assert "class NotesLocalStack(LocalStack):" in bug and "def demo_localstack_todo():" in bug
 
 
 @pytest.mark.parametrize(
@@ -132,3 +139,57 @@ def test_a_section_that_needs_no_database_runs_without_one():
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert "contextvar a number kept in a ContextVar" in result.stdout
     assert "           -> {'own': 100}" in result.stdout
+
+
+def all_sections():
+    for script in SCRIPTS:
+        for name in load(script).SECTIONS:
+            marks = [pytest.mark.db] if script in NEEDS_A_DATABASE else []
+            yield pytest.param(script, name, marks=marks, id=f"{script}-{name}")
+
+
+@pytest.mark.parametrize(("script", "name"), all_sections())
+def test_a_sections_python_block_runs_as_pasted_and_prints_its_output(script, name, request):
+    """Saved as a file in the project folder and run, the block prints the output block."""
+    env = script_env(script, request)
+    text = run(script, "--only", name, "--markdown", env=env)
+    [code] = python_blocks(text)
+    output = re.search(r"\nIts output:\n\n```\n(.*?)```\n", text, flags=re.S).group(1)
+    path = ROOT / f".pasted_{script}_{name}.py"
+    path.write_text(code + "\n", encoding="utf-8")
+    try:
+        result = subprocess.run(
+            [sys.executable, path.name],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=180,
+            env=dict(os.environ, PYTHONIOENCODING="utf-8", **(env or {})),
+        )
+    finally:
+        path.unlink()
+    assert result.returncode == 0, result.stderr[-2000:]
+    # masked values aside: which ident the OS hands out again differs from run to run
+    assert masked(result.stdout).strip("\n") == masked(output).strip("\n")
+
+
+def test_every_heading_is_the_notes_own_or_says_it_goes_beyond_them():
+    """Checked against tests/notes_headings.txt, which the next test checks against the notes."""
+    index = notes_headings.INDEX.read_text(encoding="utf-8").splitlines()
+    for script in SCRIPTS:
+        for section in load(script).SECTIONS.values():
+            if section.note is None:
+                assert section.heading.startswith("### Beyond the notes: "), section.name
+            else:
+                assert f"{section.note}\t{section.heading}" in index, (script, section.name)
+                assert section.whence(script).startswith(f"From note {section.note}; ")
+
+
+def test_the_headings_index_is_the_notes_own_headings_at_their_level():
+    if not notes_headings.NOTES.is_dir():
+        pytest.skip(f"the notes are not in this checkout ({notes_headings.NOTES})")
+    used = notes_headings.used_headings()
+    assert notes_headings.check(used) == []
+    expected = "".join(f"{note}\t{heading}\n" for note, heading in used)
+    assert notes_headings.INDEX.read_text(encoding="utf-8") == expected
