@@ -418,7 +418,7 @@ class StandInAppContext:
         return "<StandInAppContext of standin>"
 
 
-def demo_helpers():
+def demo_partial_forms():
     print("== 002 01 偏函数: the three partial forms, as written ==")
 
     def show(a1, a2, a3):
@@ -430,10 +430,18 @@ def demo_helpers():
     partial(show, 1, 2)(3)
     print("new_func3 = partial(func, a1=1); new_func3(a2=2, a3=3)")
     partial(show, a1=1)(a2=2, a3=3)
+
+
+def demo_add():
     print()
-    print("== 002 02 __add__ / 03 chain / §8 私有成员 / 扩展 ==")
+    print("== 002 02 __add__的使用 ==")
     fo1, fo2 = Foo(), Foo()
     print(f"fo1 + fo2 -> {fo1 + fo2}; fo1 + 4 -> {fo1 + 4}")
+
+
+def demo_chain():
+    print()
+    print("== 002 03 chain函数 ==")
     new_iter = chain([1, 2, 3], [4, 5])
     print(
         f"实例1 print(chain(l1, l2)) -> {type(new_iter).__name__} object: lazy, nothing joined "
@@ -453,6 +461,19 @@ def demo_helpers():
         f"实例2 chain([f3], [f1, f2]) -> {[f.__name__ for f in chain([f3], [f1, f2])]} "
         "(05 chains the app's hooks with the blueprint's this way)"
     )
+
+
+def demo_partial():
+    print()
+    print("== §8 偏函数: functools.partial(func, 123) ==")
+    new_func = partial(func, 123)
+    print(f"new_func = functools.partial(func, 123); new_func(2, 3) -> {new_func(2, 3)}")
+    print("-> LocalProxy is made with one: LocalProxy(partial(_lookup_req_object, 'request'))")
+
+
+def demo_private():
+    print()
+    print("== §8 私有成员: self.__age is stored as _Person__age ==")
     obj = Person()
     print(
         f"obj.name -> {obj.name!r}; obj._Person__age -> {obj._Person__age}; vars(obj) = {vars(obj)}"
@@ -463,6 +484,11 @@ def demo_helpers():
         "LocalProxy.__init__ stores its target as self.__local, which Python renames: "
         f"proxy._LocalProxy__local is lookup -> {proxy._LocalProxy__local is lookup}"
     )
+
+
+def demo_extension():
+    print()
+    print("== 扩展: obj() / obj[k] = v / obj[k] / obj.x = v / obj.x ==")
     m = Magic()
     m(1)
     m["x1"] = 123
@@ -617,10 +643,22 @@ def demo_outside_context():
 
 SECTIONS = sections.registry(
     sections.Section(
-        "helpers",
-        demo_helpers,
-        func, Foo, Person, Magic,
-        heading="#### 偏函数", note="000",
+        "partial_forms", demo_partial_forms, heading="### 01 偏函数", note="002",
+    ),
+    sections.Section(
+        "add", demo_add, Foo, heading="### 02 __add__的使用", note="002",
+    ),
+    sections.Section(
+        "chain", demo_chain, heading="### 03 chain函数", note="002",
+    ),
+    sections.Section(
+        "partial", demo_partial, func, heading="#### 偏函数", note="000",
+    ),
+    sections.Section(
+        "private", demo_private, Person, heading="#### 私有成员", note="000",
+    ),
+    sections.Section(
+        "extension", demo_extension, Magic, heading="## 扩展", note="000",
     ),
     sections.Section(
         "request_method",
@@ -632,7 +670,9 @@ SECTIONS = sections.registry(
         "four_mappings",
         demo_four_mappings,
         _lookup_req_object, _lookup_app_object, _find_app,
-        heading="### 8.了解源码流程之后，使用：session、request、app、g", note="000",
+        sections.Assigned(__name__, "current_app", "request", "session", "g"),
+        heading="### 8.了解源码流程之后，使用：session、request、app、g",
+        note="000",
     ),
     sections.Section(
         "outside_context",

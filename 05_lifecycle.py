@@ -16,14 +16,12 @@ subclasses in flask111.py, which imports this file (never the reverse).
            them, 7.1's startup after them.
   Part B — what a real app adds: blueprints, after_this_request.
   Part C — watch it: the demo app, the step table (000's and 002's numbers beside the function
-           each step is), the narration, and main, which serves through app.run() → run_simple.
-           What watches (the recorder, --trace, /lifecycle, the pages) is in instruments/,
-           handed the app, the step table, the stacks, the proxies and the signals.
+           each step is), the narration, and main: app.run() → run_simple. What watches (the
+           recorder, /lifecycle) is in instruments/, handed the step table, stacks and proxies.
 
-Run:  python 05_lifecycle.py          narrate startup (7.1) and one request (7.2), then app.run()
-      python 05_lifecycle.py --demo   narrate and exit;  --trace  narrate every request served
-      then open http://127.0.0.1:5000/ and http://127.0.0.1:5000/lifecycle
-      python 05_lifecycle.py --list   the sections; --only g --markdown, to paste into notes
+Run:  python 05_lifecycle.py    narrate 7.1, a request (7.2, 第1步–第5步) and g (§9), then app.run()
+      --demo: narrate and exit; --trace: narrate every request served; --list, --only g
+      --markdown: a section to paste into notes. Then open http://127.0.0.1:5000/lifecycle
 Test: python -m pytest tests/test_05_lifecycle.py tests/test_05_http.py tests/test_05_page.py
 """
 
@@ -94,14 +92,6 @@ class _AppCtxGlobals:
     def __repr__(self):
         top = _app_ctx_stack.top
         return f"<flask.g of {top.app.name!r}>" if top is not None else object.__repr__(self)
-
-
-def has_request_context():
-    return _request_ctx_stack.top is not None
-
-
-def has_app_context():
-    return _app_ctx_stack.top is not None
 
 
 class AppContext:
@@ -1183,11 +1173,6 @@ def _said_dispatch(args):
     return f"dispatch_request(): view_functions[{req.endpoint!r}](**{req.view_args})"
 
 
-def _then_stack(args, result):
-    contexts = (f"<RequestContext {c.request.method} {c.request.path}>" for c in result)
-    return f"-> [{', '.join(contexts)}]"
-
-
 def _then_match(args, result):
     req = args["self"].request
     if req.url_rule is None:
@@ -1253,7 +1238,9 @@ STEPS = (
          "{proxy} = LocalProxy({made_with}), made at import"),
     GETATTR, CURRENT, USED, LOOKUP, TOP,
     Step("", "3.7", "dispatch", Local.__getattr__,
-         "Local.__getattr__({name!r}): __storage__[ident][name]", then=_then_stack, inside=TOP),
+         "Local.__getattr__({name!r}): __storage__[ident][name]", inside=TOP,
+         then=lambda args, stack: "-> [" + ", ".join(
+             f"<RequestContext {c.request.method} {c.request.path}>" for c in stack) + "]"),
     Step("", "", "dispatch", Flask.handle_user_exception,
          "handle_user_exception({e!r:.40}): response, or raise"),
     Step("4", "", "dispatch", Flask.handle_exception, "handle_exception(e): unhandled -> a 500"),
@@ -1334,16 +1321,20 @@ def narrate_startup(app, out=print):
         out(f"  {endpoint:<18} -> {func.__qualname__.split('.<locals>.')[-1]}")
 
 
-def narrate_request(app, path="/session", title="7.2 有用户请求到来", out=print):
-    """7.2 有用户请求到来: one request, 第1步–第5步, each step as the recorder sees it."""
+def narrate_request(app, path="/session", title="7.2 有用户请求到来", out=print, part=None):
+    """7.2 有用户请求到来: one request, 第1步–第5步, each step as the recorder sees it; `part`,
+    one step of wsgi_app ("1" ... "5"), or "" for wsgi_app's own lines."""
     out("")
-    out(f"== {title}: GET {path}, 第1步–第5步 (000's numbers; 002's beside them) ==")
+    out(f"== {title}: GET {path} (000's numbers; 002's beside them) ==")
     out(f"{'000':<8}{'002':<9}what runs (indented: called from the line above)")
-    with watching.narrating(app, out), Client(app).get(path) as response:
+    app.logger.disabled = True  # handle_exception logs a traceback: the narration shows the steps
+    with watching.narrating(app, out, part), Client(app).get(path) as response:
         body = response.get_data(as_text=True)
+    app.logger.disabled = False
     empty = not any(storage_view(stack) for stack in (_request_ctx_stack, _app_ctx_stack))
     body = body if len(body) < 30 else body[:27] + "..."
-    out(f"-> {response.status}, body {body!r}; both stacks empty again: {empty}")
+    if not part:
+        out(f"-> {response.status}, body {body!r}; both stacks empty again: {empty}")
 
 
 def narrate_g(app, out=print):
@@ -1366,40 +1357,31 @@ def narrate_g(app, out=print):
 app = serving.use_secret_key(create_app())
 
 
-def narrate_step_4(app):
-    """第4步: a view that raises"""
-    app.logger.disabled = True  # handle_exception logs the traceback; the narration shows the steps
-    narrate_request(app, "/boom", "第4步: a view that raises")
-    app.logger.disabled = False
-
-
 SECTIONS = sections.registry(
-    sections.Section(
-        "startup", narrate_startup, DemoConfig, Config.from_object,
-        heading="#### 7.1 项目启动", note="000",
-        call="class Flask(lifecycle.Flask):\n    config_class = Config\n\n\n"
-        "narrate_startup(lifecycle.create_app(Flask))",
-    ),
-    sections.Section(
-        "request", narrate_request,
-        Flask.wsgi_app, RequestContext.push, Flask.full_dispatch_request, RequestContext.pop,
-        heading="#### 7.2 有用户请求到来", note="000",
-        call="narrate_request(lifecycle.create_app(Flask))",
-    ),
-    sections.Section(
-        "step_4", narrate_step_4, Flask.handle_user_exception, Flask.handle_exception,
-        heading="#### 第4步：", note="000", call="narrate_step_4(lifecycle.create_app(Flask))",
-    ),
-    sections.Section(
-        "g", narrate_g, _AppCtxGlobals, AppContext.__init__,
-        heading="### 9.g到底是个什么鬼？", note="000",
-        call="class Flask(lifecycle.Flask):\n    app_context_class = AppContext\n"
-        "    app_ctx_globals_class = _AppCtxGlobals\n\n\nnarrate_g(lifecycle.create_app(Flask))",
-    ),
-    sections.Section(
-        "routes", watching.narrate_routes, create_app,
-        heading="### Beyond the notes: the demo app's routes",
-    ),
+    sections.Section("startup", narrate_startup, DemoConfig, Flask.__init__, Flask.add_url_rule,
+                     Config.from_object, heading="#### 7.1 项目启动", note="000"),
+    sections.Section("request", narrate_request, Flask.__call__, Flask.wsgi_app, args={"part": ""},
+                     heading="#### 7.2 有用户请求到来", note="000"),
+    sections.Section("step_1", narrate_request, Flask.request_context, RequestContext.__init__,
+                     args={"title": "第1步", "part": "1"}, note="000",
+                     heading="#### 第1步：执行app.request_context方法，把请求的相关信息传进去了"),
+    sections.Section("step_2", narrate_request, RequestContext.push, AppContext.push,
+                     RequestContext.match_request, args={"title": "第2步", "part": "2"},
+                     heading="#### 第2步：执行ctx.push()方法", note="000"),
+    sections.Section("step_3", narrate_request, Flask.full_dispatch_request,
+                     Flask.try_trigger_before_first_request_functions, Flask.preprocess_request,
+                     Flask.dispatch_request, Flask.finalize_request, Flask.process_response,
+                     args={"title": "第3步", "part": "3"}, note="000",
+                     heading="#### 第3步：app.full_dispatch_request()   执行视图函数"),
+    sections.Section("step_4", narrate_request, Flask.handle_user_exception,
+                     Flask.handle_exception, args={"path": "/boom", "title": "第4步: a view that "
+                     "raises"}, heading="#### 第4步：", note="000"),
+    sections.Section("step_5", narrate_request, RequestContext.auto_pop, RequestContext.pop,
+                     Flask.do_teardown_request, AppContext.pop, Flask.do_teardown_appcontext,
+                     args={"title": "第5步", "part": "5"}, note="000",
+                     heading="#### 第5步： 执行了RequestContext 的 pop 方法"),
+    sections.Section("g", narrate_g, _AppCtxGlobals, AppContext.__init__, create_app,
+                     heading="### 9.g到底是个什么鬼？", note="000"),
 )  # fmt: skip
 
 

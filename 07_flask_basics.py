@@ -40,7 +40,8 @@ lifecycle = importlib.import_module("05_lifecycle")
 Flask, Blueprint, Config = lifecycle.Flask, lifecycle.Blueprint, lifecycle.Config
 RequestContext, request = lifecycle.RequestContext, lifecycle.request
 AppContext, _sentinel = lifecycle.AppContext, object()
-session, has_request_context = lifecycle.session, lifecycle.has_request_context
+flask111 = importlib.import_module("flask111")  # Flask 1.1.1's API beyond the notes, on 05
+session, has_request_context = lifecycle.session, flask111.has_request_context
 _request_ctx_stack, _app_ctx_stack = lifecycle._request_ctx_stack, lifecycle._app_ctx_stack
 
 
@@ -649,13 +650,17 @@ class NotesPushRequestContext(RequestContext):
             self._implicit_app_ctx_stack.append(None)
 
 
-class NotesFlask(Flask):
-    """000's 3.1 and 3.4.1 as written in the notes."""
+class NotesFirstRequestFlask(Flask):
+    """000's 3.1 as written in the notes."""
 
     def try_trigger_before_first_request_functions(self):
         with self._before_request_lock:  # no _got_first_request flag
             for func in self.before_first_request_funcs:
                 func()
+
+
+class NotesProcessResponseFlask(Flask):
+    """000's 3.4.1 as written in the notes."""
 
     def process_response(self, response):
         ctx = _request_ctx_stack.top
@@ -707,7 +712,8 @@ class NotesPopAppContext(AppContext):
 
 
 def narrate_notes_pops(out=print):
-    out("第5步 as the notes copy it:")
+    out("")
+    out("== the notes' 第5步, run as written ==")
     app = Flask("pops")
     app.route("/")(lambda: "ok")
     torn_down = []
@@ -744,9 +750,9 @@ def narrate_notes_pops(out=print):
     out(f"  both stacks empty: {empty}")
 
 
-def narrate_notes_bugs(out=print):
+def narrate_notes_wsgi_app(out=print):
     out("")
-    out("== the notes' copies of Flask's source, run as written ==")
+    out("== the notes' wsgi_app, run as written ==")
     app = Flask("bugs")
     app.route("/")(lambda: "ok")
     environ = EnvironBuilder("/").get_environ()
@@ -759,6 +765,15 @@ def narrate_notes_bugs(out=print):
         where = f"{leftover.request.method} {leftover.request.path}"
         out(f"  and auto_pop never ran: <RequestContext {where}> is still on the stack")
         leftover.pop()
+    status = []
+    body = b"".join(app.wsgi_app(environ, lambda s, headers: status.append(s)))
+    empty = _request_ctx_stack.top is None and _app_ctx_stack.top is None
+    out(f"05's wsgi_app, the same request -> {status[0]} {body!r}; both stacks empty: {empty}")
+
+
+def narrate_notes_push(out=print):
+    out("")
+    out("== the notes' 第2步, run as written ==")
     nokey = Flask("nokey")
     nokey.add_url_rule("/read", "read", lambda: repr(session.get("x")))
     nokey.add_url_rule("/write", "write", lambda: session.__setitem__("x", 1) or "written")
@@ -770,30 +785,54 @@ def narrate_notes_bugs(out=print):
         client.get("/write")
     except RuntimeError as exc:
         out(f"  only a write fails: GET /write -> RuntimeError: {str(exc)[:45]}...")
-    indented = Flask("indent")
-    indented.request_context_class = NotesPushRequestContext
-    with indented.app_context():
-        ctx = indented.test_request_context("/x")
-        ctx.push()
-        out(
-            "第2步 indented as in the notes, inside `with app.app_context()`: "
-            f"has_request_context() -> {has_request_context()}"
-        )
-        ctx._implicit_app_ctx_stack.pop()  # all that push did; there is nothing else to pop
-    narrate_notes_pops(out)
-    for cls in (NotesFlask, Flask):
-        counted = cls("first")
+    for cls, label in (
+        (NotesPushRequestContext, "as in the notes"),
+        (RequestContext, "as 05 has it"),
+    ):
+        app = Flask("indent")
+        app.request_context_class = cls
+        with app.app_context():
+            ctx = app.test_request_context("/x")
+            ctx.push()
+            out(
+                f"第2步 indented {label}, inside `with app.app_context()`: "
+                f"has_request_context() -> {has_request_context()}"
+            )
+            if cls is RequestContext:
+                ctx.pop()
+            else:
+                ctx._implicit_app_ctx_stack.pop()  # all that push did: nothing else to pop
+
+
+def narrate_notes_first_request(out=print):
+    out("")
+    out("== the notes' 3.1, run as written ==")
+    for cls, label in ((NotesFirstRequestFlask, "the notes' 3.1"), (Flask, "fixed")):
+        app = cls("first")
         calls = []
-        counted.before_first_request(lambda calls=calls: calls.append(1))
-        counted.after_request(lambda r: r.headers.__setitem__("X-After", "ran") or r)
-        counted.route("/")(lambda: "ok")
-        answers = [counted.test_client().get("/") for _ in range(3)]
-        label = "the notes' 3.1, 3.4.1" if cls is NotesFlask else "fixed"
-        out(
-            f"{label:<21}: 3 requests -> before_first_request ran {len(calls)}x, "
-            f"after_request ran: {answers[0].headers.get('X-After') == 'ran'}"
-        )
+        app.before_first_request(lambda calls=calls: calls.append(1))
+        app.route("/")(lambda: "ok")
+        for _ in range(3):
+            app.test_client().get("/")
+        out(f"{label:<14}: 3 requests -> before_first_request ran {len(calls)}x")
     out("(before_first_request itself was removed in Flask 2.3)")
+
+
+def narrate_notes_process_response(out=print):
+    out("")
+    out("== the notes' 3.4.1, run as written ==")
+    for cls, label in ((NotesProcessResponseFlask, "the notes' 3.4.1"), (Flask, "fixed")):
+        app = cls("after")
+        app.after_request(lambda r: r.headers.__setitem__("X-After", "ran") or r)
+        app.route("/")(lambda: "ok")
+        answer = app.test_client().get("/")
+        ran = answer.headers.get("X-After") == "ran"
+        out(f"{label:<16}: GET / -> the app's after_request ran: {ran}")
+
+
+def narrate_removed_names(out=print):
+    out("")
+    out("== names the notes use that later Flask dropped ==")
     for old, new in NAMES_SINCE_1_1_1:
         out(f"the notes' {old}")
         out(f"  -> {new}")
@@ -853,13 +892,32 @@ SECTIONS = sections.registry(
         heading="#### 补充：自定义session", note="000",
     ),
     sections.Section(
-        "notes_source",
-        narrate_notes_bugs,
-        Flask.wsgi_app, RequestContext.push, RequestContext.pop, AppContext.pop,
-        Flask.try_trigger_before_first_request_functions, Flask.process_response,
-        heading="### flask请求完整的生命周期", note="000",
-        bug=(_notes_wsgi_app, NotesPushRequestContext, NotesFlask, NotesPopRequestContext,
-             NotesPopAppContext),
+        "notes_wsgi_app", narrate_notes_wsgi_app, lifecycle.Flask.wsgi_app,
+        bug=(_notes_wsgi_app,), heading="### flask请求完整的生命周期", note="000",
+    ),
+    sections.Section(
+        "notes_push", narrate_notes_push, lifecycle.RequestContext.push,
+        bug=(NotesPushRequestContext,), heading="#### 第2步：执行ctx.push()方法", note="000",
+    ),
+    sections.Section(
+        "notes_first_request", narrate_notes_first_request,
+        lifecycle.Flask.try_trigger_before_first_request_functions,
+        bug=(NotesFirstRequestFlask,), note="000",
+        heading="#### 第3.1步：找到所有的 执行一次的 伪中间件 执行",
+    ),
+    sections.Section(
+        "notes_process_response", narrate_notes_process_response,
+        lifecycle.Flask.process_response, bug=(NotesProcessResponseFlask,),
+        heading="#### 第3.4.1步：", note="000",
+    ),
+    sections.Section(
+        "notes_pops", narrate_notes_pops, lifecycle.RequestContext.pop, lifecycle.AppContext.pop,
+        bug=(NotesPopRequestContext, NotesPopAppContext),
+        heading="#### 第5步： 执行了RequestContext 的 pop 方法", note="000",
+    ),
+    sections.Section(
+        "removed_names", narrate_removed_names,
+        heading="### Beyond the notes: names the notes use that later Flask dropped",
     ),
 )  # fmt: skip
 

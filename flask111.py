@@ -70,7 +70,6 @@ abort, redirect, after_this_request = (
     lifecycle.redirect,
     lifecycle.after_this_request,
 )
-has_request_context, has_app_context = lifecycle.has_request_context, lifecycle.has_app_context
 AppContext = lifecycle.AppContext
 SessionInterface, SecureCookieSession = lifecycle.SessionInterface, lifecycle.SecureCookieSession
 NullSession, ConfigAttribute = lifecycle.NullSession, lifecycle.ConfigAttribute
@@ -79,6 +78,14 @@ request_started, request_finished = lifecycle.request_started, lifecycle.request
 got_request_exception = lifecycle.got_request_exception
 request_tearing_down = lifecycle.request_tearing_down
 appcontext_tearing_down = lifecycle.appcontext_tearing_down
+
+
+def has_request_context():
+    return _request_ctx_stack.top is not None
+
+
+def has_app_context():
+    return _app_ctx_stack.top is not None
 
 
 # ==========================================================================================

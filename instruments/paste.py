@@ -49,6 +49,8 @@ def alias(name):
 
 def source(obj):
     """The running source of a function, class or method, dedented."""
+    if isinstance(obj, Assigned):
+        return obj.source()
     try:
         text = inspect.getsource(obj)
     except TypeError:  # a class with a __wrapped__ slot (LocalProxy): inspect unwraps it
@@ -68,6 +70,8 @@ def class_source(cls):
 
 def owner_of(obj):
     """The class a method is defined in, or None for a module-level function or class."""
+    if isinstance(obj, Assigned):
+        return None
     owner = obj.__qualname__.rpartition(".")[0]
     if not owner or "<locals>" in owner:
         return None
@@ -111,21 +115,49 @@ def import_lines(module):
     return lines
 
 
-class Unit:
-    """One piece of the block: a module-level function or class, or a subclass holding the
-    methods shown of one class."""
+class Assigned:
+    """Module-level assignments a section teaches (`request = LocalProxy(partial(...))`), by
+    the names they bind, in the module named `module` (a script's `__name__`)."""
 
-    def __init__(self, objects, script):
+    def __init__(self, module, *names):
+        self.__module__, self.names = module, names
+        self.__qualname__ = self.__name__ = ", ".join(names)
+
+    def source(self):
+        text = inspect.getsource(sys.modules[self.__module__])
+        lines = text.splitlines()
+        found = [
+            "\n".join(lines[node.lineno - 1 : node.end_lineno])
+            for node in ast.parse(text).body
+            if isinstance(node, ast.Assign)
+            and {t.id for t in node.targets if isinstance(t, ast.Name)} & set(self.names)
+        ]
+        if not found:
+            raise TypeError(f"no assignment of {self.names} in {self.__module__}")
+        return "\n".join(found)
+
+
+class Unit:
+    """One piece of the block: a module-level function or class, a few module-level
+    assignments, or a subclass holding the methods shown of one class."""
+
+    def __init__(self, objects, script, owner=None):
         self.objects = objects
-        self.owner = owner_of(objects[0])
-        self.module = module_name(self.owner or objects[0], script)
-        self.name = (self.owner or objects[0]).__name__
+        self.owner = owner or owner_of(objects[0])
+        defined = self.owner or objects[0]
+        self.module = module_name(defined, script)
+        self.source_module = sys.modules[defined.__module__]  # where its names are found
+        self.name = defined.__name__
         self.wiring = []  # class attribute lines: `request_context_class = RequestContext`
+
+    def defines(self):
+        first = self.objects[0] if self.objects else None
+        return set(first.names) if isinstance(first, Assigned) else {self.name}
 
     def text(self):
         if self.owner is None:
             return source(self.objects[0])
-        body = [f"{line} = {value}" for line, value in self.wiring]
+        body = ["\n".join(f"{name} = {value}" for name, value in self.wiring)] * bool(self.wiring)
         body += [source(method) for method in self.objects]
         inner = textwrap.indent("\n\n".join(body), "    ")
         return f"class {self.name}({alias(self.module)}.{self.name}):\n{inner}"
@@ -136,11 +168,13 @@ class Unit:
 
 
 def units_of(objects, script):
+    """The units, in order; the methods of one class in one subclass, where the first is."""
     units = []
     for obj in objects:
         owner = owner_of(obj)
-        if owner is not None and units and units[-1].owner is owner:
-            units[-1].objects.append(obj)
+        same = [unit for unit in units if owner is not None and unit.owner is owner]
+        if same:
+            same[0].objects.append(obj)
         else:
             units.append(Unit([obj], script))
     return units
@@ -151,8 +185,7 @@ def wire(units):
     class in a class attribute (Flask.request_context_class -> the RequestContext shown)."""
     replaced = {}
     for unit in units:
-        module = sys.modules[unit.objects[0].__module__]
-        original = unit.owner or getattr(module, unit.name, None)
+        original = unit.owner or getattr(unit.source_module, unit.name, None)
         if isinstance(original, type):
             replaced[original] = unit.name
     for unit in units:
@@ -166,7 +199,7 @@ def wire(units):
 
 def resolve(units, script):
     """The lines before the code: imports and the script's names the code uses."""
-    defined = {unit.name for unit in units}
+    defined = set().union(*(unit.defines() for unit in units))
     lines, taken = [], set()
     lessons = {}
 
@@ -177,7 +210,7 @@ def resolve(units, script):
         return short
 
     for unit in units:
-        module = sys.modules[unit.objects[0].__module__]
+        module = unit.source_module
         imports = import_lines(module)
         names = set()
         for text in unit.code_texts():
@@ -194,12 +227,13 @@ def resolve(units, script):
             elif name in imports:
                 lines += imports[name]
             else:
-                lines.append(
-                    f"{name} = {lesson_module(module_name(unit.objects[0], script))}.{name}"
-                )
+                lines.append(f"{name} = {lesson_module(unit.module)}.{name}")
     if lessons:
         lines.append("import importlib")
-    imports_first = sorted({line for line in lines if line.startswith(("import ", "from "))})
+    imports_first = sorted(
+        {line for line in lines if line.startswith(("import ", "from "))},
+        key=lambda line: (line.startswith("from "), line),
+    )
     assigned = [line for line in lines if not line.startswith(("import ", "from "))]
     return imports_first, list(lessons.values()), assigned
 
@@ -216,12 +250,22 @@ def wired_last(units):
     return ordered
 
 
-def block(bug, code, script, call):
+def block(bug, code, script, call, hosts=()):
     """The whole python block: imports, the script's names, the code (the notes' version
-    first, if any), and `call`, the lines that run it."""
+    first, if any), and the lines that run it: `call(names)`, given the names of `hosts` the
+    block subclasses. A host (the app class the lesson's context is made with) is subclassed
+    when the code shows a method of it, or a class it names in a class attribute: then the
+    subclass names the one shown (`request_context_class = RequestContext`)."""
     bug_units, code_units = units_of(bug, script), units_of(code, script)
-    wire(bug_units + code_units)
+    shown = {unit.owner for unit in bug_units + code_units}
+    added = [Unit([], script, owner=host) for host in hosts if host not in shown]
+    wire(bug_units + code_units + added)
     bug_units, code_units = wired_last(bug_units), wired_last(code_units)
+    for host in (unit for unit in added if unit.wiring):  # right after the classes it names
+        names = {value for _, value in host.wiring}
+        last = max(i for i, unit in enumerate(code_units) if unit.name in names)
+        code_units.insert(last + 1, host)
+    call = call([unit.name for unit in code_units if unit.owner in hosts])
     imports, lessons, assigned = resolve(bug_units + code_units, script)
     bug_texts = [unit.text() for unit in bug_units]
     code_texts = [unit.text() for unit in code_units]

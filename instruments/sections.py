@@ -22,6 +22,7 @@ import re
 import sys
 
 from instruments import cli, paste
+from instruments.paste import Assigned as Assigned  # code a section shows: x = ...
 
 
 class Section:
@@ -34,9 +35,12 @@ class Section:
     (a section of 08 that uses no database runs without one). `call` is what a pasted block
     runs, where calling `run` with the lesson's context is not it."""
 
-    def __init__(self, name, run, *code, heading, note=None, bug=(), needs_context=True, call=None):
+    def __init__(
+        self, name, run, *code, heading, note=None, bug=(), needs_context=True, call=None, args=()
+    ):
         self.name, self.run, self.bug = name, run, tuple(bug)
         self.heading, self.note, self.call = heading, note, call
+        self.args = dict(args)  # keyword arguments `run` is called with
         self.needs_context = needs_context
         taught = inspect.unwrap(run)  # a lambda only passes arguments: it teaches nothing
         self.code = code if taught.__name__ == "<lambda>" else (*code, taught)
@@ -49,15 +53,34 @@ class Section:
         return f"From note {self.note}; {where} prints this."
 
     def call_lines(self, script, prepare):
-        """The lines that run the section in a pasted block."""
-        if self.call is not None:
-            return self.call
-        if self.needs_context and prepare is not None and prepare.__name__ != "<lambda>":
-            return f"{self.run.__name__}({paste.alias(script)}.{prepare.__name__}())"
-        return f"{self.run.__name__}()"
+        """`call(subclassed)`: the lines that run the section in a pasted block, given the
+        classes the block subclasses among those `prepare` takes (05's create_app(app_class))."""
+        made = self.needs_context and prepare is not None and prepare.__name__ != "<lambda>"
+
+        def call(subclassed):
+            if self.call is not None:
+                return self.call
+            args = [f"{key}={value!r}" for key, value in self.args.items()]
+            if made:
+                maker = prepare.__name__
+                if prepare not in self.code:
+                    maker = f"{paste.alias(script)}.{maker}"
+                args.insert(0, f"{maker}({', '.join(subclassed)})")
+            return f"{self.run.__name__}({', '.join(args)})"
+
+        return call
 
     def __call__(self, context):
-        return self.run(context) if self.needs_context and context is not None else self.run()
+        if self.needs_context and context is not None:
+            return self.run(context, **self.args)
+        return self.run(**self.args)
+
+    def hosts(self, prepare):
+        """The classes `prepare` makes the context with (its parameters' default classes)."""
+        if not self.needs_context or prepare is None or prepare.__name__ == "<lambda>":
+            return ()
+        defaults = inspect.signature(prepare).parameters.values()
+        return tuple(p.default for p in defaults if isinstance(p.default, type))
 
 
 def registry(*sections):
@@ -162,6 +185,7 @@ def markdown(section, output, script, prepare=None):
     which note and which script section it is, one python block that runs as pasted (saved
     as a file in the project folder), and what it printed."""
     lines = [section.heading, "", section.whence(script), "", "```python"]
-    lines += [paste.block(section.bug, section.code, script, section.call_lines(script, prepare))]
+    call, hosts = section.call_lines(script, prepare), section.hosts(prepare)
+    lines += [paste.block(section.bug, section.code, script, call, hosts)]
     lines += ["```", "", "Its output:", "", "```", mask(output).strip("\n"), "```", ""]
     return "\n".join(lines)

@@ -100,11 +100,29 @@ def unwatch(app):
 
 
 @contextmanager
-def narrating(app, out):
+def narrating(app, out, part=None):
     """Requests `app` serves inside the block (one at a time) are narrated to `out`, step by
-    step, and not kept for /lifecycle."""
-    with _middleware[app]().narrating(out):
+    step, and not kept for /lifecycle. `part` keeps one of wsgi_app's steps (000's "1", "2",
+    "3", "5"), or, with "", the lines of wsgi_app itself: each step's first line."""
+    with _middleware[app]().narrating(out if part is None else only_part(out, part)):
         yield
+
+
+def only_part(out, part):
+    """`out`, given only the narration's lines of `part` (see narrating)."""
+    group = ""
+
+    def write(line):
+        nonlocal group
+        first = line.startswith("-------")  # the request line, before the steps
+        top = not first and line[17:18] not in ("", " ")  # a line of wsgi_app itself
+        if top:
+            number = line[:8].strip()
+            group = number.split(".")[0] if number[:1].isdigit() else ""
+        if (part == "" and (first or top or group == "")) or (part and group == part):
+            out(line)
+
+    return write
 
 
 def narrate_routes(app, out=print):
@@ -167,6 +185,7 @@ def narrate_then_serve(prog, description, app, lesson, prepare, argv=None):
     if args.trace:
         _middleware[app]().out = partial(recorder.print_traced, prog)
     url = serving.url_of(args.host, args.port)
+    narrate_routes(app)
     print(
         f"\n{prog.removesuffix('.py')}: app.run() -> run_simple, serving on {url} ; "
         f"{'narrating every request' if args.trace else 'add --trace to narrate every request'}"

@@ -438,15 +438,15 @@ def test_session_modified_and_accessed_tracking():
 
 def test_test_request_context_inside_app_context_reuses_it():
     app = lifecycle.Flask("nested")
-    assert not lifecycle.has_app_context() and not lifecycle.has_request_context()
+    assert not flask111.has_app_context() and not flask111.has_request_context()
     with app.app_context() as app_ctx:
         with app.test_request_context("/x?a=1", method="POST") as ctx:
-            assert lifecycle.has_request_context() and lifecycle.request.args["a"] == "1"
+            assert flask111.has_request_context() and lifecycle.request.args["a"] == "1"
             assert lifecycle.request.method == "POST"
             assert ctx._implicit_app_ctx_stack == [None]
             assert lifecycle._app_ctx_stack.top is app_ctx
             assert lifecycle.current_app._get_current_object() is app
-        assert lifecycle.has_app_context() and not lifecycle.has_request_context()
+        assert flask111.has_app_context() and not flask111.has_request_context()
     assert both_stacks_empty()
 
 

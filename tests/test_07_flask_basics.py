@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder
 
 lifecycle = load("05_lifecycle")
+flask111 = load("flask111")
 basics = load("07_flask_basics")
 
 
@@ -213,7 +214,7 @@ def test_the_notes_push_indentation_loses_the_request_inside_an_app_context():
     with app.app_context():
         ctx = app.test_request_context("/x")
         ctx.push()
-        assert not lifecycle.has_request_context()
+        assert not flask111.has_request_context()
         ctx._implicit_app_ctx_stack.pop()
     fixed = lifecycle.Flask("indent")
     with fixed.app_context(), fixed.test_request_context("/x"):
@@ -222,8 +223,12 @@ def test_the_notes_push_indentation_loses_the_request_inside_an_app_context():
 
 @pytest.mark.parametrize(
     "cls, first_runs, after_ran",
-    [(basics.NotesFlask, 3, False), (lifecycle.Flask, 1, True)],
-    ids=["notes", "fixed"],
+    [
+        (basics.NotesFirstRequestFlask, 3, True),
+        (basics.NotesProcessResponseFlask, 1, False),
+        (lifecycle.Flask, 1, True),
+    ],
+    ids=["notes 3.1", "notes 3.4.1", "fixed"],
 )
 def test_before_first_request_flag_and_the_apps_after_request(cls, first_runs, after_ran):
     app = cls("first")

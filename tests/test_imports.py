@@ -21,7 +21,7 @@ ALLOWED = {
     "04_proxy": ["03_localstack"],
     "05_lifecycle": ["03_localstack", "04_proxy"],
     "06_sqlhelper": [],  # the database lesson needs none of 05: 08 puts them together
-    "07_flask_basics": ["03_localstack", "04_proxy", "05_lifecycle"],
+    "07_flask_basics": ["03_localstack", "04_proxy", "05_lifecycle", "flask111"],
     "08_deploy": [
         "03_localstack",
         "04_proxy",
@@ -38,6 +38,7 @@ ALLOWED = {
     "instruments.pages": [],
     "instruments.mysql_settings": [],
     "instruments.sections": [],
+    "instruments.paste": [],
     "instruments.watching": [],
 }
 
