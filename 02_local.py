@@ -406,11 +406,14 @@ def demo_notes_locals():
         TypoLocal().x = 1
     except NameError as exc:
         print(f"__setattr__(self, key, balue) -> local.x = 1 raises NameError: {exc}")
-        print("  (fixed: call the parameter value, as IdentLocal above does)")
+    fixed = IdentLocal()
+    fixed.x = 1
+    print(f"  (fixed: IdentLocal names the parameter value: local.x = 1 -> local.x = {fixed.x})")
     first, second = ClassDictLocal(), ClassDictLocal()
     first.x = "set on the first instance"
     print(f"DIC = {{}} is a class attribute: second.x -> {second.x!r} (every instance shares it)")
-    print("  (fixed: object.__setattr__(self, 'storage', {}) in __init__, one dict per instance)")
+    other = IdentLocal()
+    print(f"  (fixed: IdentLocal makes its storage in __init__: a new one's x -> {other.x!r})")
     ClassDictLocal.DIC.clear()
     local = GreenletClassLocal()
     local.x = 1

@@ -1096,11 +1096,11 @@ SECTIONS = sections.registry(
         call=ON_SETTINGS.format("demo_example1"),
     ),
     sections.Section(
-        "example2", demo_example2, GlobalConnection, crossed_answers,
+        "example2", demo_example2, crossed_answers,
         heading="### 示例2", note="002", call=ON_SETTINGS.format("demo_example2"),
     ),
     sections.Section(
-        "example3", demo_example3, LockedGlobalConnection, both_inside,
+        "example3", demo_example3, both_inside,
         heading="### 示例3", note="002", call=ON_SETTINGS.format("demo_example3"),
     ),
     sections.Section(

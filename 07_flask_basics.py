@@ -866,6 +866,7 @@ SECTIONS = sections.registry(
     sections.Section(
         "config",
         narrate_config_principle,
+        lifecycle.Config.from_object,
         heading="### 一、flask配置文件", note="003",
     ),
     sections.Section(

@@ -193,3 +193,21 @@ def test_the_headings_index_is_the_notes_own_headings_at_their_level():
     assert notes_headings.check(used) == []
     expected = "".join(f"{note}\t{heading}\n" for note, heading in used)
     assert notes_headings.INDEX.read_text(encoding="utf-8") == expected
+
+
+@pytest.mark.parametrize(("script", "name"), all_sections())
+def test_a_section_shows_nothing_it_does_not_run(script, name, request):
+    """Every function, class and method a section shows is called when it runs (a class: one
+    of its methods), the notes' version included. Run by tests/section_calls.py, in a process
+    of its own (06 and 08 on the test database)."""
+    env = script_env(script, request)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "section_calls.py"), script, name],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=dict(os.environ, **(env or {})),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == [], f"{name} shows what it never runs: {result.stdout}"
