@@ -276,7 +276,7 @@ def block(bug, code, script, call, hosts=()):
     if bases(bug_units) & {unit.name for unit in code_units}:  # the notes' subclass the fix:
         shown = code_texts[:-1] + bug_texts + code_texts[-1:]  # it first, the demo still last
     head = "\n".join(imports + [""] * bool(imports) + lessons + assigned).strip("\n")
-    return "\n\n\n".join([head, *shown, call.strip("\n")])
+    return "\n\n\n".join(part for part in [head, *shown, call.strip("\n")] if part)
 
 
 def bases(units):

@@ -211,3 +211,9 @@ def test_a_section_shows_nothing_it_does_not_run(script, name, request):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == [], f"{name} shows what it never runs: {result.stdout}"
+
+
+def test_the_readmes_example_is_what_the_script_prints():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = re.search(r"````markdown\n(.*?)````\n", readme, flags=re.S).group(1)
+    assert shown == run("04_proxy", "--only", "partial", "--markdown").rstrip("\n") + "\n"
