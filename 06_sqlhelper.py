@@ -11,9 +11,6 @@ SQLHelper (StaticSqlHelper here), and the three ways note 002 argues against —
 call, one global connection, one global connection under a lock — as strategies the demo and
 bench/bench_pool.py run side by side.
 
-08_deploy.py serves these helpers behind 05's app: ServingSqlHelper is SqlHelper hardened for a
-server (a pool per process, a breaker, a COMMIT without an answer said to be of unknown outcome).
-
 Settings come from the environment: MYSQL_HOST=127.0.0.1 MYSQL_PORT=3306 MYSQL_USER=root
 MYSQL_PASSWORD= MYSQL_DATABASE=pooldb. The database and table tb1 are created if missing.
 
@@ -1047,17 +1044,12 @@ def demo_small_app():
     print("served: python 08_deploy.py serve, then GET /case")
 
 
-ON_SETTINGS = "{}(sqlhelper.ready_database())"  # a pasted block's call of a section
-
-
-def with_db(demo, helper):
-    """A pasted block's call of an `on_db` section: the database made ready, then the demo."""
-    return f"sqlhelper.ready_database()\n{demo}({helper})"
-
-
-def on_db(demo):
-    """A section run on 方式一's shared `db` (the sections are given the settings)."""
-    return functools.wraps(demo)(lambda settings: demo(db))
+def on_db(name, demo, *code, helper="SqlHelper()", **options):
+    """A section whose demo runs on a helper: 方式一's shared `db` here; in a pasted block, the
+    database made ready and `helper` (the class the block shows, made anew)."""
+    run = functools.wraps(demo)(lambda settings: demo(db))
+    call = f"sqlhelper.ready_database()\n{demo.__name__}({helper})"
+    return sections.Section(name, run, *code, call=call, **options)
 
 
 def no_settings(demo):
@@ -1065,59 +1057,29 @@ def no_settings(demo):
 
 
 SECTIONS = sections.registry(
-    sections.Section(
-        "imports", demo_imports_then_and_now, needs_context=False,
-        heading="### 2.2 Python数据库连接池DBUtiles", note="002",
-    ),
-    sections.Section(
-        "way_one", on_db(demo_sqlhelper_way_one), SqlHelper, SharedInstanceSqlHelper,
-        heading="### 方式一", note="000", call=with_db("demo_sqlhelper_way_one", "SqlHelper()"),
-    ),
-    sections.Section(
-        "commit", on_db(demo_commit_semantics), SqlHelper.__exit__, bug=(NotesSqlHelper,),
-        heading="### 方式一", note="000", call=with_db("demo_commit_semantics", "SqlHelper()"),
-    ),
-    sections.Section(
-        "way_one_as_written", on_db(demo_way_one_as_written), SqlHelper.close,
-        bug=(NotesSqlHelper,), heading="### 方式一", note="000",
-        call=with_db("demo_way_one_as_written", "SqlHelper()"),
-    ),
-    sections.Section(
-        "two_users", on_db(demo_two_users_one_instance), SharedInstanceSqlHelper,
-        heading="### 方式一", note="001",
-        call=with_db("demo_two_users_one_instance", "sqlhelper.db"),
-    ),
-    sections.Section(
-        "way_two", on_db(demo_sqlhelper_way_two), OwnConnectionSqlHelper,
-        heading="### 方式二", note="000", call=with_db("demo_sqlhelper_way_two", "sqlhelper.db"),
-    ),
-    sections.Section(
-        "example1", demo_example1, ConnectPerCall, heading="### 示例1:", note="002",
-        call=ON_SETTINGS.format("demo_example1"),
-    ),
-    sections.Section(
-        "example2", demo_example2, crossed_answers,
-        heading="### 示例2", note="002", call=ON_SETTINGS.format("demo_example2"),
-    ),
-    sections.Section(
-        "example3", demo_example3, both_inside,
-        heading="### 示例3", note="002", call=ON_SETTINGS.format("demo_example3"),
-    ),
-    sections.Section(
-        "two_pools", demo_two_pools, PersistentStrategy, PooledStrategy,
-        heading="### DBUtils连接池的两种连接模式:", note="002",
-        call=ON_SETTINGS.format("demo_two_pools"),
-    ),
-    sections.Section(
-        "pool_parameters", demo_pool_parameters, create_pool, ServerCount, *POOL_PARAMETERS,
-        heading="### 模式二: 创建一批连接到连接池,供所有线程共享使用。", note="002",
-        call=ON_SETTINGS.format("demo_pool_parameters"),
-    ),
-    sections.Section(
-        "small_app", no_settings(demo_small_app), StaticSqlHelper, bug=(NotesStaticSqlHelper,),
-        heading="### 2.3 实际开发小应用案例:", note="002",
-        call="sqlhelper.ready_database()\ndemo_small_app()",
-    ),
+    sections.Section("imports", demo_imports_then_and_now, needs_context=False,
+                     heading="### 2.2 Python数据库连接池DBUtiles", note="002"),
+    on_db("way_one", demo_sqlhelper_way_one, SqlHelper, SharedInstanceSqlHelper,
+          heading="### 方式一", note="000"),
+    on_db("commit", demo_commit_semantics, SqlHelper.__exit__, bug=(NotesSqlHelper,),
+          heading="### 方式一", note="000"),
+    on_db("way_one_as_written", demo_way_one_as_written, SqlHelper.close, bug=(NotesSqlHelper,),
+          heading="### 方式一", note="000"),
+    on_db("two_users", demo_two_users_one_instance, SharedInstanceSqlHelper, helper="sqlhelper.db",
+          heading="### 方式一", note="001"),
+    on_db("way_two", demo_sqlhelper_way_two, OwnConnectionSqlHelper, helper="sqlhelper.db",
+          heading="### 方式二", note="000"),
+    sections.Section("example1", demo_example1, ConnectPerCall, heading="### 示例1:", note="002"),
+    sections.Section("example2", demo_example2, crossed_answers, heading="### 示例2", note="002"),
+    sections.Section("example3", demo_example3, both_inside, heading="### 示例3", note="002"),
+    sections.Section("two_pools", demo_two_pools, PersistentStrategy, PooledStrategy,
+                     heading="### DBUtils连接池的两种连接模式:", note="002"),
+    sections.Section("pool_parameters", demo_pool_parameters, create_pool, ServerCount,
+                     *POOL_PARAMETERS, note="002",
+                     heading="### 模式二: 创建一批连接到连接池,供所有线程共享使用。"),
+    sections.Section("small_app", no_settings(demo_small_app), StaticSqlHelper,
+                     bug=(NotesStaticSqlHelper,), heading="### 2.3 实际开发小应用案例:", note="002",
+                     call="sqlhelper.ready_database()\ndemo_small_app()"),
 )  # fmt: skip
 
 
@@ -1127,14 +1089,11 @@ def main(argv=None):
     sections.add_arguments(parser)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
-    def ready_and_said():
+    if not sections.wanted(args):
         settings = ready_database()
-        if not sections.wanted(args):
-            where = f"{settings['host']}:{settings['port']}"
-            print(f"MySQL at {where}, database {settings['database']!r}, table tb1 ready\n")
-        return settings
-
-    sections.run(SECTIONS, args, parser, ready_and_said)
+        where = f"{settings['host']}:{settings['port']}"
+        print(f"MySQL at {where}, database {settings['database']!r}, table tb1 ready\n")
+    sections.run(SECTIONS, args, parser, ready_database)
 
 
 if __name__ == "__main__":

@@ -857,69 +857,35 @@ NAMES_SINCE_1_1_1 = (
 
 
 SECTIONS = sections.registry(
-    sections.Section(
-        "wsgi",
-        narrate_wsgi,
-        wsgiref_app, werkzeug_app,
-        heading="### 2.wsgi", note="000",
-    ),
-    sections.Section(
-        "config",
-        narrate_config_principle,
-        lifecycle.Config.from_object,
-        heading="### 一、flask配置文件", note="003",
-    ),
-    sections.Section(
-        "routing",
-        narrate_routing,
-        RegexConverter, routing_app, check_login, decorator_placement_app, View, MethodView,
-        heading="### 二、路由系统", note="003",
-    ),
-    sections.Section(
-        "blueprints",
-        narrate_blueprints,
-        heading="### 三、蓝图", note="003",
-    ),
-    sections.Section(
-        "sessions",
-        narrate_sessions,
-        lifecycle.SecureCookieSessionInterface,
-        heading="### flask中 session的流程详解", note="003",
-    ),
-    sections.Section(
-        "custom_session",
-        narrate_custom_session,
-        ServerSideSession, ServerSideSessionInterface,
-        heading="#### 补充：自定义session", note="000",
-    ),
-    sections.Section(
-        "notes_wsgi_app", narrate_notes_wsgi_app, lifecycle.Flask.wsgi_app,
-        bug=(_notes_wsgi_app,), heading="### flask请求完整的生命周期", note="000",
-    ),
-    sections.Section(
-        "notes_push", narrate_notes_push, lifecycle.RequestContext.push,
-        bug=(NotesPushRequestContext,), heading="#### 第2步：执行ctx.push()方法", note="000",
-    ),
-    sections.Section(
-        "notes_first_request", narrate_notes_first_request,
-        lifecycle.Flask.try_trigger_before_first_request_functions,
-        bug=(NotesFirstRequestFlask,), note="000",
-        heading="#### 第3.1步：找到所有的 执行一次的 伪中间件 执行",
-    ),
-    sections.Section(
-        "notes_process_response", narrate_notes_process_response,
-        lifecycle.Flask.process_response, bug=(NotesProcessResponseFlask,),
-        heading="#### 第3.4.1步：", note="000",
-    ),
-    sections.Section(
-        "notes_pops", narrate_notes_pops, lifecycle.RequestContext.pop, lifecycle.AppContext.pop,
-        bug=(NotesPopRequestContext, NotesPopAppContext),
-        heading="#### 第5步： 执行了RequestContext 的 pop 方法", note="000",
-    ),
-    sections.Section(
-        "removed_names", narrate_removed_names,
-        heading="### Beyond the notes: names the notes use that later Flask dropped",
-    ),
+    sections.Section("wsgi", narrate_wsgi, wsgiref_app, werkzeug_app,
+                     heading="### 2.wsgi", note="000"),
+    sections.Section("config", narrate_config_principle, lifecycle.Config.from_object,
+                     heading="### 一、flask配置文件", note="003"),
+    sections.Section("routing", narrate_routing, RegexConverter, routing_app, check_login,
+                     decorator_placement_app, View, MethodView, note="003",
+                     heading="### 二、路由系统"),
+    sections.Section("blueprints", narrate_blueprints, heading="### 三、蓝图", note="003"),
+    sections.Section("sessions", narrate_sessions, lifecycle.SecureCookieSessionInterface,
+                     heading="### flask中 session的流程详解", note="003"),
+    sections.Section("custom_session", narrate_custom_session, ServerSideSession,
+                     ServerSideSessionInterface, heading="#### 补充：自定义session", note="000"),
+    sections.Section("notes_wsgi_app", narrate_notes_wsgi_app, lifecycle.Flask.wsgi_app,
+                     bug=(_notes_wsgi_app,), heading="### flask请求完整的生命周期", note="000"),
+    sections.Section("notes_push", narrate_notes_push, lifecycle.RequestContext.push,
+                     bug=(NotesPushRequestContext,), heading="#### 第2步：执行ctx.push()方法",
+                     note="000"),
+    sections.Section("notes_first_request", narrate_notes_first_request,
+                     lifecycle.Flask.try_trigger_before_first_request_functions,
+                     bug=(NotesFirstRequestFlask,), note="000",
+                     heading="#### 第3.1步：找到所有的 执行一次的 伪中间件 执行"),
+    sections.Section("notes_process_response", narrate_notes_process_response,
+                     lifecycle.Flask.process_response, bug=(NotesProcessResponseFlask,),
+                     heading="#### 第3.4.1步：", note="000"),
+    sections.Section("notes_pops", narrate_notes_pops, lifecycle.RequestContext.pop,
+                     lifecycle.AppContext.pop, bug=(NotesPopRequestContext, NotesPopAppContext),
+                     heading="#### 第5步： 执行了RequestContext 的 pop 方法", note="000"),
+    sections.Section("removed_names", narrate_removed_names,
+                     heading="### Beyond the notes: names the notes use that later Flask dropped"),
 )  # fmt: skip
 
 
