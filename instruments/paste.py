@@ -16,9 +16,11 @@ printed. So the block is built from the running source, in four parts:
     demo_stack()                                   # 4. the lines that call it
 
 A name the code uses is found where the code is defined: an import of that module is copied,
-anything else is taken from the script (`name = lifecycle.name`). A subclass shown here takes
-the place of its class wherever another class shown here names it by a class attribute
-(`request_context_class = RequestContext`), so that what is shown is what runs.
+anything else is taken from the script (`name = lifecycle.name`). A class shown here takes the
+place of the script's class wherever another class shown here names it by a class attribute
+(`request_context_class = RequestContext`); where that other class is the one the lesson makes
+its context with (05's create_app(app_class=Flask)) and is not shown, a subclass of it that
+only names them is added. So what is shown is what runs.
 
 Nothing here imports a numbered script: it reads the objects it is handed and their modules.
 """

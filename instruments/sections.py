@@ -1,18 +1,19 @@
 """A lesson's sections: list them, run some, or print them as markdown to paste into notes.
 
 Each numbered script keeps one registry, SECTIONS: its sections in the order the plain run
-prints them, each with a short name to type, the function that prints it (whose docstring
-gives the notes' title it reproduces), and the code it teaches (the functions and classes it
-runs, and, where the notes' code is wrong, the notes' version beside the fix). `main` walks
-the same registry, so a section cannot be runnable but unlisted:
+prints them, one per block of the notes, each with a short name to type, the notes' own
+heading for the block (and which note it is from), the function that prints it, and the code it
+teaches (the functions, classes, methods and assignments it runs, and, where the notes' code
+is wrong, the notes' version beside the fix). `main` walks the same registry, so a section
+cannot be runnable but unlisted:
 
     python 03_localstack.py --list
     python 03_localstack.py --only two_stacks
     python 03_localstack.py --only two_stacks --markdown
 
-The markdown takes the code from the running source (inspect), not from a copy, and masks
-what differs between runs (addresses, thread idents) as the tests do. Nothing here imports a
-numbered script: it is handed the registry.
+The markdown's python block runs as pasted (paste.py builds it from the running source), and
+its output masks what differs between runs (addresses, thread idents) by letter. Nothing here
+imports a numbered script: it is handed the registry.
 """
 
 import contextlib
