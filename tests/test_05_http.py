@@ -697,3 +697,17 @@ def test_the_demo_prints_step_4_and_g():
         "3.2          request = LocalProxy(partial(_lookup_req_object, 'request')), made at import",
     ):
         assert expected in out, expected
+
+
+def test_trace_shows_a_clients_control_characters_escaped(traced):
+    """A path, a query value or a header that holds a terminal escape is printed escaped: a
+    client must not clear (or color) the terminal of whoever runs --trace."""
+    url, script = traced
+    hostile = "/echo?value=%1b%5b2J%1b%5b31mCLEARED%07"
+    assert get(url + "/%1b%5b2J%1b%5b31mCLEARED")[0] == 404
+    lines = script.read_until("appcontext_popped")
+    assert get(url + hostile)[0] == 200
+    lines += script.read_until("appcontext_popped")
+    traced_lines = [line for line in lines if line.startswith("#")]
+    assert traced_lines and not any("\x1b" in line or "\x07" in line for line in traced_lines)
+    assert any("\\x1b[2J\\x1b[31mCLEARED" in line for line in traced_lines)
