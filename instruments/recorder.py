@@ -537,6 +537,7 @@ class RecordingMiddleware:
         if out is not None:
             sink = partial(out, number)
         if sink is not None:
+            sink = escaping(sink)
             caller = environ.get("recorder.caller", "app.wsgi_app")
             sink(f"{'-' * 7} {method} {path}: {caller}(environ, start_response)")
         query = environ.get("QUERY_STRING")
@@ -566,6 +567,16 @@ _print_lock = threading.Lock()
 
 
 _tracing = {"on": True}
+
+
+# C0 and C1 control characters and DEL, as \x1b: what a client sent (a path, a query value, a
+# header, in a repr or not) reaches a terminal, and must not drive it.
+CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def escaping(sink):
+    """`sink`, given each line with its control characters escaped."""
+    return lambda line: sink(line.translate(CONTROL))
 
 
 def print_traced(prog, number, line):
