@@ -45,7 +45,9 @@ def test_parse_rate(rate, expected):
     assert stack_mod.parse_rate(rate) == expected
 
 
-@pytest.mark.parametrize("rate", ["", "3", "x/m", "3/x", "0/s", "-1/s", "3/m/2", None, 3])
+@pytest.mark.parametrize(
+    "rate", ["", "3", "x/m", "3/x", "0/s", "-1/s", "3/m/2", None, 3, "²/m", "٣/m"]
+)
 def test_bad_rate_is_a_clear_value_error(rate):
     with pytest.raises(ValueError, match="bad rate"):
         stack_mod.RateThrottle(rate)

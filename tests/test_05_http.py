@@ -236,7 +236,7 @@ def test_lifecycle_n_is_the_number_in_the_title_and_bad_n_is_400(server):
     assert f"<h1>Request #{newest - 1}: GET <code>/index</code></h1>" in body
     # the list names each request by the same number the title and ?n= use
     assert f'<a href="/lifecycle?n={newest}">#{newest} GET /g</a>' in body
-    for bad in ("0", str(newest + 1), "x", "-1", "1e3"):
+    for bad in ("0", str(newest + 1), "x", "-1", "1e3", "%C2%B2", "%D9%A3"):  # ², an Arabic 3
         status, body, _ = get_alone(f"{server}/lifecycle?n={bad}")
         assert status == 400 and "n must be the number of a recent request" in body, bad
 

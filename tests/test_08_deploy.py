@@ -73,8 +73,9 @@ def test_asyncio_tasks_need_the_contextvar(strategy, all_own):
 def test_together_answers_and_refuses_a_bad_n():
     with deploy.Gunicorn('08_deploy:create_ident_app("greenlet")', "-k", "gevent") as server:
         assert deploy.get(server.address, "/together?value=a&n=1")[:2] == (200, "a")
-        status, body, _ = deploy.get(server.address, "/together?n=x")
-        assert status == 400 and "n must be a whole number from 1 to 1000" in body
+        for bad in ("x", "%C2%B2", "%D9%A3"):  # and the digits str.isdigit() takes, int() may not
+            status, body, _ = deploy.get(server.address, f"/together?n={bad}")
+            assert status == 400 and "n must be a whole number from 1 to 1000" in body
 
 
 def test_unknown_ident_is_one_line():

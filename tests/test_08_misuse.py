@@ -295,6 +295,9 @@ def test_a_nul_character_in_a_name_is_refused(client):
         ("PUT", "/users", 405),
         ("GET", "/slow?seconds=9", 400),
         ("GET", "/users?limit=0", 400),
+        ("GET", "/users?limit=%C2%B2", 400),  # '²'.isdigit() is True; int('²') fails
+        ("GET", "/users?after=%C2%B2", 400),
+        ("GET", "/users?after=%D9%A3", 400),  # an Arabic-Indic 3: int() takes it, SQL may not
     ],
 )
 def test_the_json_routes_answer_errors_in_json(client, method, path, status):
