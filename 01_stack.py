@@ -74,7 +74,8 @@ def parse_rate(rate):
     if not isinstance(rate, str) or rate.count("/") != 1:
         raise ValueError(f"bad rate {rate!r}: expected 'N/period', e.g. '3/m' or '10/s'")
     num, period = rate.split("/")
-    if not num.strip().isdigit() or int(num) < 1:
+    num = num.strip()
+    if not (num.isascii() and num.isdigit()) or int(num) < 1:  # "²".isdigit(), int("²") fails
         raise ValueError(f"bad rate {rate!r}: the count must be a whole number >= 1")
     unit = period.strip()[:1].lower()
     if unit not in PERIODS:

@@ -475,9 +475,9 @@ def create_user_once(helper, key, name):
 def _page_args(args):
     """(limit, after) from ?limit= (1-1000, default 100) and ?after= (an id, default 0)."""
     limit, after = args.get("limit", "100"), args.get("after", "0")
-    if not (limit.isdigit() and 1 <= int(limit) <= 1000):
+    if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= 1000):
         lifecycle.abort(400, description="limit must be a whole number from 1 to 1000")
-    if not (after.isdigit() and len(after) <= 10):
+    if not (after.isascii() and after.isdigit() and len(after) <= 10):
         lifecycle.abort(400, description="after must be a user id (a whole number)")
     return int(limit), int(after)
 
@@ -681,7 +681,7 @@ def create_ident_app(ident="greenlet"):
     def together():
         """n requests meet here, each inside its own request context, before any reads it."""
         n = request.args.get("n", "1")
-        if not n.isdigit() or not 1 <= int(n) <= 1000:
+        if not (n.isascii() and n.isdigit() and 1 <= int(n) <= 1000):
             lifecycle.abort(400, description="n must be a whole number from 1 to 1000")
         if not _meet(int(n), timeout=10):
             lifecycle.abort(503, description=f"fewer than {n} requests arrived within 10 s")

@@ -95,7 +95,7 @@ def render_lifecycle_page(ring, which):
     by_number = {r.number: r for r in recordings}
     if which is None:
         chosen = recordings[0]
-    elif which.isdigit() and int(which) in by_number:
+    elif which.isascii() and which.isdigit() and int(which) in by_number:
         chosen = by_number[int(which)]
     else:
         abort(
