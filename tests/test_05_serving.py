@@ -264,3 +264,18 @@ def test_ctrl_c_lets_a_request_in_flight_finish_then_exits_0():
         assert err.endswith('"GET /echo?value=x&delay=1 HTTP/1.1" 200 -\nstopped\n'), err
     finally:
         stop(process)
+
+
+def test_08_serve_on_a_port_in_use_says_so_first_and_touches_no_database():
+    """The port is checked before the database: with no database at all (MYSQL_PORT=1), a
+    taken port is still the one line it says, and nothing else is printed."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_script("08_deploy", "serve", "--port", str(port), env={"MYSQL_PORT": "1"})
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (
+        f"08_deploy.py: cannot listen on 127.0.0.1:{port}: port already in use "
+        "(try another --port)\n"
+    )
