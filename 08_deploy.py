@@ -878,6 +878,10 @@ def build_parser():
 
 
 def serve(args):
+    try:  # first: a port in use is one line, before the database is touched
+        serving.check_port(args.host, args.port)
+    except serving.CannotListen as exc:
+        sys.exit(f"{PROG}: {exc}")
     settings = mysql_settings.settings_or_exit(PROG)
     # One pool for the process: `db` serves the routes.
     helper = db
