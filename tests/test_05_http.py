@@ -24,7 +24,7 @@ from conftest import (
     served_in_thread,
     wait_for_port,
 )
-from werkzeug.test import Client
+from werkzeug.test import Client, EnvironBuilder
 
 from instruments import serving
 
@@ -711,3 +711,41 @@ def test_trace_shows_a_clients_control_characters_escaped(traced):
     traced_lines = [line for line in lines if line.startswith("#")]
     assert traced_lines and not any("\x1b" in line or "\x07" in line for line in traced_lines)
     assert any("\\x1b[2J\\x1b[31mCLEARED" in line for line in traced_lines)
+
+
+def test_a_request_then_lifecycle_shows_that_request_every_time(server):
+    """A client that sends its next request as soon as an answer arrives: the answer is in,
+    but the server has not closed its body yet. The request must still be recorded, and
+    /lifecycle must draw it, every time (issue 27: 14 to 58 times in 20 to 60)."""
+    settle()
+    for i in range(20):
+        assert get(f"{server}/echo?value={i}")[:2] == (200, str(i))
+        body = get(server + "/lifecycle")[1]
+        assert f"GET <code>/echo?value={i}</code>" in body, f"round {i}"
+
+
+def test_a_request_is_recorded_while_an_earlier_answer_waits_to_be_closed():
+    """The server closes a body after the client has it all: a request the client sends then
+    finds the earlier one not closed. It is still recorded, and /lifecycle draws it."""
+    app = lifecycle.create_app()
+
+    def call(path):
+        body = app(EnvironBuilder(path).get_environ(), lambda status, headers: None)
+        return body, b"".join(body)
+
+    first, _ = call("/index")  # answered in full, not closed yet
+    second, _ = call("/g")
+    first.close()
+    second.close()
+    page, text = call("/lifecycle")
+    page.close()
+    assert "GET <code>/g</code>" in text.decode()
+
+
+def test_the_lifecycle_page_shows_a_paths_control_characters_escaped():
+    app = lifecycle.create_app()
+    client = Client(app)
+    assert client.get("/%00nul%1b[31m").status_code == 404
+    page = client.get("/lifecycle").get_data(as_text=True)
+    assert "\x00" not in page and "\x1b" not in page
+    assert "/\\x00nul\\x1b[31m" in page
