@@ -10,7 +10,14 @@ import re
 
 from werkzeug.exceptions import abort
 
-from instruments.recorder import RecordedStep
+from instruments.recorder import CONTROL, RecordedStep
+
+
+def escaped(text):
+    """Text for the page: HTML escaped, and its control characters shown as \\xNN (a path or
+    a value a client sent may hold a NUL or a terminal escape)."""
+    return html.escape(str(text).translate(CONTROL))
+
 
 PAGE_STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -44,7 +51,7 @@ nav a { margin-right: 1em; }
 def _page(title, body):
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{PAGE_STYLE}</style></head><body>"
+        f"<title>{escaped(title)}</title><style>{PAGE_STYLE}</style></head><body>"
         '<nav><a href="/">home</a><a href="/lifecycle">lifecycle</a></nav>'
         f"{body}</body></html>"
     )
@@ -52,17 +59,17 @@ def _page(title, body):
 
 def _code_spans(text):
     """A route's description, escaped, with its `names` drawn as code (written as in Markdown)."""
-    return re.sub(r"`([^`<>]+)`", r"<code>\1</code>", html.escape(text))
+    return re.sub(r"`([^`<>]+)`", r"<code>\1</code>", escaped(text))
 
 
 def render_home_page(name, routes):
     rows = "".join(
-        f'<tr><td><a href="{html.escape(url)}"><code>{html.escape(url)}</code></a></td>'
+        f'<tr><td><a href="{escaped(url)}"><code>{escaped(url)}</code></a></td>'
         f"<td>{_code_spans(what)}</td></tr>"
         for url, what in routes
     )
     body = (
-        f"<h1>{html.escape(name)}: Flask 1.1.1's request lifecycle on Werkzeug 3</h1>"
+        f"<h1>{escaped(name)}: Flask 1.1.1's request lifecycle on Werkzeug 3</h1>"
         "<p>Every request this server answers goes through 第1步–第5步 of the notes: "
         "the request context and the app context are pushed on their LocalStacks, the view "
         'runs, and both are popped again. <a href="/lifecycle">/lifecycle</a> draws the steps '
@@ -104,15 +111,14 @@ def render_lifecycle_page(ring, which):
             f"to {recordings[0].number} (the list on /lifecycle)",
         )
     links = " ".join(
-        f'<a href="/lifecycle?n={r.number}">#{r.number} {html.escape(r.method)} '
-        f"{html.escape(r.path)}</a>"
+        f'<a href="/lifecycle?n={r.number}">#{r.number} {escaped(r.method)} {escaped(r.path)}</a>'
         for r in recordings
     )
     sections, phase, shown = [], None, [None]
     for item in chosen.items:
         if isinstance(item, RecordedStep) and item.phase != phase:
             phase = item.phase
-            sections.append(f"<h2>{html.escape(PHASES[phase])}</h2>")
+            sections.append(f"<h2>{escaped(PHASES[phase])}</h2>")
         sections.append(_render_item(item, shown))
     warning = ""
     if chosen.overlapped:
@@ -123,8 +129,8 @@ def render_lifecycle_page(ring, which):
             "</p>"
         )
     body = (
-        f"<h1>Request #{chosen.number}: {html.escape(chosen.method)} "
-        f"<code>{html.escape(chosen.path)}</code></h1>{warning}"
+        f"<h1>Request #{chosen.number}: {escaped(chosen.method)} "
+        f"<code>{escaped(chosen.path)}</code></h1>{warning}"
         "<p>Each box is a step, numbered as note 000 numbers it (note 002's number in "
         "grey), with the function that ran and, in the order they happened, the steps it "
         "called, the hooks and signals it fired, and what it returned. Under a box: both "
@@ -146,7 +152,7 @@ def _render_item(item, shown):
         kind, text = item
         if kind == "storage":  # drawn as boxes under the step instead
             return ""
-        return f'<div class="line {kind}">{html.escape(text)}</div>'
+        return f'<div class="line {kind}">{escaped(text)}</div>'
     inner = "".join(_render_item(i, shown) for i in item.items)
     stacks = ""
     if item.storage != shown[0]:
@@ -154,18 +160,18 @@ def _render_item(item, shown):
         stacks = "".join(_render_storage(name, view) for name, view in item.storage.items())
         stacks = f'<div class="stacks">{stacks}</div>'
     return (
-        f'<div class="step phase-{item.phase}" data-n000="{html.escape(item.n000)}" '
-        f'data-n002="{html.escape(item.n002)}" data-func="{html.escape(item.func)}">'
-        f'<div class="head"><span class="num">{html.escape(item.n000) or "&nbsp;"}</span>'
-        f'<span class="n002">{html.escape(item.n002)}</span> {html.escape(item.text)} '
-        f'<span class="func">{html.escape(item.func)}</span></div>{inner}{stacks}</div>'
+        f'<div class="step phase-{item.phase}" data-n000="{escaped(item.n000)}" '
+        f'data-n002="{escaped(item.n002)}" data-func="{escaped(item.func)}">'
+        f'<div class="head"><span class="num">{escaped(item.n000) or "&nbsp;"}</span>'
+        f'<span class="n002">{escaped(item.n002)}</span> {escaped(item.text)} '
+        f'<span class="func">{escaped(item.func)}</span></div>{inner}{stacks}</div>'
     )
 
 
 def _render_storage(name, view):
     inner = "".join(
-        f'<div class="ident">{html.escape(str(ident))} &rarr; {{"stack": ['
-        + "".join(f'<span class="ctx">{html.escape(item)}</span>' for item in items)
+        f'<div class="ident">{escaped(str(ident))} &rarr; {{"stack": ['
+        + "".join(f'<span class="ctx">{escaped(item)}</span>' for item in items)
         + "]}</div>"
         for ident, items in view.entries.items()
     )

@@ -407,38 +407,12 @@ class _Watching:
         del _recorders[_thread_ident()]
 
 
-class CountedBody:
-    """The response body, wrapped: its request counts as in flight until the server closes
-    the body (or drops it unclosed, as a test client may)."""
-
-    def __init__(self, body, done):
-        self.body, self.done = body, done
-
-    def __iter__(self):
-        return iter(self.body)
-
-    def close(self):
-        try:
-            if hasattr(self.body, "close"):
-                self.body.close()
-        finally:
-            self.finish()
-
-    def finish(self):
-        if self.done is not None:
-            self.done, done = None, self.done
-            done()
-
-    __del__ = finish
-
-
-class RecordedBody(CountedBody):
+class RecordedBody:
     """The body, produced with the recorder still watching: stream_with_context pushes the
     context again here, and those steps join the same recording."""
 
-    def __init__(self, body, recorder, done):
-        super().__init__(body, done)
-        self.recorder = recorder
+    def __init__(self, body, recorder):
+        self.body, self.recorder = body, recorder
 
     def __iter__(self):
         chunks = iter(self.body)
@@ -450,8 +424,9 @@ class RecordedBody(CountedBody):
             yield chunk
 
     def close(self):
-        with _Watching(self.recorder):
-            super().close()
+        if hasattr(self.body, "close"):
+            with _Watching(self.recorder):
+                self.body.close()
 
 
 class RecordingRing:
@@ -479,7 +454,7 @@ class RecordingMiddleware:
     """app.wsgi_app wrapped: requests recorded into app.recordings, except /favicon.ico;
     /lifecycle itself is not kept, so the page shows the request before it.
 
-    A request is recorded when it is the only one in flight. Recording makes a request
+    A request is recorded when no other is running the app. Recording makes a request
     several times slower; recording every request of a crowd made the crowd several times
     slower, so in a crowd requests are served unrecorded, and the recorder costs nothing there.
 
@@ -494,7 +469,10 @@ class RecordingMiddleware:
         self.lesson = lesson
         self.out = None
         self.narrate_to = None
-        self.in_flight = 0  # requests from here until the server closes their body
+        # Requests running the app now: from here until wsgi_app returns. The body it returns
+        # is the server's to send; the client may have it all, and send its next request,
+        # before the server closes it, and that next request is as alone as it looks.
+        self.in_flight = 0
         self.lock = threading.Lock()
 
     @contextmanager
@@ -520,17 +498,13 @@ class RecordingMiddleware:
             if recorder is not None:  # a greenlet of a thread being recorded: it will mix in
                 recorder.recording.overlapped = True
             elif alone or self.out is not None:
-                return self.record(environ, start_response, out=self.out, done=self.finished)
-            return CountedBody(self.wsgi_app(environ, start_response), self.finished)
-        except BaseException:
-            self.finished()
-            raise
+                return self.record(environ, start_response, out=self.out)
+            return self.wsgi_app(environ, start_response)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
 
-    def finished(self):
-        with self.lock:
-            self.in_flight -= 1
-
-    def record(self, environ, start_response, sink=None, out=None, keep=True, done=None):
+    def record(self, environ, start_response, sink=None, out=None, keep=True):
         _listen_to_signals(self.lesson)
         method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
         number = self.app.recordings.next_number() if keep else 0
@@ -549,7 +523,7 @@ class RecordingMiddleware:
         finally:
             if keep and path != "/lifecycle":  # kept now: the next /lifecycle sees it
                 self.app.recordings.add(recording)
-        return RecordedBody(body, recorder, done)
+        return RecordedBody(body, recorder)
 
 
 def _caller(frame, app, environ):
