@@ -749,3 +749,25 @@ def test_the_lifecycle_page_shows_a_paths_control_characters_escaped():
     page = client.get("/lifecycle").get_data(as_text=True)
     assert "\x00" not in page and "\x1b" not in page
     assert "/\\x00nul\\x1b[31m" in page
+
+
+def test_a_fresh_server_draws_the_narrations_request_until_one_of_yours_arrives():
+    """`python 05_lifecycle.py`, then /lifecycle: never empty. Before any request of the
+    reader's it draws the narration's (GET /session), labelled so and not numbered; then the
+    reader's own."""
+    port = free_port()
+    script = ScriptProcess("05_lifecycle", "--port", str(port))
+    try:
+        script.read_until("serving on http://127.0.0.1")
+        wait_for_port(port, script.process)
+        url = f"http://127.0.0.1:{port}"
+        body = get(url + "/lifecycle")[1]
+        assert "No request recorded yet" not in body
+        assert "<h1>The narration's request: GET <code>/session</code></h1>" in body
+        assert "Request #" not in body and 'data-n000="2.1"' in body
+        get(url + "/index")
+        body = get(url + "/lifecycle")[1]
+        assert "GET <code>/index</code></h1>" in body and "Request #1:" in body
+        assert "The narration's request" not in body
+    finally:
+        script.stop()
