@@ -93,6 +93,8 @@ PHASE_COLOURS = ("push", "dispatch", "finalize", "respond", "pop")
 
 def render_lifecycle_page(ring, which):
     recordings = ring.snapshot()
+    if not recordings and ring.narrated is not None and which is None:
+        return render_recording(ring.narrated, [], "The narration's request")
     if not recordings:
         return _page(
             "lifecycle",
@@ -110,10 +112,17 @@ def render_lifecycle_page(ring, which):
             description=f"n must be the number of a recent request, from {recordings[-1].number} "
             f"to {recordings[0].number} (the list on /lifecycle)",
         )
+    return render_recording(chosen, recordings, f"Request #{chosen.number}")
+
+
+def render_recording(chosen, recordings, label):
+    """One recording drawn as a page, titled `label`, with links to the `recordings`."""
     links = " ".join(
         f'<a href="/lifecycle?n={r.number}">#{r.number} {escaped(r.method)} {escaped(r.path)}</a>'
         for r in recordings
     )
+    if not recordings:
+        links = "none yet: this is the request the narration made, before serving; yours replace it"
     sections, phase, shown = [], None, [None]
     for item in chosen.items:
         if isinstance(item, RecordedStep) and item.phase != phase:
@@ -129,7 +138,7 @@ def render_lifecycle_page(ring, which):
             "</p>"
         )
     body = (
-        f"<h1>Request #{chosen.number}: {escaped(chosen.method)} "
+        f"<h1>{label}: {escaped(chosen.method)} "  # label: ours, not a client's
         f"<code>{escaped(chosen.path)}</code></h1>{warning}"
         "<p>Each box is a step, numbered as note 000 numbers it (note 002's number in "
         "grey), with the function that ran and, in the order they happened, the steps it "
@@ -138,7 +147,7 @@ def render_lifecycle_page(ring, which):
         "request's own entry, and how many other requests had one at that moment. The colour "
         "is the phase: "
         + " ".join(f'<span class="legend phase-{p}">{p}</span>' for p in PHASE_COLOURS)
-        + "</p><p>A request is recorded when it is the only one in flight: in a crowd, "
+        + "</p><p>A request is recorded when no other is running the app: in a crowd, "
         "requests are served without a recording, which would make each several times slower "
         "(<code>--trace</code> records every request).</p>"
         f"<p>Recent requests: {links}</p>{''.join(sections)}"

@@ -433,6 +433,7 @@ class RecordingRing:
     """The last 20 recordings, newest first, safe to read while other threads add."""
 
     def __init__(self, size=20):
+        self.narrated = None  # a narration's request, drawn until a served one is recorded
         self._items = deque(maxlen=size)
         self._lock = threading.Lock()
         self._numbers = itertools.count(1)
@@ -469,6 +470,7 @@ class RecordingMiddleware:
         self.lesson = lesson
         self.out = None
         self.narrate_to = None
+        self.last_narrated = None  # the last request narrated (not kept with the served ones)
         # Requests running the app now: from here until wsgi_app returns. The body it returns
         # is the server's to send; the client may have it all, and send its next request,
         # before the server closes it, and that next request is as alone as it looks.
@@ -523,6 +525,8 @@ class RecordingMiddleware:
         finally:
             if keep and path != "/lifecycle":  # kept now: the next /lifecycle sees it
                 self.app.recordings.add(recording)
+            elif not keep:
+                self.last_narrated = recording
         return RecordedBody(body, recorder)
 
 

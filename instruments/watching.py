@@ -104,8 +104,15 @@ def narrating(app, out, part=None):
     """Requests `app` serves inside the block (one at a time) are narrated to `out`, step by
     step, and not kept for /lifecycle. `part` keeps one of wsgi_app's steps (000's "1", "2",
     "3", "5"), or, with "", the lines of wsgi_app itself: each step's first line."""
-    with _middleware[app]().narrating(out if part is None else only_part(out, part)):
+    middleware = _middleware[app]()
+    with middleware.narrating(out if part is None else only_part(out, part)):
         yield
+    _narrated["last"] = middleware.last_narrated
+
+
+# The last request a narration made in this process: a served app's /lifecycle draws it until
+# the app has served one of its own.
+_narrated = {"last": None}
 
 
 def only_part(out, part):
@@ -185,6 +192,7 @@ def narrate_then_serve(prog, description, app, lesson, prepare, argv=None):
     if args.trace:
         _middleware[app]().out = partial(recorder.print_traced, prog)
     url = serving.url_of(args.host, args.port)
+    app.recordings.narrated = _narrated["last"]
     narrate_routes(app)
     print(
         f"\n{prog.removesuffix('.py')}: app.run() -> run_simple, serving on {url} ; "
