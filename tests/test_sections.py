@@ -148,7 +148,7 @@ def all_sections():
             yield pytest.param(script, name, marks=marks, id=f"{script}-{name}")
 
 
-@pytest.mark.parametrize(("script", "name"), all_sections())
+@pytest.mark.parametrize(("script", "name"), list(all_sections()))
 def test_a_sections_python_block_runs_as_pasted_and_prints_its_output(script, name, request):
     """Saved as a file in the project folder and run, the block prints the output block."""
     env = script_env(script, request)
@@ -195,7 +195,7 @@ def test_the_headings_index_is_the_notes_own_headings_at_their_level():
     assert notes_headings.INDEX.read_text(encoding="utf-8") == expected
 
 
-@pytest.mark.parametrize(("script", "name"), all_sections())
+@pytest.mark.parametrize(("script", "name"), list(all_sections()))
 def test_a_section_shows_nothing_it_does_not_run(script, name, request):
     """Every function, class and method a section shows is called when it runs (a class: one
     of its methods), the notes' version included. Run by tests/section_calls.py, in a process
