@@ -1,8 +1,10 @@
 """Every numbered script parses its arguments alike: --help answers and exits 0, an unknown
 flag is one line on stderr and exit status 2 (01-04 used to ignore both and run the demo)."""
 
+import re
+
 import pytest
-from conftest import SCRIPTS, load
+from conftest import SCRIPTS, load, run_script
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -37,3 +39,15 @@ def test_help_says_the_docstrings_first_sentence_whole(name, capsys):
     out = " ".join(capsys.readouterr().out.split())
     first_paragraph = load(name).__doc__.strip().split("\n\n")[0]
     assert " ".join(first_paragraph.split()) in out
+
+
+def test_the_serving_scripts_each_have_their_own_default_port():
+    """05, 08 serve and 09 can all run at once, as the reading path has them: each says its
+    own default port in --help."""
+    ports = {}
+    for script, args in (("05_lifecycle", []), ("08_deploy", ["serve"]), ("09_elsewhere", [])):
+        result = run_script(script, *args, "--help")
+        found = re.search(r"--port PORT\s+port to listen on \(default: (\d+)\)", result.stdout)
+        assert found, (script, result.stdout)
+        ports[script] = int(found.group(1))
+    assert ports == {"05_lifecycle": 5000, "08_deploy": 5008, "09_elsewhere": 5009}
