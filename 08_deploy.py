@@ -860,7 +860,9 @@ def build_parser():
         epilog=mysql_settings.SETTINGS_HELP,
     )
     serve_parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve_parser.add_argument("--port", type=cli.port, default=5000, help="port")
+    serve_parser.add_argument(  # 05 has 5000 and 09 5009: all three can run at once
+        "--port", type=cli.port, default=5008, help="port to listen on (default: %(default)s)"
+    )
     serve_parser.add_argument(
         "--maxconnections",
         type=_maxconnections,

@@ -212,6 +212,7 @@ def main(argv=None):
         SECTIONS,
         prepare=create_app,
         argv=argv,
+        port=5009,  # 05 has 5000, 08 serve 5008: all three can run at once
     )
 
 

@@ -140,9 +140,11 @@ def narrate_routes(app, out=print):
         out(f"  {url:<32} {what}")
 
 
-def parse_args(parser, argv):
+def parse_args(parser, argv, port=5000):
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=cli.port, default=5000, help="port to listen on")
+    parser.add_argument(
+        "--port", type=cli.port, default=port, help="port to listen on (default: %(default)s)"
+    )
     parser.add_argument(
         "--trace", action="store_true", help="also narrate every request served, step by step"
     )
@@ -153,18 +155,19 @@ def parse_args(parser, argv):
     return parser.parse_args(argv)
 
 
-def narrate_then_serve(prog, description, app, lesson, prepare, argv=None):
+def narrate_then_serve(prog, description, app, lesson, prepare, argv=None, port=5000):
     """The command line of a lesson that narrates its sections (`lesson`, run with what
     `prepare()` makes), then serves `app` (a watched one): --demo narrates and exits; --trace
     narrates every request served as well; --list, --only and --markdown do as in the other
-    scripts, without serving.
+    scripts, without serving. `port` is the script's own default (05 5000, 09 5009), so that
+    the scripts of the reading path can run at once.
 
     Serving is `app.run(host, port)`, that is run_simple (serving.run). The port is checked
     first, so a copy started on a port in use stops before narrating. If stdout goes away
     during the narration (`| head`), the narration stops and serving goes on.
     """
     parser = cli.ArgumentParser(prog=prog, description=description)
-    args = parse_args(parser, sys.argv[1:] if argv is None else argv)
+    args = parse_args(parser, sys.argv[1:] if argv is None else argv, port)
     if sections.wanted(args):
         return sections.run(lesson, args, parser, prepare, fresh=True)
     if not args.demo:
