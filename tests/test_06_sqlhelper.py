@@ -392,3 +392,23 @@ def test_the_server_count_ignores_a_connection_that_goes_after_the_baseline(sett
             pool.close()
     finally:
         admin.close()
+
+
+def table_counts(settings, tables):
+    conn = pymysql.connect(**sqlhelper.connect_kwargs(settings))
+    try:
+        with conn.cursor() as cur:
+            counts = {}
+            for table in tables:
+                cur.execute(f"SELECT COUNT(*) FROM {table}")
+                counts[table] = cur.fetchone()[0]
+            return counts
+    finally:
+        conn.close()
+
+
+def test_the_demo_leaves_the_table_as_it_found_it(settings):
+    narration(settings)  # the table made, if it was not there
+    before = table_counts(settings, ["tb1"])
+    narration(settings)
+    assert table_counts(settings, ["tb1"]) == before
