@@ -626,6 +626,7 @@ def demo_commit_semantics(helper):
             f"{label:<17} INSERT inside `with`, then look from another connection: "
             f"{kept} row{'' if kept == 1 else 's'}"
         )
+        helper.execute("DELETE FROM tb1 WHERE name = %s", marker)  # tb1 as it was found
 
 
 def demo_way_one_as_written(helper):

@@ -789,7 +789,16 @@ def demo_asyncio_idents():
 def demo_ambiguous_write(helper, settings):
     """After the notes: a write whose answer never came, and what an idempotency key does."""
     print("== beyond the notes: a write that timed out is ambiguous; an idempotency key ==")
-    name = f"ambiguous-{uuid.uuid4().hex[:8]}"
+    name, keyed, key = f"ambiguous-{uuid.uuid4().hex[:8]}", f"keyed-{uuid.uuid4().hex[:8]}", None
+    try:
+        key = show_the_ambiguous_write(helper, settings, name, keyed)
+    finally:  # the demo leaves the tables as it found them
+        helper.execute("DELETE FROM idempotency_keys WHERE idem_key = %s", key)
+        helper.execute("DELETE FROM tb1 WHERE name IN (%s, %s)", name, keyed)
+
+
+def show_the_ambiguous_write(helper, settings, name, keyed):
+    """demo_ambiguous_write's steps, on rows named `name` and `keyed`; returns the key used."""
     conn = pymysql.connect(
         **dict(sqlhelper.connect_kwargs(settings), read_timeout=0.5), autocommit=True
     )
@@ -809,13 +818,14 @@ def demo_ambiguous_write(helper, settings):
     helper.execute("INSERT INTO tb1 (name) VALUES (%s)", name)
     count = helper.fetchone("SELECT COUNT(*) FROM tb1 WHERE name = %s", name)[0]
     print(f"so a blind retry stores it twice: {count} rows")
-    key, keyed = uuid.uuid4().hex, f"keyed-{uuid.uuid4().hex[:8]}"
+    key = uuid.uuid4().hex
     first, retry = (create_user_once(helper, key, keyed)[0] for _ in range(2))
     count = helper.fetchone("SELECT COUNT(*) FROM tb1 WHERE name = %s", keyed)[0]
     print("with a key stored beside the row, unique, in the same transaction (create_user_once):")
     print(f"  the retry finds the key -> the first answer again: {retry == first}; {count} row")
     print("-> POST /users takes an Idempotency-Key header; a 503 after the write was sent says")
     print("   'outcome unknown', and a retry with the same key returns the first result")
+    return key
 
 
 def _wait_until_gone(helper, connection_id, timeout=10):
@@ -915,7 +925,7 @@ SECTIONS = sections.registry(
     sections.Section(
         "ambiguous_write",
         lambda settings: demo_ambiguous_write(db, settings),
-        OutcomeUnknown, create_user_once, demo_ambiguous_write,
+        OutcomeUnknown, create_user_once, show_the_ambiguous_write, demo_ambiguous_write,
         heading="### Beyond the notes: a write whose answer never came, and an idempotency key",
         call="demo_ambiguous_write(deploy.db, deploy.ready_database())",
     ),
