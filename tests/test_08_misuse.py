@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 
 import pytest
@@ -433,3 +434,24 @@ def test_the_narration_shows_a_timed_out_write_stored_and_the_key_keeping_a_retr
     assert "yet the server finished it: 1 row." in out
     assert "so a blind retry stores it twice: 2 rows" in out
     assert "the first answer again: True; 1 row" in out
+
+
+def test_a_413_for_a_body_sent_whole_closes_its_connection_at_once(client):
+    """A client that sent all of a body too large, and waits: the server has nothing more to
+    read, and closes the connection once it has answered (it held it for the 10 s idle
+    timeout, reading for bytes that never came)."""
+    size = 200 * 1024
+    with served(client.application) as port:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+        sock.sendall(
+            b"POST /users HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\n\r\n" % size + b"x" * size
+        )
+        started, answer = time.monotonic(), b""
+        while chunk := sock.recv(65536):  # until the server closes
+            answer += chunk
+        closed_after = time.monotonic() - started
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 413")
+    assert closed_after < 2, closed_after
