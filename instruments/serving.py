@@ -12,7 +12,7 @@ through run_simple's own parameters and around the call:
   silence. Werkzeug's server gives each connection a thread and waits for its request for
   ever, so a crowd of half-open connections used up the threads and file descriptors, and
   Ctrl-C waited on them too. The handler also counts the requests in flight, and after a 413
-  (a body too large) reads at most 1 MB more of the body, not the whole of it.
+  (a body too large) reads what has arrived of the body, at most 1 MB for at most 1 s.
 - `run(app, ...)` stops in order on Ctrl-C (or SIGTERM): run_simple's server stops accepting
   and returns; the requests in flight are let finish (for up to `grace` seconds), the idle
   connections are closed, and the caller exits 0; what could not finish is said.
@@ -40,6 +40,7 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 IDLE_TIMEOUT = 10.0  # seconds a connection may send nothing (request line, headers, body)
 LISTEN_BACKLOG = 1024  # connections the kernel queues before accept (Werkzeug's is 128)
 LINGER_BYTES = 1 << 20  # of a body refused as too large, read at most this much more
+LINGER_SECONDS = 1.0  # and for at most this long
 
 
 class Tracker:
@@ -107,10 +108,10 @@ class RequestHandler(WSGIRequestHandler):
         super().send_response(code, message)
         if code == 413:
             # After answering, Werkzeug reads what is left of the body (up to 10 GB), so that
-            # a client still sending sees the 413 rather than a reset. Read at most 1 MB of a
-            # body too large, then close the connection.
+            # a client still sending sees the 413 rather than a reset. Read what has arrived
+            # of a body too large, at most 1 MB for at most 1 s, then close the connection.
             self.close_connection = True
-            self.rfile = AtMost(self.rfile, LINGER_BYTES)
+            self.rfile = AtMost(self.rfile, LINGER_BYTES, LINGER_SECONDS)
 
 
 def handler_for(tracker):
@@ -119,17 +120,23 @@ def handler_for(tracker):
 
 
 class AtMost(io.RawIOBase):
-    """A stream that gives at most `left` more bytes of another, then says it has ended."""
+    """A stream that gives what has arrived of another, at most `left` more bytes for at most
+    `seconds`, then says it has ended. It never waits for bytes a client has not sent: a
+    client that sent its whole body, and waits for the answer, is not held until the idle
+    timeout."""
 
-    def __init__(self, stream, left):
+    def __init__(self, stream, left, seconds):
         self.stream, self.left = stream, left
+        self.deadline = time.monotonic() + seconds
 
     def readable(self):
         return True
 
     def read(self, size=-1):
         size = self.left if size is None or size < 0 else min(size, self.left)
-        data = self.stream.read(size) if size else b""
+        if not size or time.monotonic() > self.deadline:
+            return b""
+        data = self.stream.read1(size)  # what is there: one read of the socket at most
         self.left -= len(data)
         return data
 
