@@ -279,3 +279,47 @@ def test_08_serve_on_a_port_in_use_says_so_first_and_touches_no_database():
         f"08_deploy.py: cannot listen on 127.0.0.1:{port}: port already in use "
         "(try another --port)\n"
     )
+
+
+def test_a_second_ctrl_c_stops_at_once_and_says_how_many_requests_it_cut():
+    """The convention: a second Ctrl-C does not wait. It said "stopped with 0 request(s) still
+    running after 10 s", 0.2 s after the first, while three clients lost their answers. Three
+    requests are in their views (gated on --trace's first line of each) when both come."""
+    port = free_port()
+    process = start("--trace", "--port", str(port), stdout=subprocess.PIPE)
+    try:
+        wait_for_port(port, process, timeout=15)
+        answers = []
+
+        def client(i):
+            try:
+                answers.append(get(f"http://127.0.0.1:{port}/echo?value={i}&delay=1"))
+            except OSError as exc:
+                answers.append(exc)
+
+        clients = [threading.Thread(target=client, args=(i,)) for i in range(3)]
+        for thread in clients:
+            thread.start()
+        seen = 0
+        for line in process.stdout:
+            seen += bool(re.match(rb"#\d+ ------- GET /echo", line))
+            if seen == 3:
+                break
+        process.send_signal(signal.SIGINT)
+        for line in process.stderr:  # run_simple's lines, then the stop's first
+            if line.startswith(b"stopping: no new connections; waiting"):
+                break
+        process.send_signal(signal.SIGINT)
+        assert process.wait(20) == 1
+        for thread in clients:
+            thread.join(20)
+        err = process.stderr.read().decode()
+        # run_simple's loop notices the first Ctrl-C within 0.5 s: a request may end meanwhile
+        cut = sum(not isinstance(answer, tuple) for answer in answers)
+        assert cut >= 1 and len(answers) == 3, answers
+        assert err.endswith(
+            f"stopped at a second Ctrl-C: cut {cut} request(s) in flight, "
+            "their clients unanswered\n"
+        ), err
+    finally:
+        stop(process)
