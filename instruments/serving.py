@@ -49,6 +49,7 @@ class Tracker:
     def __init__(self):
         self.connections = set()  # sockets of connections a thread is serving
         self.in_flight = 0  # requests between their first line and their last byte
+        self.answering = 0  # of those, the ones whose answer has started going out
         self.changed = threading.Condition()
 
     def opened(self, connection):
@@ -64,10 +65,26 @@ class Tracker:
         with self.changed:
             self.in_flight += 1
 
-    def request_finished(self):
+    def request_answering(self):
+        with self.changed:
+            self.answering += 1
+
+    def request_finished(self, answering):
         with self.changed:
             self.in_flight -= 1
+            self.answering -= answering
             self.changed.notify_all()
+
+    def cut(self):
+        """What stopping now cuts, in one line: the requests in flight, and how many of them
+        had their answer ready (what they did, a write say, is done; their client never
+        hears so)."""
+        with self.changed:
+            running, ready = self.in_flight, self.answering
+        line = f"cut {running} request(s) in flight, their clients unanswered"
+        if ready:
+            line += f" ({ready} with its answer ready: what it did is done, unknown to its client)"
+        return line
 
     def wait_until(self, done, deadline):
         """Wait until done() holds (checked under the lock) or the deadline passes."""
@@ -86,6 +103,7 @@ class RequestHandler(WSGIRequestHandler):
 
     timeout = IDLE_TIMEOUT  # StreamRequestHandler applies it to the connection's socket
     tracker = None
+    answering = None  # in a request: whether its answer has started going out
 
     def setup(self):
         super().setup()
@@ -99,13 +117,18 @@ class RequestHandler(WSGIRequestHandler):
 
     def run_wsgi(self):
         self.tracker.request_started()
+        self.answering = False
         try:
             super().run_wsgi()
         finally:
-            self.tracker.request_finished()
+            self.tracker.request_finished(self.answering)
+            self.answering = None
 
     def send_response(self, code, message=None):
         super().send_response(code, message)
+        if self.answering is False:  # the first status line of a request (not a bad one's)
+            self.answering = True
+            self.tracker.request_answering()
         if code == 413:
             # After answering, Werkzeug reads what is left of the body (up to 10 GB), so that
             # a client still sending sees the 413 rather than a reset. Read what has arrived
@@ -214,14 +237,16 @@ def stop(tracker, grace, on_stop=None, say=None):
     status 1: their threads would otherwise run on while the interpreter shuts down, and
     crash it."""
     say = say or (lambda line: print(line, file=sys.stderr, flush=True))
-    say(
-        f"stopping: no new connections; waiting up to {grace:.0f} s for the "
-        f"{tracker.in_flight} request(s) in flight"
-    )
-    try:
+    try:  # a second Ctrl-C from the moment the first is said
+        say(
+            f"stopping: no new connections; waiting up to {grace:.0f} s for the "
+            f"{tracker.in_flight} request(s) in flight"
+        )
         finished = tracker.wait_until(lambda: tracker.in_flight == 0, time.monotonic() + grace)
-    except KeyboardInterrupt:  # a second Ctrl-C: do not wait any longer
-        finished = False
+        how = f"stopped after {grace:.0f} s"
+    except KeyboardInterrupt:  # a second Ctrl-C: do not wait any longer (the convention)
+        finished, how = False, "stopped at a second Ctrl-C"
+    cut = tracker.cut()  # before the connections are shut: what is running now
     with tracker.changed:
         idle = list(tracker.connections)
     for connection in idle:  # each thread waits for a request that may never come: end it
@@ -233,7 +258,7 @@ def stop(tracker, grace, on_stop=None, say=None):
     if on_stop is not None:
         on_stop()
     if not finished:
-        say(f"stopped with {tracker.in_flight} request(s) still running after {grace:.0f} s")
+        say(f"{how}: {cut}")
         sys.stdout.flush()
         os._exit(1)
     say("stopped")

@@ -10,7 +10,7 @@ import re
 from conftest import ROOT, load
 from werkzeug.test import Client
 
-from instruments import recorder, watching
+from instruments import recorder, serving, watching
 
 lifecycle = load("05_lifecycle")
 INSTRUMENTS = sorted((ROOT / "instruments").glob("*.py"))
@@ -103,3 +103,18 @@ def test_unwatch_gives_the_app_its_own_wsgi_app_back():
     assert app.wsgi_app.__func__ is lifecycle.Flask.wsgi_app
     assert Client(app).get("/index").text == "hello world"
     assert app.recordings.snapshot() == []
+
+
+def test_what_a_stop_cuts_says_which_requests_had_their_answer_ready():
+    """A request whose answer had started going out (a write committed, say) is cut too: its
+    client never hears so. The line says how many."""
+    tracker = serving.Tracker()
+    for _ in range(3):
+        tracker.request_started()
+    tracker.request_answering()
+    assert tracker.cut() == (
+        "cut 3 request(s) in flight, their clients unanswered "
+        "(1 with its answer ready: what it did is done, unknown to its client)"
+    )
+    tracker.request_finished(True)
+    assert tracker.cut() == "cut 2 request(s) in flight, their clients unanswered"
