@@ -4,8 +4,13 @@ numbers), the two stacks, the proxies and the signals; it takes no module, reads
 of a lesson and names no script; and no lesson calls into it."""
 
 import ast
+import contextlib
 import inspect
 import re
+import select
+import socket
+import threading
+import time
 
 from conftest import ROOT, load
 from werkzeug.test import Client
@@ -118,3 +123,74 @@ def test_what_a_stop_cuts_says_which_requests_had_their_answer_ready():
     )
     tracker.request_finished(True)
     assert tracker.cut() == "cut 2 request(s) in flight, their clients unanswered"
+
+
+@contextlib.contextmanager
+def serving_in_thread(app):
+    """serving's own server (08's) on a free port, in a thread; yields the port."""
+    server = serving.bind("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.socket.getsockname()[1]
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+def hello(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+
+
+def answer_to(sock, request=b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"):
+    sock.sendall(request)
+    answer = b""
+    while chunk := sock.recv(4096):
+        answer += chunk
+    return answer
+
+
+def test_connections_beyond_the_cap_are_answered_503_at_once(monkeypatch):
+    """Each connection holds a thread while it waits for its request; beyond MAX_CONNECTIONS a
+    new one is answered 503 and closed, not given a thread to hold (1,500 slow clients made
+    1,501 threads). A connection that goes frees its place."""
+    monkeypatch.setattr(serving, "MAX_CONNECTIONS", 3, raising=False)
+    with serving_in_thread(hello) as port:
+        held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(3)]
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as extra:
+                answer = answer_to(extra)
+            assert answer.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 1" in answer
+            assert answer_to(held.pop()).startswith(b"HTTP/1.1 200 ")  # its request, served
+            deadline = time.monotonic() + 10
+            while True:  # once the server has closed it, there is a place again
+                with socket.create_connection(("127.0.0.1", port), timeout=10) as again:
+                    answer = answer_to(again)
+                if answer.startswith(b"HTTP/1.1 200 ") or time.monotonic() > deadline:
+                    break
+            assert answer.startswith(b"HTTP/1.1 200 "), answer
+        finally:
+            for sock in held:
+                sock.close()
+
+
+def test_a_request_head_sent_a_byte_at_a_time_is_bounded_in_time(monkeypatch):
+    """The idle timeout bounds each read; a client that sends one header byte just before each
+    read would time out held its thread for ever. The whole head gets HEAD_TIMEOUT."""
+    monkeypatch.setattr(serving, "HEAD_TIMEOUT", 1.0, raising=False)
+    with serving_in_thread(hello) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\n")
+            started, closed = time.monotonic(), False
+            while time.monotonic() - started < 5:
+                try:
+                    sock.sendall(b"X-Slow: 1\r\n")
+                except OSError:
+                    closed = True
+                    break
+                readable, _, _ = select.select([sock], [], [], 0.2)
+                if readable and not sock.recv(4096):
+                    closed = True
+                    break
+            assert closed and time.monotonic() - started < 3
