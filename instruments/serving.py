@@ -9,9 +9,11 @@ through run_simple's own parameters and around the call:
   copies started in the same instant both pass the check; the second's run_simple then says
   that the port is in use, and exits 1.)
 - `request_handler=` a handler whose connections time out after `IDLE_TIMEOUT` seconds of
-  silence. Werkzeug's server gives each connection a thread and waits for its request for
+  silence, and whose request line and headers must come within `HEAD_TIMEOUT` however they
+  trickle. Werkzeug's server gives each connection a thread and waits for its request for
   ever, so a crowd of half-open connections used up the threads and file descriptors, and
-  Ctrl-C waited on them too. The handler also counts the requests in flight, and after a 413
+  Ctrl-C waited on them too. Beyond `MAX_CONNECTIONS` served at once, a connection is answered
+  503 at once and closed. The handler also counts the requests in flight, and after a 413
   (a body too large) reads what has arrived of the body, at most 1 MB for at most 1 s.
 - `run(app, ...)` stops in order on Ctrl-C (or SIGTERM): run_simple's server stops accepting
   and returns; the requests in flight are let finish (for up to `grace` seconds), the idle
@@ -38,6 +40,13 @@ import time
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 IDLE_TIMEOUT = 10.0  # seconds a connection may send nothing (request line, headers, body)
+HEAD_TIMEOUT = 10.0  # seconds for a request's line and headers together, however they trickle
+MAX_CONNECTIONS = 512  # connections served at once (each holds a thread); beyond: a 503
+BUSY = (  # the answer to a connection beyond MAX_CONNECTIONS, without a thread to hold
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Length: 40\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+    b"too many connections at once; try again\n"
+)
 LISTEN_BACKLOG = 1024  # connections the kernel queues before accept (Werkzeug's is 128)
 LINGER_BYTES = 1 << 20  # of a body refused as too large, read at most this much more
 LINGER_SECONDS = 1.0  # and for at most this long
@@ -53,8 +62,12 @@ class Tracker:
         self.changed = threading.Condition()
 
     def opened(self, connection):
+        """Count a connection in, unless MAX_CONNECTIONS are being served: then False."""
         with self.changed:
+            if len(self.connections) >= MAX_CONNECTIONS:
+                return False
             self.connections.add(connection)
+            return True
 
     def closed(self, connection):
         with self.changed:
@@ -107,7 +120,28 @@ class RequestHandler(WSGIRequestHandler):
 
     def setup(self):
         super().setup()
-        self.tracker.opened(self.connection)
+        self.admitted = self.tracker.opened(self.connection)
+
+    def handle(self):
+        if not self.admitted:  # beyond MAX_CONNECTIONS: answered at once, the thread ends
+            self.wfile.write(BUSY)
+            return
+        super().handle()
+
+    def handle_one_request(self):
+        """The request line and headers are read against one deadline, HEAD_TIMEOUT from now:
+        the idle timeout bounds each read, and a client sending a byte just before each would
+        time out held the thread for ever. The body is read with the idle timeout."""
+        self.rfile = HeadReader(self.rfile, self.connection, time.monotonic() + HEAD_TIMEOUT)
+        super().handle_one_request()
+
+    def parse_request(self):
+        head = self.rfile
+        try:
+            return super().parse_request()  # reads the headers
+        finally:
+            self.rfile = head.stream
+            self.connection.settimeout(self.timeout)
 
     def finish(self):
         try:
@@ -140,6 +174,24 @@ class RequestHandler(WSGIRequestHandler):
 def handler_for(tracker):
     """A RequestHandler class that counts its connections and requests into `tracker`."""
     return type("RequestHandler", (RequestHandler,), {"tracker": tracker})
+
+
+class HeadReader:
+    """The connection's reader while a request's head is read: each line must come before
+    `deadline`, and the socket waits no longer than is left of it."""
+
+    def __init__(self, stream, connection, deadline):
+        self.stream, self.connection, self.deadline = stream, connection, deadline
+
+    def readline(self, size=-1):
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request's line and headers took too long")
+        self.connection.settimeout(min(left, IDLE_TIMEOUT))
+        return self.stream.readline(size)
+
+    def __getattr__(self, name):  # close() and the rest: the connection's reader's
+        return getattr(self.stream, name)
 
 
 class AtMost(io.RawIOBase):
