@@ -147,7 +147,7 @@ def render_recording(chosen, recordings, label):
         "request's own entry, and how many other requests had one at that moment. The colour "
         "is the phase: "
         + " ".join(f'<span class="legend phase-{p}">{p}</span>' for p in PHASE_COLOURS)
-        + "</p><p>A request is recorded when no other is running the app: in a crowd, "
+        + "</p><p>A request is recorded when it is the only one in flight: in a crowd, "
         "requests are served without a recording, which would make each several times slower "
         "(<code>--trace</code> records every request).</p>"
         f"<p>Recent requests: {links}</p>{''.join(sections)}"

@@ -407,14 +407,44 @@ class _Watching:
         del _recorders[_thread_ident()]
 
 
-class RecordedBody:
+class CountedBody:
+    """The response body, wrapped: its request counts as in flight until the body is used up
+    or closed, whichever comes first (a server closes it a little after writing it all)."""
+
+    def __init__(self, body, done):
+        self.body, self.done = body, done
+
+    def __iter__(self):
+        yield from self.chunks()
+        self.finish()
+
+    def chunks(self):
+        return iter(self.body)
+
+    def close(self):
+        try:
+            if hasattr(self.body, "close"):
+                self.body.close()
+        finally:
+            self.finish()
+
+    def finish(self):
+        if self.done is not None:
+            self.done, done = None, self.done
+            done()
+
+    __del__ = finish  # a test client may drop a body without closing it
+
+
+class RecordedBody(CountedBody):
     """The body, produced with the recorder still watching: stream_with_context pushes the
     context again here, and those steps join the same recording."""
 
-    def __init__(self, body, recorder):
-        self.body, self.recorder = body, recorder
+    def __init__(self, body, recorder, done):
+        super().__init__(body, done)
+        self.recorder = recorder
 
-    def __iter__(self):
+    def chunks(self):
         chunks = iter(self.body)
         while True:
             with _Watching(self.recorder):
@@ -424,9 +454,8 @@ class RecordedBody:
             yield chunk
 
     def close(self):
-        if hasattr(self.body, "close"):
-            with _Watching(self.recorder):
-                self.body.close()
+        with _Watching(self.recorder):
+            super().close()
 
 
 class RecordingRing:
@@ -455,7 +484,7 @@ class RecordingMiddleware:
     """app.wsgi_app wrapped: requests recorded into app.recordings, except /favicon.ico;
     /lifecycle itself is not kept, so the page shows the request before it.
 
-    A request is recorded when no other is running the app. Recording makes a request
+    A request is recorded when it is the only one in flight. Recording makes a request
     several times slower; recording every request of a crowd made the crowd several times
     slower, so in a crowd requests are served unrecorded, and the recorder costs nothing there.
 
@@ -471,9 +500,9 @@ class RecordingMiddleware:
         self.out = None
         self.narrate_to = None
         self.last_narrated = None  # the last request narrated (not kept with the served ones)
-        # Requests running the app now: from here until wsgi_app returns. The body it returns
-        # is the server's to send; the client may have it all, and send its next request,
-        # before the server closes it, and that next request is as alone as it looks.
+        # Requests from here until their body is used up or closed (CountedBody). Served by
+        # instruments.serving's handler, a request is alone by the server's own count instead:
+        # the client of a request being sent or closed may already be sending the next one.
         self.in_flight = 0
         self.lock = threading.Lock()
 
@@ -495,18 +524,25 @@ class RecordingMiddleware:
         with self.lock:
             self.in_flight += 1
             alone = self.in_flight == 1
+        server = environ.get("serving.tracker")  # our server's count, where it serves
+        if server is not None:  # alone unless another has been read and not yet answered:
+            alone = server.running() <= 1  # one being sent or closed does not count
         try:
             recorder = _recorders.get(_thread_ident())
             if recorder is not None:  # a greenlet of a thread being recorded: it will mix in
                 recorder.recording.overlapped = True
             elif alone or self.out is not None:
-                return self.record(environ, start_response, out=self.out)
-            return self.wsgi_app(environ, start_response)
-        finally:
-            with self.lock:
-                self.in_flight -= 1
+                return self.record(environ, start_response, out=self.out, done=self.finished)
+            return CountedBody(self.wsgi_app(environ, start_response), self.finished)
+        except BaseException:
+            self.finished()
+            raise
 
-    def record(self, environ, start_response, sink=None, out=None, keep=True):
+    def finished(self):
+        with self.lock:
+            self.in_flight -= 1
+
+    def record(self, environ, start_response, sink=None, out=None, keep=True, done=None):
         _listen_to_signals(self.lesson)
         method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
         number = self.app.recordings.next_number() if keep else 0
@@ -527,7 +563,7 @@ class RecordingMiddleware:
                 self.app.recordings.add(recording)
             elif not keep:
                 self.last_narrated = recording
-        return RecordedBody(body, recorder)
+        return RecordedBody(body, recorder, done)
 
 
 def _caller(frame, app, environ):

@@ -41,7 +41,7 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 IDLE_TIMEOUT = 10.0  # seconds a connection may send nothing (request line, headers, body)
 HEAD_TIMEOUT = 10.0  # seconds for a request's line and headers together, however they trickle
-MAX_CONNECTIONS = 512  # connections served at once (each holds a thread); beyond: a 503
+MAX_CONNECTIONS = 1024  # connections served at once (each holds a thread); beyond: a 503
 BUSY = (  # the answer to a connection beyond MAX_CONNECTIONS, without a thread to hold
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
     b"Content-Length: 40\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
@@ -87,6 +87,11 @@ class Tracker:
             self.in_flight -= 1
             self.answering -= answering
             self.changed.notify_all()
+
+    def running(self):
+        """Requests read and not yet answered: what a crowd is made of."""
+        with self.changed:
+            return self.in_flight - self.answering
 
     def cut(self):
         """What stopping now cuts, in one line: the requests in flight, and how many of them
@@ -148,6 +153,11 @@ class RequestHandler(WSGIRequestHandler):
             super().finish()
         finally:
             self.tracker.closed(self.connection)
+
+    def make_environ(self):
+        environ = super().make_environ()
+        environ["serving.tracker"] = self.tracker  # the recorder reads the crowd from it
+        return environ
 
     def run_wsgi(self):
         self.tracker.request_started()
