@@ -290,7 +290,8 @@ def test_database_unreachable_at_start_is_one_line(script, args):
     assert lines == [
         f"{script}.py: cannot use MySQL at 127.0.0.1:{closed} as 'root': "
         f"(2003) Can't connect to MySQL server on '127.0.0.1' "
-        "([Errno 111] Connection refused)"
+        "([Errno 111] Connection refused); no server of your own? `python -m "
+        "instruments.private_db` starts one and says the MYSQL_* to set (docs/database.md)"
     ], result.stderr
 
 

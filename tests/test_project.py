@@ -3,7 +3,9 @@ is a front door whose links all resolve, and the docs say what the routes really
 
 import re
 import subprocess
+import sys
 
+import pytest
 from conftest import ROOT, mysql_env, run_script
 
 
@@ -67,3 +69,42 @@ def test_every_bug_of_the_notes_in_06_is_printed_against_the_test_database(test_
 
 def text_count(phrase):
     return (ROOT / "docs" / "notes-bugs.md").read_text(encoding="utf-8").count(phrase)
+
+
+@pytest.mark.db
+def test_one_command_starts_a_private_mariadb_and_says_how_to_use_it():
+    """`python -m instruments.private_db`: a mariadbd of its own (own datadir, port and socket),
+    the MYSQL_* line to set, and on Ctrl-C stopped and removed."""
+    import signal
+
+    import pymysql
+    from conftest import missing
+
+    from instruments import private_db
+
+    if not private_db.binaries_available():
+        missing("mariadbd", "mariadbd / mariadb-install-db are not installed")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "instruments.private_db"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        found = re.fullmatch(
+            r"export MYSQL_HOST=127\.0\.0\.1 MYSQL_PORT=(\d+) MYSQL_USER=root MYSQL_PASSWORD=\n",
+            line,
+        )
+        assert found, line + process.stderr.read()
+        port = int(found.group(1))
+        pymysql.connect(host="127.0.0.1", port=port, user="root", password="").close()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 0
+        with pytest.raises(pymysql.err.OperationalError):
+            pymysql.connect(host="127.0.0.1", port=port, user="root", connect_timeout=2)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
