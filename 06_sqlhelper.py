@@ -11,10 +11,9 @@ SQLHelper (StaticSqlHelper here), and the three ways note 002 argues against —
 call, one global connection, one global connection under a lock — as strategies the demo and
 bench/bench_pool.py run side by side.
 
-Settings come from the environment: MYSQL_HOST=127.0.0.1 MYSQL_PORT=3306 MYSQL_USER=root
-MYSQL_PASSWORD= MYSQL_DATABASE=pooldb. The database and table tb1 are created if missing.
-
-Run:  python 06_sqlhelper.py       the narrated demo
+Settings: MYSQL_HOST=127.0.0.1 MYSQL_PORT=3306 MYSQL_USER=root MYSQL_PASSWORD= MYSQL_DATABASE=
+pooldb (the database and table tb1 are created if missing; `python -m instruments.private_db`
+starts a server of your own). Run: python 06_sqlhelper.py     the narrated demo
 Test: python -m pytest tests/test_06_sqlhelper.py tests/test_08_misuse.py
 """
 
@@ -39,7 +38,7 @@ except ImportError as exc:  # 01-05 run on Werkzeug alone. Importing 06 connects
     MISSING = exc.name.split(".")[0]
     pymysql = PersistentDB = PooledDB = TooManyConnectionsError = COMMAND = None
 
-from instruments import cli, sections
+from instruments import cli, mysql_settings, sections
 from instruments.mysql_settings import SETTINGS_HELP, settings_from_env, settings_or_exit
 
 # ==========================================================================================
@@ -532,7 +531,8 @@ def check_database(settings, helper, prog="06_sqlhelper.py", setup=setup_databas
         if helper is not None:
             helper.fetchone("SELECT 1")
     except (pymysql.err.Error, TooManyConnectionsError) as exc:
-        sys.exit(f"{prog}: cannot use MySQL at {where} as {settings['user']!r}: {describe(exc)}")
+        reason = f"cannot use MySQL at {where} as {settings['user']!r}: {describe(exc)}"
+        sys.exit(f"{prog}: {reason}; {mysql_settings.NO_SERVER}")
 
 
 # ==========================================================================================
@@ -1053,10 +1053,6 @@ def on_db(name, demo, *code, helper="SqlHelper()", **options):
     return sections.Section(name, run, *code, call=call, **options)
 
 
-def no_settings(demo):
-    return functools.wraps(demo)(lambda settings: demo())
-
-
 SECTIONS = sections.registry(
     sections.Section("imports", demo_imports_then_and_now, needs_context=False,
                      heading="### 2.2 Python数据库连接池DBUtiles", note="002"),
@@ -1078,7 +1074,8 @@ SECTIONS = sections.registry(
     sections.Section("pool_parameters", demo_pool_parameters, create_pool, ServerCount,
                      *POOL_PARAMETERS, note="002",
                      heading="### 模式二: 创建一批连接到连接池,供所有线程共享使用。"),
-    sections.Section("small_app", no_settings(demo_small_app), StaticSqlHelper,
+    sections.Section("small_app", lambda settings: demo_small_app(), StaticSqlHelper,
+                     demo_small_app,
                      bug=(NotesStaticSqlHelper,), heading="### 2.3 实际开发小应用案例:", note="002",
                      call="sqlhelper.ready_database()\ndemo_small_app()"),
 )  # fmt: skip

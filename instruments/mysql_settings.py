@@ -51,3 +51,10 @@ def settings_or_exit(prog):
         return settings_from_env()
     except SettingsError as exc:
         sys.exit(f"{prog}: {exc}")
+
+
+# Said where the first connection fails: how to get a server of one's own for the demos.
+NO_SERVER = (
+    "no server of your own? `python -m instruments.private_db` starts one and says the MYSQL_* "
+    "to set (docs/database.md)"
+)

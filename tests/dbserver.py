@@ -5,14 +5,18 @@ with its own datadir, port and socket; else the caller skips — or fails under 
 """
 
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
-import time
+import sys
+from pathlib import Path
 
 import pymysql
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from instruments.private_db import (  # noqa: E402  (re-exported for the tests and benchmarks)
+    ThrowawayMariaDB as ThrowawayMariaDB,
+)
+from instruments.private_db import answers as answers  # noqa: E402
+from instruments.private_db import binaries_available as binaries_available  # noqa: E402
+from instruments.private_db import free_port as free_port  # noqa: E402
 
 DEFAULTS = {
     "MYSQL_HOST": "127.0.0.1",
@@ -30,15 +34,6 @@ def env_settings():
         "user": raw["MYSQL_USER"],
         "password": raw["MYSQL_PASSWORD"],
     }
-
-
-def answers(settings, timeout=2):
-    """None if we can log in, else the reason as a string."""
-    try:
-        pymysql.connect(connect_timeout=timeout, ssl_disabled=True, **settings).close()
-        return None
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
 
 
 def mysql_env(settings):
@@ -63,96 +58,3 @@ def drop_database(settings, name):
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
     finally:
         conn.close()
-
-
-def binaries_available():
-    return all(shutil.which(b) for b in ("mariadbd", "mariadb-install-db"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ThrowawayMariaDB:
-    """A private mariadbd: `start()`, `stop()`, `start()` again on the same data and port."""
-
-    def __init__(self, max_connections=300):
-        self.max_connections = max_connections
-        self.dir = tempfile.mkdtemp(prefix="mdb")  # short: socket paths are limited to ~107
-        self.datadir = os.path.join(self.dir, "data")
-        self.socket = os.path.join(self.dir, "sock")
-        self.log = os.path.join(self.dir, "err.log")
-        self.port = free_port()
-        self.process = None
-        user = ["--user=root"] if os.geteuid() == 0 else []
-        subprocess.run(
-            [
-                "mariadb-install-db",
-                "--no-defaults",
-                f"--datadir={self.datadir}",
-                *user,
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        self.user_flag = user
-
-    @property
-    def settings(self):
-        return {"host": "127.0.0.1", "port": self.port, "user": "root", "password": ""}
-
-    def start(self, timeout=60):
-        self.process = subprocess.Popen(
-            [
-                "mariadbd",
-                "--no-defaults",
-                *self.user_flag,
-                f"--datadir={self.datadir}",
-                f"--socket={self.socket}",
-                f"--port={self.port}",
-                "--bind-address=127.0.0.1",
-                f"--pid-file={os.path.join(self.dir, 'pid')}",
-                f"--log-error={self.log}",
-                f"--tmpdir={self.dir}",
-                "--skip-name-resolve",
-                f"--max-connections={self.max_connections}",
-                "--innodb-buffer-pool-size=32M",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"mariadbd exited: {self._log_tail()}")
-            if answers(self.settings, timeout=1) is None:
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f"mariadbd did not become ready: {self._log_tail()}")
-
-    def stop(self):
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
-
-    def destroy(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def _log_tail(self):
-        try:
-            with open(self.log, encoding="utf-8", errors="replace") as f:
-                return " | ".join(f.read().splitlines()[-5:])
-        except OSError:
-            return "(no log)"

@@ -39,6 +39,7 @@ ALLOWED = {
     "instruments.mysql_settings": [],
     "instruments.sections": [],
     "instruments.paste": [],
+    "instruments.private_db": [],
     "instruments.watching": [],
 }
 
