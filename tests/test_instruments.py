@@ -194,3 +194,11 @@ def test_a_request_head_sent_a_byte_at_a_time_is_bounded_in_time(monkeypatch):
                     closed = True
                     break
             assert closed and time.monotonic() - started < 3
+
+
+def test_a_repr_cut_short_in_a_narration_ends_with_an_ellipsis():
+    """`{e!r:.40}` cut reprs mid-word, quotes unbalanced and no sign of the cut:
+    finalize_request(<InternalServerError '500: Internal Serv)."""
+    args = {"rv": "x" * 60, "short": "abc"}
+    said = recorder.render("finalize_request({rv!r:.20}) {short!r:.20}", args)
+    assert said == "finalize_request('xxxxxxxxxxxxxxxxxx…) 'abc'"
