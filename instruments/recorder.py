@@ -23,6 +23,8 @@ Nothing here imports a numbered script.
 import inspect
 import itertools
 import os
+import re
+import string
 import sys
 import threading
 import weakref
@@ -154,12 +156,25 @@ def format_storage(view):
 _NO_RESULT = object()
 
 
+class _Said(string.Formatter):
+    """str.format, but a text cut to a precision (`{e!r:.40}`) ends with … to say so."""
+
+    def format_field(self, value, format_spec):
+        cut = re.fullmatch(r"\.(\d+)", format_spec)
+        if cut and isinstance(value, str) and len(value) > int(cut.group(1)):
+            return value[: int(cut.group(1)) - 1] + "…"
+        return super().format_field(value, format_spec)
+
+
+_SAID = _Said()
+
+
 def render(said, args, result=_NO_RESULT):
     """A row's `says` (on the call) or `then` (on the return, with its result): a template
     over the call's arguments, or a function of them."""
     if callable(said):
         return said(args) if result is _NO_RESULT else said(args, result)
-    return said.format_map(args if result is _NO_RESULT else {**args, "result": result})
+    return _SAID.vformat(said, (), args if result is _NO_RESULT else {**args, "result": result})
 
 
 class Recorder:
