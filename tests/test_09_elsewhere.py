@@ -53,3 +53,16 @@ def test_what_is_made_once_and_what_each_request_makes():
         in out
     )
     assert "new each request: ctx, app_ctx, g" in out
+
+
+def test_the_lifecycle_page_says_why_a_streamed_request_has_two_pops():
+    app = elsewhere.create_app()
+    client = app.test_client()
+    with client.get("/stream?value=hi&with_context=1") as response:
+        response.get_data()
+    page = client.get("/lifecycle").get_data(as_text=True)
+    assert page.count('data-n000="5"') == 2
+    assert "pushed twice" in page and "stream_with_context" in page
+    with client.get("/index") as response:
+        response.get_data()
+    assert "pushed twice" not in client.get("/lifecycle").get_data(as_text=True)
