@@ -130,8 +130,16 @@ def render_recording(chosen, recordings, label):
             sections.append(f"<h2>{escaped(PHASES[phase])}</h2>")
         sections.append(_render_item(item, shown))
     warning = ""
-    if chosen.overlapped:
+    pops = sum(1 for item in chosen.items if isinstance(item, RecordedStep) and item.n000 == "5")
+    if pops > 1:
         warning = (
+            '<p class="warning">This request\'s context was pushed twice: stream_with_context '
+            "pushes it again while the body is produced, after wsgi_app returned. So 第5步 comes "
+            "twice: the first only drops the count, the second pops it and runs the teardown."
+            "</p>"
+        )
+    if chosen.overlapped:
+        warning += (
             '<p class="warning">Another request ran on the same OS thread while this one was '
             "recorded (a coroutine server: greenlets take turns on one thread). The recorder "
             "watches the thread, so steps below may be missing or belong to the other request."
