@@ -290,3 +290,12 @@ def test_the_notes_two_pushes_on_one_thread_share_the_ident():
     app_key = one_thread[1].split("= {")[1].split(":")[0]
     assert request_key == app_key
     assert "['小魔方']" in one_thread[0] and "['大魔方']" in one_thread[1]
+
+
+def test_a_greenlet_key_prints_as_05_prints_it_unquoted():
+    """03 printed {'<main greenlet 0x…>': ...} and 05 {<main greenlet 0x…>: ...}: one way."""
+    local = localstack.Local()
+    local.k1 = 123
+    text = repr(localstack.storage_view(local))
+    assert text.startswith("{<main greenlet 0x") and "'<main greenlet" not in text
+    assert str(next(iter(localstack.storage_view(local)))).startswith("<main greenlet 0x")
