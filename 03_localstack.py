@@ -174,12 +174,18 @@ class LocalManager:
         return f"<{type(self).__name__} storages: {len(self.locals)}>"
 
 
+class Label(str):
+    """A name that prints as itself, unquoted even inside a dict: {<main greenlet 0x…>: …}."""
+
+    __repr__ = str.__str__
+
+
 def ident_label(ident):
     """A short printable name for a storage key: thread idents are ints, greenlets objects."""
     if isinstance(ident, int):
         return ident
     kind = "main greenlet" if getattr(ident, "parent", 1) is None else "greenlet"
-    return f"<{kind} {id(ident):#x}>"
+    return Label(f"<{kind} {id(ident):#x}>")
 
 
 def storage_view(local, ident=None):
