@@ -780,3 +780,14 @@ def test_a_fresh_server_draws_the_narrations_request_until_one_of_yours_arrives(
         assert "The narration's request" not in body
     finally:
         script.stop()
+
+
+def test_storage_in_a_browser_is_a_page_with_a_way_back(server):
+    """/storage is JSON for a program; a browser (Accept: text/html) gets the same JSON on a
+    page with links home and to /lifecycle."""
+    status, body, headers = get(server + "/storage", headers={"Accept": "text/html,*/*;q=0.8"})
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert '<a href="/">' in body and '<a href="/lifecycle">' in body
+    assert "_request_ctx_stack" in body
+    status, body, headers = get(server + "/storage")
+    assert headers["Content-Type"] == "application/json" and json.loads(body)["_app_ctx_stack"]
