@@ -6,6 +6,7 @@ Nothing here imports a numbered script.
 """
 
 import html
+import json
 import re
 
 from werkzeug.exceptions import abort
@@ -60,6 +61,17 @@ def _page(title, body):
 def _code_spans(text):
     """A route's description, escaped, with its `names` drawn as code (written as in Markdown)."""
     return re.sub(r"`([^`<>]+)`", r"<code>\1</code>", escaped(text))
+
+
+def render_storage_page(view):
+    """/storage for a browser: the JSON a program gets, on a page with the links back."""
+    text = json.dumps(view, indent=2, ensure_ascii=False)
+    return _page(
+        "storage",
+        "<h1>Both LocalStacks' <code>__storage__</code>, right now</h1><p>This request's own "
+        "contexts, and those of any other request in flight. A program asking for JSON gets "
+        f"this as JSON.</p><pre>{escaped(text)}</pre>",
+    )
 
 
 def render_home_page(name, routes):

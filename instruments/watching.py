@@ -78,14 +78,17 @@ def watch(app, steps, stacks, proxies, signals, get_ident, storage_view, idents_
 
     @app.route("/storage")
     def storage():
-        """Both stacks' storage, right now: this request's contexts, and any other's."""
-        return {
+        """Both stacks' storage, right now: this request's contexts, and any other's. JSON;
+        for a browser, the same JSON on a page with a way back."""
+        view = {
             name: {
                 str(ident): [repr(item) for item in data.get("stack", [])]
                 for ident, data in storage_view(stack).items()
             }
             for name, stack in stacks.items()
         }
+        wants = proxies["request"].accept_mimetypes.best_match(["application/json", "text/html"])
+        return pages.render_storage_page(view) if wants == "text/html" else view
 
     @app.route("/favicon.ico")
     def favicon():
