@@ -98,6 +98,40 @@ def served_in_thread(app):
         thread.join(10)
 
 
+@contextlib.contextmanager
+def served_by_ours(app):
+    """`app` under the scripts' own server (instruments.serving, as 05 and 08 serve), in a
+    thread of this process, on a free port; yields the port."""
+    from instruments import serving
+
+    server = serving.bind("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def table_counts(settings, tables):
+    """{table: its row count} on the database of these settings."""
+    import pymysql
+
+    sqlhelper = load("06_sqlhelper")
+    conn = pymysql.connect(**sqlhelper.connect_kwargs(settings))
+    try:
+        with conn.cursor() as cur:
+            counts = {}
+            for table in tables:
+                cur.execute(f"SELECT COUNT(*) FROM {table}")
+                counts[table] = cur.fetchone()[0]
+            return counts
+    finally:
+        conn.close()
+
+
 def wait_for_port(port, process=None, timeout=30):
     """Until something accepts on 127.0.0.1:port; fails early if `process` exits."""
     deadline = time.monotonic() + timeout

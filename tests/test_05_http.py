@@ -22,6 +22,7 @@ from conftest import (
     free_port,
     load,
     run_script,
+    served_by_ours,
     served_in_thread,
     wait_for_port,
 )
@@ -719,18 +720,12 @@ def test_a_request_then_lifecycle_shows_that_request_every_time():
     but the server has not closed its body yet. The request must still be recorded, and
     /lifecycle must draw it, every time (issue 27: 14 to 58 times in 20 to 60). Served with
     instruments.serving's handler, as 05 serves (here on 08's server, which has the same)."""
-    server = serving.bind("127.0.0.1", 0, lifecycle.create_app())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.socket.getsockname()[1]}"
-    try:
+    with served_by_ours(lifecycle.create_app()) as port:
+        url = f"http://127.0.0.1:{port}"
         for i in range(20):
             assert get(f"{url}/echo?value={i}")[:2] == (200, str(i))
             body = get(url + "/lifecycle")[1]
             assert f"GET <code>/echo?value={i}</code>" in body, f"round {i}"
-    finally:
-        server.shutdown()
-        thread.join(10)
 
 
 def test_a_request_is_recorded_while_an_earlier_answer_waits_to_be_closed():

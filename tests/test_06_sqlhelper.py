@@ -11,7 +11,7 @@ from collections import Counter
 
 import pymysql
 import pytest
-from conftest import ROOT, load, mysql_env, run_script
+from conftest import ROOT, load, mysql_env, run_script, table_counts
 
 from instruments import mysql_settings
 
@@ -393,19 +393,6 @@ def test_the_server_count_ignores_a_connection_that_goes_after_the_baseline(sett
             pool.close()
     finally:
         admin.close()
-
-
-def table_counts(settings, tables):
-    conn = pymysql.connect(**sqlhelper.connect_kwargs(settings))
-    try:
-        with conn.cursor() as cur:
-            counts = {}
-            for table in tables:
-                cur.execute(f"SELECT COUNT(*) FROM {table}")
-                counts[table] = cur.fetchone()[0]
-            return counts
-    finally:
-        conn.close()
 
 
 def test_the_demo_leaves_the_table_as_it_found_it(settings):

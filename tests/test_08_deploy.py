@@ -18,6 +18,7 @@ from conftest import (
     run_script,
     seconds_until_ok,
     stall_database,
+    table_counts,
 )
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -311,20 +312,7 @@ def test_08s_demo_shows_only_a_contextvar_keeps_asyncio_tasks_apart():
 
 def test_the_demo_leaves_the_tables_as_it_found_them(db_settings):
     tables = ["tb1", "idempotency_keys"]
-
-    def counts():
-        conn = deploy.pymysql.connect(**sqlhelper.connect_kwargs(db_settings))
-        try:
-            with conn.cursor() as cur:
-                found = {}
-                for table in tables:
-                    cur.execute(f"SELECT COUNT(*) FROM {table}")
-                    found[table] = cur.fetchone()[0]
-                return found
-        finally:
-            conn.close()
-
-    before = counts()
+    before = table_counts(db_settings, tables)
     result = run_script("08_deploy", env=mysql_env(db_settings), timeout=120)
     assert result.returncode == 0, result.stderr
-    assert counts() == before
+    assert table_counts(db_settings, tables) == before

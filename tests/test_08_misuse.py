@@ -2,21 +2,26 @@
 input, huge bodies, names with padding, --help, and what the answers say. Each test failed before
 its fix."""
 
-import contextlib
 import http.client
 import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 
 import pytest
-from conftest import ROOT, ScriptProcess, free_port, load, mysql_env, run_script, wait_for_port
+from conftest import (
+    ROOT,
+    ScriptProcess,
+    free_port,
+    load,
+    mysql_env,
+    run_script,
+    served_by_ours,
+    wait_for_port,
+)
 from werkzeug.test import Client
-
-from instruments import serving
 
 sqlhelper = load("06_sqlhelper")
 deployment = load("08_deploy")
@@ -323,23 +328,9 @@ def test_users_come_in_pages_with_a_link_to_the_next(client):
     assert [u["id"] for u in second.json] == ids[2:4]
 
 
-@contextlib.contextmanager
-def served(app):
-    """The app under the scripts' own server (instruments.serving), in a thread."""
-    server = serving.bind("127.0.0.1", 0, app)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.port
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
-
-
 def test_a_chunked_body_over_64_kb_is_413_not_cut_and_stored(client, settings):
     body = b"name=chunked-cut&pad=" + b"x" * 100_000  # cut at 64 kB, name= alone looked fine
-    with served(client.application) as port:
+    with served_by_ours(client.application) as port:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.putrequest("POST", "/users")
         conn.putheader("Transfer-Encoding", "chunked")
@@ -357,7 +348,7 @@ def test_after_a_413_the_rest_of_a_huge_body_is_not_read(client):
     """Werkzeug reads what is left of a body after answering (up to 10 GB); the server closes
     the connection instead: the client's sending fails long before its 200 MB are out."""
     sent, size = 0, 200 * 1024 * 1024
-    with served(client.application) as port:
+    with served_by_ours(client.application) as port:
         sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         sock.sendall(
             b"POST /users HTTP/1.1\r\nHost: x\r\n"
@@ -441,7 +432,7 @@ def test_a_413_for_a_body_sent_whole_closes_its_connection_at_once(client):
     read, and closes the connection once it has answered (it held it for the 10 s idle
     timeout, reading for bytes that never came)."""
     size = 200 * 1024
-    with served(client.application) as port:
+    with served_by_ours(client.application) as port:
         sock = socket.create_connection(("127.0.0.1", port), timeout=20)
         sock.sendall(
             b"POST /users HTTP/1.1\r\nHost: x\r\n"

@@ -4,15 +4,13 @@ numbers), the two stacks, the proxies and the signals; it takes no module, reads
 of a lesson and names no script; and no lesson calls into it."""
 
 import ast
-import contextlib
 import inspect
 import re
 import select
 import socket
-import threading
 import time
 
-from conftest import ROOT, load
+from conftest import ROOT, load, served_by_ours
 from werkzeug.test import Client
 
 from instruments import recorder, serving, watching
@@ -125,19 +123,6 @@ def test_what_a_stop_cuts_says_which_requests_had_their_answer_ready():
     assert tracker.cut() == "cut 2 request(s) in flight, their clients unanswered"
 
 
-@contextlib.contextmanager
-def serving_in_thread(app):
-    """serving's own server (08's) on a free port, in a thread; yields the port."""
-    server = serving.bind("127.0.0.1", 0, app)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.socket.getsockname()[1]
-    finally:
-        server.shutdown()
-        thread.join(10)
-
-
 def hello(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
     return [b"ok"]
@@ -156,7 +141,7 @@ def test_connections_beyond_the_cap_are_answered_503_at_once(monkeypatch):
     new one is answered 503 and closed, not given a thread to hold (1,500 slow clients made
     1,501 threads). A connection that goes frees its place."""
     monkeypatch.setattr(serving, "MAX_CONNECTIONS", 3, raising=False)
-    with serving_in_thread(hello) as port:
+    with served_by_ours(hello) as port:
         held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(3)]
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=10) as extra:
@@ -179,7 +164,7 @@ def test_a_request_head_sent_a_byte_at_a_time_is_bounded_in_time(monkeypatch):
     """The idle timeout bounds each read; a client that sends one header byte just before each
     read would time out held its thread for ever. The whole head gets HEAD_TIMEOUT."""
     monkeypatch.setattr(serving, "HEAD_TIMEOUT", 1.0, raising=False)
-    with serving_in_thread(hello) as port:
+    with served_by_ours(hello) as port:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
             sock.sendall(b"GET / HTTP/1.1\r\n")
             started, closed = time.monotonic(), False
