@@ -1167,7 +1167,7 @@ def _said_first_request(args):
     if app.got_first_request:
         return "before_first_request functions: already ran"
     names = [f.__name__ for f in app.before_first_request_funcs]
-    return f"before_first_request functions, once: {names}"
+    return f"before_first_request functions, on this app's first request: {names}"
 
 
 def _said_dispatch(args):
