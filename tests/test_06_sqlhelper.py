@@ -400,3 +400,35 @@ def test_the_demo_leaves_the_table_as_it_found_it(settings):
     before = table_counts(settings, ["tb1"])
     narration(settings)
     assert table_counts(settings, ["tb1"]) == before
+
+
+def test_a_server_that_drops_the_connection_at_start_is_said_so(tmp_path):
+    """Something on the port accepts and closes at once: PyMySQL says "Lost connection to
+    MySQL server during query", which is no query; the line says what happened."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+
+    def drop_every_connection():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            connection.close()
+
+    threading.Thread(target=drop_every_connection, daemon=True).start()
+    try:
+        result = run_script("06_sqlhelper", env={"MYSQL_PORT": str(port)}, timeout=60)
+    finally:
+        listener.close()
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "during query" not in result.stderr
+    assert f"06_sqlhelper.py: cannot use MySQL at 127.0.0.1:{port} as 'root': (2013) " in (
+        result.stderr
+    )
+    assert "closed the connection before MySQL's greeting" in result.stderr
