@@ -73,8 +73,10 @@ def connect_kwargs(settings=None, with_database=True):
     return kwargs
 
 
-def describe(exc):
-    """A database error in one short line: '(2003) Can't connect to ...'."""
+def describe(exc, connecting=False):
+    """A database error in one line; a 2013 while connecting lost no query: said as it was."""
+    if connecting and isinstance(exc, pymysql.err.Error) and exc.args[:1] == (2013,):
+        return "(2013) the server closed the connection before MySQL's greeting (is it MySQL?)"
     if isinstance(exc, pymysql.err.Error) and len(exc.args) == 2:
         return f"({exc.args[0]}) {exc.args[1]}"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -531,7 +533,7 @@ def check_database(settings, helper, prog="06_sqlhelper.py", setup=setup_databas
         if helper is not None:
             helper.fetchone("SELECT 1")
     except (pymysql.err.Error, TooManyConnectionsError) as exc:
-        reason = f"cannot use MySQL at {where} as {settings['user']!r}: {describe(exc)}"
+        reason = f"cannot use MySQL at {where} as {settings['user']!r}: {describe(exc, True)}"
         sys.exit(f"{prog}: {reason}; {mysql_settings.NO_SERVER}")
 
 
