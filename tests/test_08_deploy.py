@@ -316,3 +316,11 @@ def test_the_demo_leaves_the_tables_as_it_found_them(db_settings):
     result = run_script("08_deploy", env=mysql_env(db_settings), timeout=120)
     assert result.returncode == 0, result.stderr
     assert table_counts(db_settings, tables) == before
+
+
+def test_the_demo_says_which_mysql_it_uses_first(db_settings):
+    """A MySQL already on 3306 was used without a word: the first line says which server."""
+    result = run_script("08_deploy", env=mysql_env(db_settings), timeout=120)
+    first = result.stdout.splitlines()[0]
+    where = f"{db_settings['host']}:{db_settings['port']}"
+    assert first == f"MySQL at {where}, database {db_settings['database']!r}", first
