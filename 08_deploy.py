@@ -952,6 +952,11 @@ def main(argv=None):
     if args.command == "serve":
         return serve(args)
 
+    if not sections.wanted(args):  # which server: one on 3306 would be used without a word
+        settings = ready_database()
+        print(
+            f"MySQL at {settings['host']}:{settings['port']}, database {settings['database']!r}\n"
+        )
     sections.run(SECTIONS, args, parser, ready_database)
 
 
