@@ -411,20 +411,25 @@ def test_a_server_that_drops_the_connection_at_start_is_said_so(tmp_path):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
+    listener.settimeout(0.1)  # a blocked accept() is not woken by close(): it polls instead
     port = listener.getsockname()[1]
+    done = threading.Event()
 
     def drop_every_connection():
-        while True:
+        while not done.is_set():
             try:
                 connection, _ = listener.accept()
-            except OSError:
-                return
+            except TimeoutError:
+                continue
             connection.close()
 
-    threading.Thread(target=drop_every_connection, daemon=True).start()
+    dropper = threading.Thread(target=drop_every_connection)
+    dropper.start()
     try:
         result = run_script("06_sqlhelper", env={"MYSQL_PORT": str(port)}, timeout=60)
     finally:
+        done.set()
+        dropper.join(10)  # no thread left behind (a later test forks)
         listener.close()
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
     assert "during query" not in result.stderr
