@@ -100,8 +100,8 @@ def used_globals(text):
 
 
 def import_lines(module):
-    """{name: the statement that binds it} for a module's top-level imports, and its
-    `x = importlib.import_module("03_x")` lines."""
+    """{name: [the statements that bind it]} for a module's top-level imports (a lesson module
+    bound by importlib is found by its value, in resolve)."""
     lines = {}
     for node in ast.parse(inspect.getsource(module)).body:
         if isinstance(node, ast.Import):
@@ -259,8 +259,8 @@ def block(bug, code, script, call, hosts=()):
     when the code shows a method of it, or a class it names in a class attribute: then the
     subclass names the one shown (`request_context_class = RequestContext`)."""
     bug_units, code_units = units_of(bug, script), units_of(code, script)
-    shown = {unit.owner for unit in bug_units + code_units}
-    added = [Unit([], script, owner=host) for host in hosts if host not in shown]
+    owners = {unit.owner for unit in bug_units + code_units}
+    added = [Unit([], script, owner=host) for host in hosts if host not in owners]
     wire(bug_units + code_units + added)
     bug_units, code_units = wired_last(bug_units), wired_last(code_units)
     for host in (unit for unit in added if unit.wiring):  # right after the classes it names

@@ -56,7 +56,7 @@ class Section:
     def call_lines(self, script, prepare):
         """`call(subclassed)`: the lines that run the section in a pasted block, given the
         classes the block subclasses among those `prepare` takes (05's create_app(app_class))."""
-        made = self.needs_context and prepare is not None and prepare.__name__ != "<lambda>"
+        made = self.made_with(prepare)
 
         def call(subclassed):
             if self.call is not None:
@@ -76,9 +76,14 @@ class Section:
             return self.run(context, **self.args)
         return self.run(**self.args)
 
+    def made_with(self, prepare):
+        """Whether a pasted block makes this section's context by calling `prepare` (a
+        function of the script's: 05's create_app, 06's ready_database)."""
+        return self.needs_context and prepare is not None and prepare.__name__ != "<lambda>"
+
     def hosts(self, prepare):
         """The classes `prepare` makes the context with (its parameters' default classes)."""
-        if not self.needs_context or prepare is None or prepare.__name__ == "<lambda>":
+        if not self.made_with(prepare):
             return ()
         defaults = inspect.signature(prepare).parameters.values()
         return tuple(p.default for p in defaults if isinstance(p.default, type))
