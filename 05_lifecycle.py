@@ -1330,8 +1330,8 @@ def narrate_request(app, path="/session", title="7.2 有用户请求到来", out
     """7.2 有用户请求到来: one request, 第1步–第5步, each step as the recorder sees it; `part`,
     one step of wsgi_app ("1" ... "5"), or "" for wsgi_app's own lines."""
     out("")
-    out(f"== {title}: GET {path} (000's numbers; 002's beside them) ==")
-    out(f"{'000':<8}{'002':<9}what runs (indented: called from the line above)")
+    out(f"== {title}: GET {path} (000's numbers; 002's in parentheses) ==")
+    out(f"{'000':<8}{'(002)':<10}what runs (indented: called from the line above)")
     app.logger.disabled = True  # handle_exception logs a traceback: the narration shows the steps
     with watching.narrating(app, out, part), Client(app).get(path) as response:
         body = response.get_data(as_text=True)

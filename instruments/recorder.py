@@ -223,12 +223,17 @@ class Recorder:
     def emit(self, step, n000, n002, text, depth=None):
         if self.sink is None:
             return
-        indent = 17 + 2 * (step.depth if step is not None else depth)
-        head = f"{n000:<8}{n002:<9}".ljust(indent)
+        indent = 18 + 2 * (step.depth if step is not None else depth)
+        n002 = f"({n002})" if n002 else ""  # 002 numbers the steps its own way: set apart
+        head = f"{n000:<8}{n002:<10}".ljust(indent)
         if len(head) + len(text) > 100 and " = {" in text:  # a storage dict: wrap after " ="
             name, value = text.split(" = ", 1)
             self.sink(f"{head}{name} =")
             self.sink(f"{' ' * indent}{value}")
+        elif len(head) + len(text) > 100 and "; " in text:  # a header: wrap at its last "; "
+            first, rest = text.rsplit("; ", 1)
+            self.sink(f"{head}{first};")
+            self.sink(f"{' ' * (indent + 3)}{rest}")
         else:
             self.sink(f"{head}{text}")
 

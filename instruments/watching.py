@@ -125,7 +125,7 @@ def only_part(out, part):
     def write(line):
         nonlocal group
         first = line.startswith("-------")  # the request line, before the steps
-        top = not first and line[17:18] not in ("", " ")  # a line of wsgi_app itself
+        top = not first and line[18:19] not in ("", " ")  # a line of wsgi_app itself
         if top:
             number = line[:8].strip()
             group = number.split(".")[0] if number[:1].isdigit() else ""

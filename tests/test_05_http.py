@@ -391,10 +391,22 @@ def test_demo_prints_7_1_then_one_request_numbered_like_the_notes_and_exits():
 def narrated_numbers(lines):
     """(000, 002) of every numbered line of one request's narration."""
     return [
-        (line[:8].strip(), line[8:17].strip())
+        (line[:8].strip(), line[8:18].strip("() "))
         for line in lines
-        if line[:17].strip() and not line.startswith(("signal", "-------"))
+        if line[:18].strip() and not line.startswith(("signal", "-------"))
     ]
+
+
+def test_no_number_names_two_steps_in_one_narration():
+    """000 and 002 number the same request differently (000's 2.1 is the app context, 002's
+    is ctx.push): 002's numbers are set apart, in parentheses, so "2.1" names one step."""
+    out = run_script("05_lifecycle", "--only", "request").stdout
+    lines = out.splitlines()[3:]  # after the heading and the columns' names
+    lines = [line for line in lines if line[:1].isdigit() or line.startswith(" ")]
+    n000 = {line[:8].strip() for line in lines} - {""}
+    n002 = {line[8:18].strip() for line in lines} - {""}
+    assert n000 and n002 and not n000 & n002, n000 & n002
+    assert all(re.fullmatch(r"\(\d\.\d( \d\.\d)?\)", n) for n in n002), n002
 
 
 def test_demo_numbers_every_step_as_000_and_002_do():
@@ -436,9 +448,10 @@ def test_demo_numbers_every_step_as_000_and_002_do():
     text = "\n".join(request)
     # signals in their true place: appcontext_pushed after 2.1's push put the context on
     assert text.index("{'stack': [<AppContext of 05_lifecycle>]}") < text.index(
-        "signal               appcontext_pushed"
+        "signal                appcontext_pushed"
     )
-    assert "-> Set-Cookie: session=eyJjb3VudGVyIjoxfQ.…; HttpOnly; Path=/; SameSite=Lax" in text
+    assert "-> Set-Cookie: session=eyJjb3VudGVyIjoxfQ.…; HttpOnly; Path=/;\n" in text
+    assert "\n" + " " * 29 + "SameSite=Lax\n" in text  # wrapped to stay within 100 columns
 
 
 @pytest.fixture
@@ -683,7 +696,7 @@ def test_the_demo_prints_step_4_and_g():
     step_4 = out.split("== 第4步")[1].split("\n\n==")[0]
     for expected in (
         "handle_user_exception(ZeroDivisionError('division by zero')): response, or raise",
-        "\n4                handle_exception(e): unhandled -> a 500",
+        "\n4                 handle_exception(e): unhandled -> a 500",
         "got_request_exception(exception=ZeroDivisionError('division by zero'))",
         "teardown_request remember_teardown(exc)",
         "request_tearing_down(exc=ZeroDivisionError('division by zero'))",
@@ -696,7 +709,7 @@ def test_the_demo_prints_step_4_and_g():
         "Flask 1.1.1 has 29 default keys; 05 keeps the 15 that a request here reads",
         "is_null_session(ctx.session): isinstance(obj, NullSession)",
         "GET /session: the test client -> app.__call__ -> app.wsgi_app(environ, start_response)",
-        "3.2          request = LocalProxy(partial(_lookup_req_object, 'request')), made at import",
+        "(3.2)         request = LocalProxy(partial(_lookup_req_object, 'request')), made at",
     ):
         assert expected in out, expected
 

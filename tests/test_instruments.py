@@ -77,9 +77,9 @@ def numbered_lines(app, path="/index"):
     with watching.narrating(app, lines.append), Client(app).get(path):
         pass
     return [
-        (line[:8].strip(), line[8:17].split())
+        (line[:8].strip(), line[8:18].strip("() ").split())
         for line in lines
-        if line[:17].strip() and not line.startswith(("signal", "-------"))
+        if line[:18].strip() and not line.startswith(("signal", "-------"))
     ]
 
 
