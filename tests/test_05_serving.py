@@ -19,7 +19,7 @@ import time
 import urllib.request
 
 import werkzeug.serving
-from conftest import ROOT, free_port, load, run_script, wait_for_port
+from conftest import ROOT, free_port, load, run_script, served_by_ours, wait_for_port
 
 from instruments import serving
 
@@ -323,3 +323,25 @@ def test_a_second_ctrl_c_stops_at_once_and_says_how_many_requests_it_cut():
         ), err
     finally:
         stop(process)
+
+
+def test_a_request_whose_head_never_ended_is_not_run():
+    """A head ends at its blank line. A connection that ends before it (the client gone, or
+    the server's own stop shutting an idle connection) is dropped: a half-sent POST must not
+    run, as Werkzeug's reading (end of stream = end of headers) would run it."""
+    calls = []
+
+    def app(environ, start_response):
+        calls.append(environ["REQUEST_METHOD"])
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    with served_by_ours(app) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(b"POST /users HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n")
+            client.shutdown(socket.SHUT_WR)  # gone before the blank line
+            assert client.recv(100) == b""  # closed, unanswered
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            assert client.recv(100).startswith(b"HTTP/1.1 200")  # a whole head: served
+    assert calls == ["GET"]
