@@ -188,17 +188,26 @@ def handler_for(tracker):
 
 class HeadReader:
     """The connection's reader while a request's head is read: each line must come before
-    `deadline`, and the socket waits no longer than is left of it."""
+    `deadline`, and the socket waits no longer than is left of it. A head ends at its blank
+    line: a connection that ends before it is dropped (http.server would take the end of the
+    stream for the end of the headers, and run a request the client never finished sending,
+    one that the server's own stop cut short, say)."""
 
     def __init__(self, stream, connection, deadline):
         self.stream, self.connection, self.deadline = stream, connection, deadline
+        self.lines = 0
 
     def readline(self, size=-1):
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("the request's line and headers took too long")
         self.connection.settimeout(min(left, IDLE_TIMEOUT))
-        return self.stream.readline(size)
+        line = self.stream.readline(size)
+        cut = line[-1:] != b"\n" and len(line) != size  # the stream ended inside the line
+        if cut and (line or self.lines):  # (no request line at all: a keep-alive's end)
+            raise ConnectionAbortedError("the connection ended inside a request's head")
+        self.lines += 1
+        return line
 
     def __getattr__(self, name):  # close() and the rest: the connection's reader's
         return getattr(self.stream, name)
