@@ -309,7 +309,8 @@ def demo_localstack_todo():
 
 def demo_notes_003_source():
     print()
-    print("== 003 六、Flask上下文管理源码剖析: Local类 and 方便操作Local的类, as written ==")
+    print("== 003 六、Flask上下文管理源码剖析: Local类 and 方便操作Local的类, imitated: ==")
+    print("   03's Local and LocalStack given the notes' get_ident (greenlet, the class itself)")
     from greenlet import greenlet  # the notes: `from greenlet import greenlet as get_ident`
 
     obj = Local()

@@ -2,39 +2,38 @@
 routing, blueprints and subdomains, class-based views, the session across requests, a session
 interface of one's own, and the notes' copies of Flask's source.
 
-Notes: 000 内容回顾 2 (wsgiref, run_simple), 8 (CBV) and 11 (蓝图); 003 一、flask配置文件,
-二、路由系统, 三、蓝图, 四、子域名, session流程's second request; 000 补充：自定义session;
-the notes' copies of Flask 1.1.1's
-`wsgi_app`, `RequestContext.push`, `try_trigger_before_first_request_functions` and
-`process_response`.
+Notes: 000 内容回顾 2 (wsgiref, run_simple, and 7.1's `app.run()` reaching run_simple), 8
+(CBV) and 11 (蓝图); 003 一、flask配置文件, 二、路由系统, 三、蓝图, 四、子域名, session流程's
+second request; 000 补充：自定义session; the notes' copies of Flask 1.1.1's `wsgi_app`,
+`RequestContext.push`, `try_trigger_before_first_request_functions`, `process_response` and
+the pops, and the seven of them that are not Python as printed (notes_as_printed/).
 
 Over 05 this adds no machinery: these blocks of the notes use a Flask app rather than explain
 its contexts, so they live beside 05's lesson instead of inside it. Each runs on 05's Flask,
 and where the notes' code is wrong, the notes' version runs first, fails, and the fix runs
-beside it.
+beside it; where the notes' text is not Python, it is compiled and its error shown, and what
+runs is said to be adapted.
 
 Run:  python 07_flask_basics.py
 Test: python -m pytest tests/test_07_flask_basics.py
 """
 
 import importlib
-import logging
 import os
 import secrets
-import socket
 import threading
 import time
-import urllib.error
-import urllib.request
+import traceback
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from datetime import timedelta
 from functools import update_wrapper, wraps
+from pathlib import Path
 
 from werkzeug.routing import BaseConverter
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response
 
-from instruments import cli, sections
+from instruments import cli, sections, served_once, watching
 
 lifecycle = importlib.import_module("05_lifecycle")
 Flask, Blueprint, Config = lifecycle.Flask, lifecycle.Blueprint, lifecycle.Config
@@ -48,60 +47,6 @@ _request_ctx_stack, _app_ctx_stack = lifecycle._request_ctx_stack, lifecycle._ap
 # ==========================================================================================
 # 内容回顾 2 — django之前 / flask之前: a WSGI app, served by wsgiref and by run_simple
 # ==========================================================================================
-
-
-def _fetch(url, headers=None):
-    req = urllib.request.Request(url, headers=headers or {})
-    with urllib.request.urlopen(req, timeout=10) as response:
-        return response.status, response.read().decode("utf-8")
-
-
-def _serve_once(make_server_function, app):
-    """Serve `app` on a free loopback port just long enough for one GET; returns its answer."""
-    server = make_server_function(app)
-    thread = threading.Thread(target=server.handle_request)
-    thread.start()
-    try:
-        return _fetch(f"http://127.0.0.1:{server.server_port}/")
-    finally:
-        thread.join(10)
-        server.server_close()
-
-
-def _run_simple_once(app):
-    """`run_simple("127.0.0.1", port, app)`, as the notes run it, for one GET: its request
-    handler stops the server after answering, so run_simple returns. run_simple's startup
-    lines go to the "werkzeug" logger, quiet meanwhile."""
-    from werkzeug.serving import WSGIRequestHandler, run_simple
-
-    class AnswerOnce(WSGIRequestHandler):
-        def log(self, *args):
-            pass
-
-        def handle(self):
-            super().handle()
-            self.server.shutdown()  # run_simple's serve_forever returns
-
-    with socket.socket() as probe:  # a free port on loopback
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    options = {"request_handler": AnswerOnce, "threaded": True}
-    server = threading.Thread(target=run_simple, args=("127.0.0.1", port, app), kwargs=options)
-    werkzeug_log = logging.getLogger("werkzeug")
-    werkzeug_log.disabled = True
-    server.start()
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                return _fetch(f"http://127.0.0.1:{port}/")
-            except urllib.error.URLError:  # not listening yet
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
-    finally:
-        server.join(10)
-        werkzeug_log.disabled = False
 
 
 def wsgiref_app(environ, start_response):
@@ -128,7 +73,7 @@ def narrate_wsgi(app=None, out=print):
 
     out("")
     out("== 内容回顾 2 wsgi: an app is a callable(environ, start_response) ==")
-    status, body = _serve_once(
+    status, body = served_once.serve_once(
         lambda a: wsgiref_make_server("127.0.0.1", 0, a, handler_class=Quiet), wsgiref_app
     )
     out(f"wsgiref make_server(run) -> GET / -> {status} {body!r}")
@@ -137,12 +82,21 @@ def narrate_wsgi(app=None, out=print):
     except ImportError as exc:
         out("the notes' `from werkzeug.wrappers import BaseResponse` -> ImportError:")
         out(f"  {str(exc).split(' (')[0]}")
-    status, body = _run_simple_once(werkzeug_app)
+    status, body = served_once.run_simple_once(werkzeug_app)
     out(f"fixed with Response('你好'); run_simple(host, port, app) -> GET / -> {status} {body!r}")
     out(
         f"and Flask.__call__ is such a callable: app(environ, start_response) -> "
         f"{b''.join(app(EnvironBuilder('/index').get_environ(), lambda *a: None))!r}"
     )
+    frames = []  # 7.1 运行flask: app.run() -> run_simple(host, port, self) -> self(environ, ...)
+    app = Flask("run")
+    app.route("/")(lambda: frames.extend(traceback.extract_stack()) or "hello")
+    status, body = served_once.run_simple_once(app, run=app.run)
+    out(f"app.run('127.0.0.1', port) -> GET / -> {status} {body!r}; the view was called by:")
+    server = [f.name for f in frames if f.filename.endswith("serving.py")]
+    flask = [f"app.{f.name}" for f in frames if f.filename.endswith("05_lifecycle.py")]
+    out(f"  {flask[0]} -> {' -> '.join(server)}")
+    out(f"  -> {' -> '.join(flask[1:])} -> the view")
 
 
 # ==========================================================================================
@@ -611,7 +565,8 @@ def narrate_custom_session(out=print):
 
 
 # ==========================================================================================
-# The notes' copies of Flask's source — run as written, each failing, and the fix beside it
+# The notes' copies of Flask's source — run as written (or, where the text is not Python, as
+# close as runs, said so), each failing, and the fix beside it
 # ==========================================================================================
 
 
@@ -636,7 +591,9 @@ def _notes_wsgi_app(self, environ, start_response):
 
 
 class NotesPushRequestContext(RequestContext):
-    """000's 第2步 as indented in the notes: the request push sits inside the `if`."""
+    """000's 第2步, adapted: its indentation kept (the request push inside the `if`), its
+    session lines left out (as printed the block is not Python: its `raise` line's string is
+    never closed; see narrate_as_printed), `_implicit_app_ctx_stack` kept so that pop works."""
 
     def push(self):
         app_ctx = _app_ctx_stack.top
@@ -660,7 +617,8 @@ class NotesFirstRequestFlask(Flask):
 
 
 class NotesProcessResponseFlask(Flask):
-    """000's 3.4.1 as written in the notes."""
+    """000's 3.4.1, adapted: as printed its last lines run together and are not Python (see
+    narrate_as_printed); here they are the `save_session` call they mean."""
 
     def process_response(self, response):
         ctx = _request_ctx_stack.top
@@ -672,8 +630,9 @@ class NotesProcessResponseFlask(Flask):
 
 
 class NotesPopRequestContext(RequestContext):
-    """第5步's RequestContext.pop as the notes copy it: the line that takes `app_ctx` off
-    `_implicit_app_ctx_stack` is left out, and with it what made the test below true."""
+    """第5步's RequestContext.pop as the notes copy it, re-indented (as printed it is an
+    IndentationError): the line that takes `app_ctx` off `_implicit_app_ctx_stack` is left
+    out, and with it what made the test below true."""
 
     def pop(self, exc=_sentinel):
         try:
@@ -685,17 +644,6 @@ class NotesPopRequestContext(RequestContext):
             if app_ctx is not None:  # noqa: F821 (never assigned: the notes' bug)
                 # 5.2
                 app_ctx.pop(exc)  # noqa: F821
-
-
-NOTES_APP_CONTEXT_POP = """
-def pop(self, exc=_sentinel):
-    try:
-        if self._refcnt <= 0:
-            #5.2.1
-            self.app.do_teardown_appcontext(exc)
-            # 信号 - 请求上下文pop时执行
-    appcontext_popped.send(self.app)
-"""
 
 
 class NotesPopAppContext(AppContext):
@@ -713,7 +661,7 @@ class NotesPopAppContext(AppContext):
 
 def narrate_notes_pops(out=print):
     out("")
-    out("== the notes' 第5步, run as written ==")
+    out("== the notes' 第5步, run re-indented (as printed, neither pop is Python) ==")
     app = Flask("pops")
     app.route("/")(lambda: "ok")
     torn_down = []
@@ -728,10 +676,7 @@ def narrate_notes_pops(out=print):
         out(f"  and {left!r} is left on _app_ctx_stack")
         left.pop()
     torn_down.clear()
-    try:
-        compile(NOTES_APP_CONTEXT_POP, "the notes", "exec")
-    except SyntaxError as exc:
-        out(f"  AppContext.pop as printed -> SyntaxError: {exc.msg} (a `try:` alone)")
+    out(f"  AppContext.pop as printed -> SyntaxError at {compiled('000_step_5_2_app_context_pop')}")
     app.app_context_class = NotesPopAppContext
     with app.app_context() as ctx:
         pass
@@ -773,7 +718,7 @@ def narrate_notes_wsgi_app(out=print):
 
 def narrate_notes_push(out=print):
     out("")
-    out("== the notes' 第2步, run as written ==")
+    out("== the notes' 第2步, its indentation run (adapted: as printed it is not Python) ==")
     nokey = Flask("nokey")
     nokey.add_url_rule("/read", "read", lambda: repr(session.get("x")))
     nokey.add_url_rule("/write", "write", lambda: session.__setitem__("x", 1) or "written")
@@ -820,7 +765,7 @@ def narrate_notes_first_request(out=print):
 
 def narrate_notes_process_response(out=print):
     out("")
-    out("== the notes' 3.4.1, run as written ==")
+    out("== the notes' 3.4.1, adapted: its run-together last lines made the call they mean ==")
     for cls, label in ((NotesProcessResponseFlask, "the notes' 3.4.1"), (Flask, "fixed")):
         app = cls("after")
         app.after_request(lambda r: r.headers.__setitem__("X-After", "ran") or r)
@@ -828,6 +773,49 @@ def narrate_notes_process_response(out=print):
         answer = app.test_client().get("/")
         ran = answer.headers.get("X-After") == "ran"
         out(f"{label:<16}: GET / -> the app's after_request ran: {ran}")
+
+
+# The notes' copies that are not Python as printed, each beside the function of 05 that runs in
+# its place. notes_as_printed/ holds them verbatim, full-width spaces (U+3000) and all.
+AS_PRINTED = {
+    "000_flask_run": lifecycle.Flask.run,
+    "000_step_2_push": lifecycle.RequestContext.push,
+    "000_step_3_4_finalize_request": lifecycle.Flask.finalize_request,
+    "000_step_3_4_1_process_response": lifecycle.Flask.process_response,
+    "000_step_5_auto_pop": lifecycle.RequestContext.auto_pop,
+    "000_step_5_request_context_pop": lifecycle.RequestContext.pop,
+    "000_step_5_2_app_context_pop": lifecycle.AppContext.pop,
+}
+
+
+def compiled(name, plain=True):
+    """The SyntaxError compiling notes_as_printed/`name`.txt gives: as printed, or with the page's
+    full-width spaces made plain ones, so that the notes' own error shows."""
+    text = (Path(__file__).with_name("notes_as_printed") / f"{name}.txt").read_text("utf-8")
+    try:
+        compile(text.replace("\u3000", " ") if plain else text, name, "exec")
+    except SyntaxError as exc:
+        return f"line {exc.lineno}: {exc.msg.split(' (')[0]}"  # (IndentationError is one too)
+    return "compiles"
+
+
+def narrate_as_printed(out=print):
+    out("")
+    out("== the notes' copies of Flask's source that are not Python as printed ==")
+    spaces = [name for name in AS_PRINTED if "U+3000" in compiled(name, plain=False)]
+    out(f"as printed, {len(spaces)} of {len(AS_PRINTED)} in notes_as_printed/ fail first on the")
+    out("page's full-width spaces (U+3000) in their indentation; made plain, each is still a")
+    out("SyntaxError, the notes' own, where 05's function runs instead:")
+    for name, function in AS_PRINTED.items():
+        out(f"  {function.__qualname__:<24} {compiled(name)}")
+    app = Flask("as_printed")
+    app.route("/")(lambda: "hello")
+    ran = watching.functions_run(
+        AS_PRINTED.values(), lambda: served_once.run_simple_once(app, run=app.run)
+    )
+    out("05's, in their place, on GET / served by app.run:")
+    out(f"  {' -> '.join(ran[:4])}")
+    out(f"  -> {' -> '.join(ran[4:])}")
 
 
 def narrate_removed_names(out=print):
@@ -884,6 +872,8 @@ SECTIONS = sections.registry(
     sections.Section("notes_pops", narrate_notes_pops, lifecycle.RequestContext.pop,
                      lifecycle.AppContext.pop, bug=(NotesPopRequestContext, NotesPopAppContext),
                      heading="#### 第5步： 执行了RequestContext 的 pop 方法", note="000"),
+    sections.Section("as_printed", narrate_as_printed, compiled, note="000",
+                     heading="### flask请求完整的生命周期"),
     sections.Section("removed_names", narrate_removed_names,
                      heading="### Beyond the notes: names the notes use that later Flask dropped"),
 )  # fmt: skip

@@ -9,6 +9,7 @@ nothing here imports a numbered script.
 
 import os
 import sys
+import threading
 import weakref
 from contextlib import contextmanager
 from functools import partial
@@ -207,3 +208,22 @@ def narrate_then_serve(prog, description, app, lesson, prepare, argv=None, port=
         flush=True,
     )
     serving.run(app, args.host, args.port)
+
+
+def functions_run(functions, during):
+    """The names of `functions` that ran while `during()` ran, in any thread, in call order."""
+    names = {function.__code__: function.__qualname__ for function in functions}
+    ran = []
+
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code in names:
+            ran.append(names[frame.f_code])
+
+    threading.setprofile(profile)
+    sys.setprofile(profile)
+    try:
+        during()
+    finally:
+        sys.setprofile(None)
+        threading.setprofile(None)
+    return ran

@@ -11,6 +11,8 @@ from conftest import ROOT, load, run_script
 from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder
 
+from instruments import served_once
+
 lifecycle = load("05_lifecycle")
 flask111 = load("flask111")
 basics = load("07_flask_basics")
@@ -29,18 +31,36 @@ def both_stacks_empty():
 def test_the_two_wsgi_apps_answer_over_http():
     from wsgiref.simple_server import make_server as wsgiref_make_server
 
-    assert basics._serve_once(
+    assert served_once.serve_once(
         lambda a: wsgiref_make_server("127.0.0.1", 0, a), basics.wsgiref_app
     ) == (
         200,
         "<h1>Hello, web!</h1>",
     )
-    assert basics._serve_once(lambda a: make_server("127.0.0.1", 0, a), basics.werkzeug_app) == (
+    assert served_once.serve_once(
+        lambda a: make_server("127.0.0.1", 0, a), basics.werkzeug_app
+    ) == (
         200,
         "你好",
     )
     with pytest.raises(ImportError):
         exec("from werkzeug.wrappers import BaseResponse", {})
+
+
+def test_app_run_reaches_run_simple_and_the_view_is_called_through_it():
+    """7.1 运行flask: the printed run serves one request through `app.run()`, and the view's
+    own call stack shows app.run -> run_simple -> ... -> wsgi_app."""
+    lines = []
+    basics.narrate_wsgi(out=lines.append)
+    at = lines.index("app.run('127.0.0.1', port) -> GET / -> 200 'hello'; the view was called by:")
+    assert (
+        lines[at + 1] == "  app.run -> run_simple -> serve_forever -> handle -> run_wsgi -> execute"
+    )
+    assert lines[at + 2] == (
+        "  -> app.__call__ -> app.wsgi_app -> app.full_dispatch_request -> app.dispatch_request"
+        " -> the view"
+    )
+    assert both_stacks_empty()
 
 
 def test_config_principle_equals_from_object(capsys):
@@ -308,8 +328,9 @@ def test_the_notes_request_context_pop_raises_and_leaves_the_app_context():
 
 
 def test_the_notes_app_context_pop_tears_down_nothing_and_pops_nothing():
-    with pytest.raises(SyntaxError):
-        compile(basics.NOTES_APP_CONTEXT_POP, "the notes", "exec")
+    assert basics.compiled("000_step_5_2_app_context_pop") == (
+        "line 8: expected 'except' or 'finally' block"
+    )
     app = lifecycle.Flask("pops")
     torn_down = []
     app.teardown_appcontext(lambda exc: torn_down.append(exc))
@@ -344,3 +365,38 @@ def test_the_sessions_narration_reads_forges_and_expires_the_cookie():
         "-> '1': SignatureExpired",
     ):
         assert expected in text, expected
+
+
+# --- the notes' blocks that are not Python as printed --------------------------------------
+
+NOTES = ROOT.parent / "shared" / "notes"
+
+
+def test_each_block_not_python_as_printed_says_its_own_error_and_05s_runs_in_its_place():
+    lines = []
+    basics.narrate_as_printed(out=lines.append)
+    text = "\n".join(lines)
+    assert "as printed, 6 of 7 in notes_as_printed/ fail first on the" in text
+    for row in (
+        "  Flask.run                line 6: expected 'except' or 'finally' block",
+        "  RequestContext.push      line 17: unterminated string literal",
+        "  Flask.finalize_request   line 7: expected 'except' or 'finally' block",
+        "  Flask.process_response   line 10: invalid syntax",
+        "  RequestContext.auto_pop  line 3: invalid syntax",
+        "  RequestContext.pop       line 7: unindent does not match any outer indentation level",
+        "  AppContext.pop           line 8: expected 'except' or 'finally' block",
+    ):
+        assert row in lines, row
+    assert lines[-2:] == [
+        "  Flask.run -> RequestContext.push -> Flask.finalize_request -> Flask.process_response",
+        "  -> RequestContext.auto_pop -> RequestContext.pop -> AppContext.pop",
+    ]
+    assert both_stacks_empty()
+
+
+@pytest.mark.skipif(not NOTES.is_dir(), reason="the notes are not in the repo")
+def test_each_block_in_notes_as_printed_is_in_the_notes_verbatim():
+    notes = (next(NOTES.glob("000_*.txt"))).read_text("utf-8")
+    for name in basics.AS_PRINTED:
+        block = (ROOT / "notes_as_printed" / f"{name}.txt").read_text("utf-8")
+        assert block in notes, name

@@ -41,6 +41,7 @@ ALLOWED = {
     "instruments.paste": [],
     "instruments.private_db": [],
     "instruments.watching": [],
+    "instruments.served_once": [],
 }
 
 
