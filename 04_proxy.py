@@ -57,17 +57,6 @@ class Foo:
 
 
 # ==========================================================================================
-# §8 私有成员 — obj._Foo__age
-# ==========================================================================================
-
-
-class Person:
-    def __init__(self):
-        self.name = "alex"
-        self.__age = 123  # stored as _Person__age: "private" names are only renamed
-
-
-# ==========================================================================================
 # 扩展 — obj() / obj[k] = v / obj[k] / obj.x = v / obj.x
 # ==========================================================================================
 
@@ -472,12 +461,15 @@ def demo_partial():
 
 
 def demo_private():
+    class Foo:  # §8 私有成员's Foo, defined here: 002's __add__ Foo is another class
+        def __init__(self):
+            self.name = "alex"
+            self.__age = 123  # stored as _Foo__age: "private" names are only renamed
+
     print()
-    print("== §8 私有成员: self.__age is stored as _Person__age ==")
-    obj = Person()
-    print(
-        f"obj.name -> {obj.name!r}; obj._Person__age -> {obj._Person__age}; vars(obj) = {vars(obj)}"
-    )
+    print("== §8 私有成员: self.__age is stored as _Foo__age ==")
+    obj = Foo()
+    print(f"obj.name -> {obj.name!r}; obj._Foo__age -> {obj._Foo__age}; vars(obj) = {vars(obj)}")
     lookup = partial(func, 1, 2, 3)
     proxy = LocalProxy(lookup)
     print(
@@ -655,7 +647,7 @@ SECTIONS = sections.registry(
         "partial", demo_partial, func, heading="#### 偏函数", note="000",
     ),
     sections.Section(
-        "private", demo_private, Person, heading="#### 私有成员", note="000",
+        "private", demo_private, heading="#### 私有成员", note="000",
     ),
     sections.Section(
         "extension", demo_extension, Magic, heading="## 扩展", note="000",

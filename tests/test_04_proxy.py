@@ -317,11 +317,15 @@ def test_local_backed_proxy_is_unbound_when_the_name_is_missing():
         p.anything
 
 
-def test_proxy_keeps_its_target_under_the_mangled_name():
+def test_proxy_keeps_its_target_under_the_mangled_name(capsys):
     lookup = lambda: 1  # noqa: E731
     assert localproxy.LocalProxy(lookup)._LocalProxy__local is lookup
-    person = localproxy.Person()
-    assert person._Person__age == 123 and not hasattr(person, "__age")
+    localproxy.demo_private()  # the notes' own class Foo and obj._Foo__age
+    out = capsys.readouterr().out
+    assert (
+        "obj.name -> 'alex'; obj._Foo__age -> 123; vars(obj) = {'name': 'alex', '_Foo__age': 123}"
+        in out
+    )
 
 
 def test_magic_methods_of_the_extension_section():
