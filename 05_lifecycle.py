@@ -1318,9 +1318,10 @@ def narrate_startup(app, out=print):
     out(f"app.url_map, {len(rules)} Rule objects (rule, methods, endpoint):")
     for rule in rules:
         out(f"  {rule.rule:<26} {','.join(sorted(rule.methods)):<22} -> {rule.endpoint}")
-    methods = sorted(next(app.url_map.iter_rules("counter")).methods)
-    out(f"/session says methods=['GET', 'POST']; its Rule holds {methods}:")
-    out("  Werkzeug adds HEAD to GET; Flask adds OPTIONS and answers it itself")
+    methods = sorted(next(app.url_map.iter_rules("index")).methods)
+    out(f"/index: the notes say its Rule holds methods = [GET,POST]; it holds {methods}:")
+    out(f"  no methods= is GET only (Werkzeug adds HEAD, Flask OPTIONS); does POST /index match?"
+        f" {app.url_map.bind('localhost').test('/index', method='POST')} (a 405)")  # fmt: skip
     out("app.view_functions (endpoint -> function):")
     for endpoint, func in sorted(app.view_functions.items()):
         out(f"  {endpoint:<18} -> {func.__qualname__.split('.<locals>.')[-1]}")

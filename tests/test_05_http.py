@@ -705,7 +705,8 @@ def test_the_demo_prints_step_4_and_g():
         assert expected in step_4, expected
     for expected in (
         "request 2: GET /g -> 'g.x1 = 123; left by an earlier request: None'",
-        "its Rule holds ['GET', 'HEAD', 'OPTIONS', 'POST']",
+        "the notes say its Rule holds methods = [GET,POST]; it holds ['GET', 'HEAD', 'OPTIONS']",
+        "does POST /index match? False (a 405)",
         "Flask 1.1.1 has 29 default keys; 05 keeps the 15 that a request here reads",
         "is_null_session(ctx.session): isinstance(obj, NullSession)",
         "GET /session: the test client -> app.__call__ -> app.wsgi_app(environ, start_response)",
