@@ -1,8 +1,8 @@
 """02 — attribute hooks, thread idents, and a thread-local built by hand.
 
 Notes: 000/001 §2 面向对象 (with 001's ClassA demo and DRF's request._request), §3 线程唯一标识,
-§4 自定义threading.local, §5 加强版threading.local, and 003's 五、threading.local and
-七 执行父类的方法.
+§4 自定义threading.local, §5 加强版threading.local, and 003's 五、threading.local,
+上下文原理 and 七 执行父类的方法.
 
 Over 01 this adds the second ingredient of Werkzeug's Local: a dict keyed by the current
 thread's ident, reached through `__setattr__`/`__getattr__`, so that `local.x1 = 1` in one
@@ -194,7 +194,7 @@ class StackLocal:
 
 
 # ==========================================================================================
-# 003 五、threading.local — the notes' twenty named threads, on threading.local and a plain object
+# 003 上下文原理 — the notes' twenty named threads, on threading.local and a plain object
 # ==========================================================================================
 
 
@@ -387,7 +387,7 @@ def demo_stack_local():
 
 def demo_named_threads():
     print()
-    print("== 003 五、threading.local: twenty threads, 线程0-线程19, set obj.name = i, wait,")
+    print("== 003 上下文原理: twenty threads, 线程0-线程19, set obj.name = i, wait,")
     print("   then print(obj.name, threading.current_thread().name) ==")
     for label, obj in (("threading.local()", threading.local()), ("a plain object", Plain())):
         read = named_threads(obj)

@@ -1,4 +1,4 @@
-"""05 — the notes' Flask on Werkzeug 3: startup, the request/app context lifecycle, run_simple.
+"""05 — the notes' Flask on Werkzeug 3: startup, the request/app context lifecycle, app.run().
 
 Notes: 000/001 §7 源码初识 (7.1 项目启动, 7.2 有用户请求到来), §9 g到底是个什么鬼, 总结 and
 flask请求完整的生命周期 (第1步–第5步, 2.1–5.2.1); 002 §2 flask请求上下文 (1.0–4.4); 003's

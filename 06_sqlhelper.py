@@ -8,8 +8,8 @@ returns: `with db as cur:` takes a connection from a PooledDB and pushes (conn, 
 `threading.local` stack, so one shared `db` serves every thread and nested `with` blocks each
 get their own connection. Beside it: OwnConnectionSqlHelper (方式二), note 002's static
 SQLHelper (StaticSqlHelper here), and the three ways note 002 argues against — a connection per
-call, one global connection, one global connection under a lock — as strategies the demo and
-bench/bench_pool.py run side by side.
+call, one global connection, one global connection under a lock — as strategies: the demo runs
+each (示例1–3), bench/bench_pool.py times them side by side.
 
 Settings: MYSQL_HOST=127.0.0.1 MYSQL_PORT=3306 MYSQL_USER=root MYSQL_PASSWORD= MYSQL_DATABASE=
 pooldb (the database and table tb1 are created if missing; `python -m instruments.private_db`

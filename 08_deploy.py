@@ -2,7 +2,7 @@
 
 Notes: none directly — this is where the notes stop. It takes 002's 2.3 small app (a view
 reading the database through a pooled helper) to a server that must survive a slow or absent
-database and a crowd; the 协程 line of 000's §3 (`try: from greenlet import getcurrent as
+database and a crowd; the 协程 line of 000's §6 (`try: from greenlet import getcurrent as
 get_ident`) to gunicorn's gevent worker; and 002's module-level `POOL = PooledDB(...)` to a
 server that forks.
 

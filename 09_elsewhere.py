@@ -1,9 +1,9 @@
 """09 — beyond the notes: the context belongs to one ident, so it is not there elsewhere.
 
-Notes: none directly. It takes 000 §3's ident (a thread, a greenlet) and 第5步's pop one step
-further than the notes do: code that runs elsewhere than the view (a new thread, a greenlet,
-a body sent after the view returned) finds no request, and Flask's ctx.py helpers put one
-there.
+Notes: none directly. It takes 000's idents (§3 a thread's, §6 a greenlet's) and 第5步's pop
+one step further than the notes do: code that runs elsewhere than the view (a new thread, a
+greenlet, a body sent after the view returned) finds no request, and Flask's ctx.py helpers
+put one there.
 
 Over 05 this adds no machinery: copy_current_request_context and stream_with_context are
 Flask 1.1.1's, from flask111.py (the layer of Flask's API beyond the notes, on 05). It adds

@@ -22,7 +22,7 @@ import io
 import re
 import sys
 
-from instruments import cli, paste
+from instruments import cli, figure, paste
 from instruments.paste import Assigned as Assigned  # code a section shows: x = ...
 
 
@@ -194,4 +194,19 @@ def markdown(section, output, script, prepare=None):
     call, hosts = section.call_lines(script, prepare), section.hosts(prepare)
     lines += [paste.block(section.bug, section.code, script, call, hosts)]
     lines += ["```", "", "Its output:", "", "```", mask(output).strip("\n"), "```", ""]
+    drawn = figure_in(mask(output))
+    if drawn:  # a figure the output holds as text, once more to be drawn
+        lines += ["Its figure, drawn:", "", "```mermaid", *drawn, "```", ""]
     return "\n".join(lines)
+
+
+def figure_in(output):
+    """The lines of the mermaid figure `output` prints (figure.sequence_diagram), or []."""
+    lines = output.splitlines()
+    if figure.FIRST_LINE not in lines:
+        return []
+    start = lines.index(figure.FIRST_LINE)
+    end = start + 1
+    while end < len(lines) and lines[end].startswith("    "):
+        end += 1
+    return lines[start:end]

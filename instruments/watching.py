@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from functools import partial
 from typing import NamedTuple
 
-from instruments import cli, pages, recorder, sections, serving
+from instruments import cli, figure, pages, recorder, sections, serving
 
 # A watched app -> a weak reference to the recorder wrapping it (app.wsgi_app holds it; a strong
 # one here would keep the app alive through the recorder's own reference to it).
@@ -107,11 +107,16 @@ def unwatch(app):
 def narrating(app, out, part=None):
     """Requests `app` serves inside the block (one at a time) are narrated to `out`, step by
     step, and not kept for /lifecycle. `part` keeps one of wsgi_app's steps (000's "1", "2",
-    "3", "5"), or, with "", the lines of wsgi_app itself: each step's first line."""
+    "3", "5"), or, with "", the lines of wsgi_app itself: each step's first line, and then the
+    whole request as a figure (figure.sequence_diagram)."""
     middleware = _middleware[app]()
     with middleware.narrating(out if part is None else only_part(out, part)):
         yield
     _narrated["last"] = middleware.last_narrated
+    if part == "" and middleware.last_narrated is not None:  # wsgi_app's own lines: the figure
+        out("the same request as a figure (mermaid; `--markdown` adds it drawn):")
+        for line in figure.sequence_diagram(middleware.last_narrated):
+            out(line)
 
 
 # The last request a narration made in this process: a served app's /lifecycle draws it until

@@ -401,7 +401,7 @@ def test_no_number_names_two_steps_in_one_narration():
     """000 and 002 number the same request differently (000's 2.1 is the app context, 002's
     is ctx.push): 002's numbers are set apart, in parentheses, so "2.1" names one step."""
     out = run_script("05_lifecycle", "--only", "request").stdout
-    lines = out.splitlines()[3:]  # after the heading and the columns' names
+    lines = out.split("the same request as a figure")[0].splitlines()[3:]  # the narration
     lines = [line for line in lines if line[:1].isdigit() or line.startswith(" ")]
     n000 = {line[:8].strip() for line in lines} - {""}
     n002 = {line[8:18].strip() for line in lines} - {""}

@@ -42,6 +42,7 @@ ALLOWED = {
     "instruments.private_db": [],
     "instruments.watching": [],
     "instruments.served_once": [],
+    "instruments.figure": [],
 }
 
 

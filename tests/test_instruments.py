@@ -13,7 +13,7 @@ import time
 from conftest import ROOT, load, served_by_ours
 from werkzeug.test import Client
 
-from instruments import recorder, serving, watching
+from instruments import figure, recorder, sections, serving, watching
 
 lifecycle = load("05_lifecycle")
 INSTRUMENTS = sorted((ROOT / "instruments").glob("*.py"))
@@ -187,3 +187,32 @@ def test_a_repr_cut_short_in_a_narration_ends_with_an_ellipsis():
     args = {"rv": "x" * 60, "short": "abc"}
     said = recorder.render("finalize_request({rv!r:.20}) {short!r:.20}", args)
     assert said == "finalize_request('xxxxxxxxxxxxxxxxxx…) 'abc'"
+
+
+def test_the_figure_draws_each_recorded_step_once_in_order_from_its_caller():
+    """The notes' lifecycle diagrams, drawn again from what ran: one arrow per recorded step,
+    numbered as the narration numbers it, each from the participant that called it."""
+    app = lifecycle.create_app()
+    printed = []
+    with watching.narrating(app, printed.append, ""), Client(app).get("/session"):
+        pass
+    drawn = printed[printed.index(figure.FIRST_LINE) :]
+    arrows = [line.split(": ", 1) for line in drawn if "->>" in line]
+    steps = watching._narrated["last"].steps
+    assert [text for _, text in arrows] == [figure.label(step) for step in steps]
+    assert arrows[0][0] == "    Server->>Flask" and arrows[0][1] == "1 request_context"
+    assert "    RequestContext->>AppContext: 2.1 push" in drawn
+    assert "    LocalProxy->>_lookup_req_object: (3.5) _lookup_req_object" in drawn
+    assert "    AppContext->>Flask: 5.2.1 do_teardown_appcontext" in drawn
+    declared = [line.split()[1] for line in drawn if line.startswith("    participant")]
+    used = {name for arrow, _ in arrows for name in arrow.strip().split("->>")}
+    assert set(declared) == used and len(declared) == len(set(declared))
+
+
+def test_markdown_adds_the_printed_figure_as_a_mermaid_block():
+    section = lifecycle.SECTIONS["request"]
+    output = "\n".join(["x", figure.FIRST_LINE, "    participant A", "    A->>B: 1 go", "y"])
+    text = sections.markdown(section, output, "05_lifecycle.py")
+    block = text.split("```mermaid\n")[1].split("\n```")[0]
+    assert block == "sequenceDiagram\n    participant A\n    A->>B: 1 go"
+    assert sections.markdown(section, "no figure", "05_lifecycle.py").count("```mermaid") == 0
