@@ -21,7 +21,6 @@ import functools
 import importlib
 import sys
 import threading
-import time
 import uuid
 
 try:
@@ -38,7 +37,7 @@ except ImportError as exc:  # 01-05 run on Werkzeug alone. Importing 06 connects
     MISSING = exc.name.split(".")[0]
     pymysql = PersistentDB = PooledDB = TooManyConnectionsError = COMMAND = None
 
-from instruments import cli, mysql_settings, sections
+from instruments import cli, mysql_settings, sections, server_count
 from instruments.mysql_settings import SETTINGS_HELP, settings_from_env, settings_or_exit
 
 # ==========================================================================================
@@ -801,43 +800,6 @@ def _ids_from_threads(strategy, threads, calls):
     return ids
 
 
-class ServerCount:
-    """How many connections the server shows for the database that were opened after this
-    count started (the demo's own `db` pool has some open), read on an admin connection.
-    The server numbers its connections in order, so "opened after" is "a higher id": a
-    connection still closing from before is not counted, whenever it goes."""
-
-    def __init__(self, admin, database):
-        self.admin, self.database = admin, database
-        with self.admin.cursor() as cur:
-            cur.execute("SELECT MAX(ID) FROM information_schema.PROCESSLIST")
-            self.last_id_before = cur.fetchone()[0]
-
-    def now(self):
-        with self.admin.cursor() as cur:
-            cur.execute(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = %s AND ID > %s",
-                (self.database, self.last_id_before),
-            )
-            return cur.fetchone()[0]
-
-    def settled(self, expected, timeout=5):
-        """The count once the connections just closed have gone (closing takes the server a
-        moment): polled until it is down to `expected`, or `timeout` seconds have passed."""
-        deadline = time.monotonic() + timeout
-        count = self.now()
-        while count > expected and time.monotonic() < deadline:
-            time.sleep(0.05)
-            count = self.now()
-        return count
-
-
-def _session_counter(conn, name):
-    with conn.cursor() as cur:
-        cur.execute("SHOW SESSION STATUS LIKE %s", (name,))
-        return int(cur.fetchone()[1])
-
-
 def show_mincached(settings, server):
     pool = create_pool(settings, mincached=3, maxconnections=6)
     yield f"mincached=3: right after PooledDB(...) the server shows {server.now()} more connections"
@@ -910,7 +872,7 @@ def show_ping(settings, server):
         pings = []
         for _ in range(3):
             with pool.connection() as conn:
-                pings.append(_session_counter(conn, "Com_admin_commands"))
+                pings.append(server_count.session_counter(conn, "Com_admin_commands"))
         pool.close()
         yield f"ping={ping}: COM_PING counted by the connection over 3 checkouts -> {pings}"
 
@@ -939,27 +901,29 @@ def show_blocking(settings, server):
     )
 
 
+def notes_persistent_db(settings, closeable):
+    """模式一's PersistentDB with the notes' own parameters (ping=0, threadlocal=None, ...)."""
+    notes = {"maxusage": None, "setsession": [], "ping": 0, "threadlocal": None}
+    return PersistentDB(creator=pymysql, closeable=closeable, **notes, **connect_kwargs(settings))
+
+
 def show_closeable(settings, server):
     for closeable in (False, True):
-        persist = PersistentDB(
-            creator=pymysql,
-            closeable=closeable,
-            threadlocal=threading.local,
-            **connect_kwargs(settings),
-        )
-        conn = persist.connection()
+        persist = notes_persistent_db(settings, closeable)
+        conn = persist.connection(shareable=False)
         before = connection_id(conn.cursor())
         conn.close()
-        after = connection_id(persist.connection().cursor())
+        after = connection_id(persist.connection().cursor())  # the notes: raises if closeable
         persist.connection()._close()
         yield (
-            f"PersistentDB(closeable={closeable}): conn.close(), then the next connection() "
-            f"is {'the same' if before == after else 'a new'} connection"
+            f"PersistentDB(closeable={closeable}, ping=0): conn.close(), then the next "
+            f"connection() is {'the same' if before == after else 'a new'} connection"
         )
+    yield "  the notes say that with closeable=True the next connection() raises: it does not"
 
 
 def show_threadlocal(settings, server):
-    persist = PersistentDB(creator=pymysql, threadlocal=threading.local, **connect_kwargs(settings))
+    persist = notes_persistent_db(settings, closeable=False)
     ids = []
     threads = [
         threading.Thread(target=lambda: ids.append(connection_id(persist.connection().cursor())))
@@ -969,9 +933,11 @@ def show_threadlocal(settings, server):
         t.start()
     for t in threads:
         t.join()
+    kind = type(persist.thread)
+    yield f"PersistentDB(threadlocal=None): 3 threads -> {len(set(ids))} connections, one each;"
     yield (
-        f"PersistentDB(threadlocal=threading.local): 3 threads -> {len(set(ids))} "
-        "connections, one per thread, closed when each thread ends"
+        f"  None is {kind.__module__}.{kind.__name__} (pure Python), not the notes' "
+        f"threading.local: {kind is not threading.local}"
     )
 
 
@@ -1003,7 +969,7 @@ def demo_pool_parameters(settings):
 
 def pool_parameter_lines(settings, admin, database):
     """Each PooledDB/PersistentDB parameter the notes comment on, doing what it does."""
-    server = ServerCount(admin, database)
+    server = server_count.ServerCount(admin, database)
     for show in POOL_PARAMETERS:
         yield from show(settings, server)
 
@@ -1073,7 +1039,7 @@ SECTIONS = sections.registry(
     sections.Section("example3", demo_example3, both_inside, heading="### 示例3", note="002"),
     sections.Section("two_pools", demo_two_pools, PersistentStrategy, PooledStrategy,
                      heading="### DBUtils连接池的两种连接模式:", note="002"),
-    sections.Section("pool_parameters", demo_pool_parameters, create_pool, ServerCount,
+    sections.Section("pool_parameters", demo_pool_parameters, create_pool,
                      *POOL_PARAMETERS, note="002",
                      heading="### 模式二: 创建一批连接到连接池,供所有线程共享使用。"),
     sections.Section("small_app", lambda settings: demo_small_app(), StaticSqlHelper,

@@ -13,7 +13,7 @@ import pymysql
 import pytest
 from conftest import ROOT, load, mysql_env, run_script, table_counts
 
-from instruments import mysql_settings
+from instruments import mysql_settings, server_count
 
 sqlhelper = load("06_sqlhelper")
 
@@ -345,11 +345,13 @@ def test_pool_parameters_each_do_what_they_say(settings):
         "ping=1: COM_PING counted by the connection over 3 checkouts -> [1, 2, 3]",
         "a second checkout -> TooManyConnectionsError",
         "waited while the first was held: True; it went on when it was returned: True",
-        "PersistentDB(closeable=False): conn.close(), then the next connection() is "
+        "PersistentDB(closeable=False, ping=0): conn.close(), then the next connection() is "
         "the same connection",
-        "PersistentDB(closeable=True): conn.close(), then the next connection() is "
-        "a new connection",
-        "3 threads -> 3 connections",
+        "PersistentDB(closeable=True, ping=0): conn.close(), then the next connection() is "
+        "a new connection",  # run with the notes' own parameters: ping=0, threadlocal=None
+        "the notes say that with closeable=True the next connection() raises: it does not",
+        "PersistentDB(threadlocal=None): 3 threads -> 3 connections, one each;",
+        "None is _threading_local.local (pure Python), not the notes' threading.local: True",
     ):
         assert expected in text, expected
 
@@ -377,7 +379,7 @@ def test_the_server_count_ignores_a_connection_that_goes_after_the_baseline(sett
     leaving = pymysql.connect(**kwargs)
     try:
         leaving_id = connection_id(leaving.cursor())
-        server = sqlhelper.ServerCount(admin, settings["database"])
+        server = server_count.ServerCount(admin, settings["database"])
         leaving.close()
         with admin.cursor() as cur:  # wait, on the server's word, until it has gone
             for _ in range(200):

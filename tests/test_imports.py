@@ -43,6 +43,7 @@ ALLOWED = {
     "instruments.watching": [],
     "instruments.served_once": [],
     "instruments.figure": [],
+    "instruments.server_count": [],
 }
 
 
