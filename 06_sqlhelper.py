@@ -3,7 +3,7 @@
 Notes: 000/001 扩展 SQLhelper (方式一, 方式二, and 001's note on why 方式一 keeps a per-thread
 stack); 002 数据库连接池 (示例1–3, 模式一 PersistentDB, 模式二 PooledDB, 2.3 实际开发小应用案例).
 
-Over 05 this adds a database; it needs none of 05's code. The same idea as 03's LocalStack
+Over 05 this adds a database (05's Flask only runs 002's views). The same idea as 03's LocalStack
 returns: `with db as cur:` takes a connection from a PooledDB and pushes (conn, cursor) on a
 `threading.local` stack, so one shared `db` serves every thread and nested `with` blocks each
 get their own connection. Beside it: OwnConnectionSqlHelper (方式二), note 002's static
@@ -37,8 +37,12 @@ except ImportError as exc:  # 01-05 run on Werkzeug alone. Importing 06 connects
     MISSING = exc.name.split(".")[0]
     pymysql = PersistentDB = PooledDB = TooManyConnectionsError = COMMAND = None
 
+from werkzeug.test import Client
+
 from instruments import cli, mysql_settings, sections, server_count
 from instruments.mysql_settings import SETTINGS_HELP, settings_from_env, settings_or_exit
+
+lifecycle = importlib.import_module("05_lifecycle")  # 002's examples are views of a Flask app
 
 # ==========================================================================================
 # Settings — MYSQL_* from the environment (instruments/mysql_settings.py reads them)
@@ -709,25 +713,50 @@ def demo_sqlhelper_way_two(helper):
     print(f"after both: pool {pool_status(helper.pool)}")
 
 
-def both_inside(enter, timeout=0.5):
-    """Two requests run `with enter():` at the same moment: are both inside at once? Each
-    waits inside for the other, at most `timeout` seconds."""
-    meeting, met = threading.Barrier(2, timeout=timeout), []
+def requested_at_once(view, users):
+    """002's examples as the notes write them: `view` at "/" of a Flask app, requested by
+    `users` threads at once (a user is a thread, the notes say). Their answers, in order."""
+    app = lifecycle.Flask("app")
+    app.route("/")(view)
+    start, answers = threading.Barrier(users), [None] * users
 
-    def request():
+    def user(i):
+        start.wait()
+        answers[i] = Client(app).get("/").get_data(as_text=True)
+
+    threads = [threading.Thread(target=user, args=(i,)) for i in range(users)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return answers
+
+
+def both_inside(enter, timeout=0.5):
+    """Two users request, at the same moment, a view that runs `with enter():`: are both
+    inside at once? Each waits inside for the other, at most `timeout` seconds."""
+    meeting = threading.Barrier(2, timeout=timeout)
+
+    def view():
         with enter():
             try:
-                meeting.wait()
-                met.append(True)
+                return str(meeting.wait() >= 0)
             except threading.BrokenBarrierError:
-                met.append(False)
+                return "False"
 
-    requests = [threading.Thread(target=request) for _ in range(2)]
-    for r in requests:
-        r.start()
-    for r in requests:
-        r.join()
-    return all(met)
+    return requested_at_once(view, users=2) == ["True", "True"]
+
+
+def closed_under_query(settings=None):
+    """示例2's other harm, step by step on one CONN: user A's view has taken its cursor when
+    user B's view closes the connection; A's query then fails."""
+    conn = pymysql.connect(**connect_kwargs(settings))
+    cursor = conn.cursor()  # A: cursor = CONN.cursor()
+    conn.close()  # B: CONN.close()
+    try:
+        cursor.execute("select * from tb1")  # A: cursor.execute(...)
+    except pymysql.err.Error as exc:
+        return f"{type(exc).__name__}{exc.args}: the connection is gone"
 
 
 def demo_example1(settings):
@@ -735,8 +764,8 @@ def demo_example1(settings):
     print()
     print("== 02 在web中使用原生sql 示例1: connect in every view ==")
     per_call = ConnectPerCall()
-    ids = [per_call.query("SELECT CONNECTION_ID()")[0][0] for _ in range(3)]
-    print(f"3 calls, 3 connections: {len(set(ids))} distinct ids")
+    ids = requested_at_once(lambda: str(per_call.query("SELECT CONNECTION_ID()")[0][0]), 4)
+    print(f"@app.route('/') connecting in the view, 4 users at once: {len(set(ids))} connections")
 
 
 def demo_example2(settings):
@@ -747,6 +776,7 @@ def demo_example2(settings):
     print("two users, step by step: A sends, B sends,")
     print(f"  B reads {read_by_b!r}, A reads {read_by_a!r}")
     print("  (threads at full speed get the same: wrong answers and errors, different every run)")
+    print(f"A has its cursor, B's view closes CONN, A executes -> {closed_under_query(settings)}")
 
 
 def demo_example3(settings):
@@ -1010,6 +1040,8 @@ def demo_small_app():
         f"StaticSqlHelper.fetch_all('SELECT 1 UNION SELECT 2', []) -> "
         f"{StaticSqlHelper.fetch_all('SELECT 1 UNION SELECT 2', [])}"
     )
+    view = lambda: f"Hello World ({StaticSqlHelper.fetch_one('select * from tb1', [])!r})"  # noqa: E731
+    print(f"app.py's view, reading tb1 (empty here), requested -> {requested_at_once(view, 1)}")
     print("served: python 08_deploy.py serve, then GET /case")
 
 

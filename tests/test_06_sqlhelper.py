@@ -206,6 +206,27 @@ def test_one_shared_connection_hands_one_users_answer_to_the_other(settings):
     assert sqlhelper.crossed_answers(settings) == ("the answer to A", "the answer to B")
 
 
+def test_one_users_close_breaks_the_others_query(settings):
+    """示例2's other harm: B's view closes the one CONN under A, who has taken its cursor."""
+    assert sqlhelper.closed_under_query(settings) == "InterfaceError(0, ''): the connection is gone"
+
+
+def test_the_examples_are_views_of_one_flask_app_requested_by_threads_at_once(settings):
+    """002 示例1 and 示例3 as the notes write them: a Flask view at "/", several users (threads)
+    requesting it at once. 示例1 opens a connection per request; the notes' `with
+    threading.Lock():` lets both users in at once, a shared lock one at a time."""
+    per_call = sqlhelper.ConnectPerCall(**sqlhelper.connect_kwargs(settings))
+    ids = sqlhelper.requested_at_once(
+        lambda: str(per_call.query("SELECT CONNECTION_ID()")[0][0]), users=4
+    )
+    assert len(set(ids)) == 4 and all(i.isdigit() for i in ids)
+    assert sqlhelper.both_inside(threading.Lock) is True  # a new lock per request
+    shared = threading.Lock()
+    assert sqlhelper.both_inside(lambda: shared) is False
+    names = sqlhelper.requested_at_once(lambda: threading.current_thread().name, users=3)
+    assert len(set(names)) == 3  # each user a thread of its own
+
+
 def echo_race(strategy, threads=8, calls=10, sleep=0.005, join_timeout=30):
     """Threads each send a unique token and check it comes back; count what goes wrong.
 

@@ -20,7 +20,7 @@ ALLOWED = {
     "03_localstack": [],
     "04_proxy": ["03_localstack"],
     "05_lifecycle": ["03_localstack", "04_proxy"],
-    "06_sqlhelper": [],  # the database lesson needs none of 05: 08 puts them together
+    "06_sqlhelper": ["03_localstack", "04_proxy", "05_lifecycle"],  # 002's views: 05's Flask
     "07_flask_basics": ["03_localstack", "04_proxy", "05_lifecycle", "flask111"],
     "08_deploy": [
         "03_localstack",
