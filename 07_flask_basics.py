@@ -287,6 +287,11 @@ def narrate_routing(out=print):
     out("  " + ", ".join(names[:4]))
     out("  " + ", ".join(names[4:]))
     app = routing_app()
+    out("the rules added with options (strict_slashes defaults to True):")
+    for rule in (r for r in app.url_map.iter_rules() if r.redirect_to or not r.strict_slashes):
+        option = getattr(rule.redirect_to, "__name__", repr(rule.redirect_to))
+        option = f"redirect_to={option}" if rule.redirect_to else "strict_slashes=False"
+        out(f"  add_url_rule({rule.rule!r}, {rule.endpoint!r}, {option})")
     client = app.test_client()
     for path in (
         "/",
@@ -381,12 +386,20 @@ def narrate_blueprints(out=print):
         app = Flask("crm", root_path=root)
         ac = Blueprint("ac", "crm", static_folder="bp_static", root_path=root)
         ac.route("/login")(lambda: "login")
+        ran = []  # 003 三: the app's before_request runs for every request, ac's for its own
+        app.before_request(lambda: ran.append("app's"))
+        ac.before_request(lambda: ran.append("ac's"))  # recorded: register_blueprint replays it
         app.register_blueprint(ac, url_prefix="/xxxx")  # the notes: register_blurprint (typo)
         same = Blueprint(
             "same", "crm", static_folder="bp_static", static_url_path="/static", root_path=root
         )
         app.register_blueprint(same)
+        app.route("/")(lambda: "home")
         client = app.test_client()
+        for path in ("/", "/xxxx/login"):
+            ran.clear()
+            client.get(path)
+            out(f"  GET {path:<12} before_request ran: {ran}")
         for path in ("/xxxx/login", "/xxxx/static/b.txt", "/static/a.txt", "/static/b.txt"):
             response = client.get(path)
             body = response.get_data(as_text=True) if response.status_code == 200 else ""

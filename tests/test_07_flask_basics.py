@@ -400,3 +400,22 @@ def test_each_block_in_notes_as_printed_is_in_the_notes_verbatim():
     for name in basics.AS_PRINTED:
         block = (ROOT / "notes_as_printed" / f"{name}.txt").read_text("utf-8")
         assert block in notes, name
+
+
+def test_routing_prints_the_options_that_cause_what_the_requests_show():
+    lines = []
+    basics.narrate_routing(out=lines.append)
+    for line in (
+        "  add_url_rule('/loose', 'loose', strict_slashes=False)",
+        "  add_url_rule('/old/<int:nid>', 'old', redirect_to='/home/<nid>')",
+        "  add_url_rule('/older/<int:nid>', 'older', redirect_to=<lambda>)",
+    ):
+        assert line in lines, line
+    assert not any("'/strict/'" in line for line in lines if "add_url_rule" in line)
+
+
+def test_the_apps_before_request_runs_for_every_request_a_blueprints_for_its_own():
+    lines = []
+    basics.narrate_blueprints(out=lines.append)
+    assert "  GET /            before_request ran: [\"app's\"]" in lines
+    assert "  GET /xxxx/login  before_request ran: [\"app's\", \"ac's\"]" in lines
