@@ -89,9 +89,9 @@ def narrate_wsgi(app=None, out=print):
         f"{b''.join(app(EnvironBuilder('/index').get_environ(), lambda *a: None))!r}"
     )
     frames = []  # 7.1 运行flask: app.run() -> run_simple(host, port, self) -> self(environ, ...)
-    app = Flask("run")
-    app.route("/")(lambda: frames.extend(traceback.extract_stack()) or "hello")
-    status, body = served_once.run_simple_once(app, run=app.run)
+    run_app = Flask("run")
+    run_app.route("/")(lambda: frames.extend(traceback.extract_stack()) or "hello")
+    status, body = served_once.run_simple_once(run_app, run=run_app.run)
     out(f"app.run('127.0.0.1', port) -> GET / -> {status} {body!r}; the view was called by:")
     server = [f.name for f in frames if f.filename.endswith("serving.py")]
     flask = [f"app.{f.name}" for f in frames if f.filename.endswith("05_lifecycle.py")]

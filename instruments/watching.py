@@ -224,11 +224,12 @@ def functions_run(functions, during):
         if event == "call" and frame.f_code in names:
             ran.append(names[frame.f_code])
 
-    threading.setprofile(profile)
+    before = sys.getprofile(), threading.getprofile()
+    threading.setprofile(profile)  # the threads `during` starts: a server's, say
     sys.setprofile(profile)
     try:
         during()
     finally:
-        sys.setprofile(None)
-        threading.setprofile(None)
+        sys.setprofile(before[0])
+        threading.setprofile(before[1])
     return ran

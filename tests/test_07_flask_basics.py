@@ -417,5 +417,5 @@ def test_routing_prints_the_options_that_cause_what_the_requests_show():
 def test_the_apps_before_request_runs_for_every_request_a_blueprints_for_its_own():
     lines = []
     basics.narrate_blueprints(out=lines.append)
-    assert "  GET /            before_request ran: [\"app's\"]" in lines
-    assert "  GET /xxxx/login  before_request ran: [\"app's\", \"ac's\"]" in lines
+    assert '  GET /            before_request ran: ["app\'s"]' in lines
+    assert '  GET /xxxx/login  before_request ran: ["app\'s", "ac\'s"]' in lines
