@@ -394,12 +394,11 @@ def narrate_blueprints(out=print):
             "same", "crm", static_folder="bp_static", static_url_path="/static", root_path=root
         )
         app.register_blueprint(same)
-        app.route("/")(lambda: "home")
         client = app.test_client()
-        for path in ("/", "/xxxx/login"):
+        for path in ("/static/a.txt", "/xxxx/login"):
             ran.clear()
             client.get(path)
-            out(f"  GET {path:<12} before_request ran: {ran}")
+            out(f"  GET {path:<14} before_request ran: {ran}")
         for path in ("/xxxx/login", "/xxxx/static/b.txt", "/static/a.txt", "/static/b.txt"):
             response = client.get(path)
             body = response.get_data(as_text=True) if response.status_code == 200 else ""
@@ -779,13 +778,14 @@ def narrate_notes_first_request(out=print):
 def narrate_notes_process_response(out=print):
     out("")
     out("== the notes' 3.4.1, adapted: its run-together last lines made the call they mean ==")
+    mark = lambda header: lambda r: r.headers.__setitem__(header, "ran") or r  # noqa: E731
     for cls, label in ((NotesProcessResponseFlask, "the notes' 3.4.1"), (Flask, "fixed")):
         app = cls("after")
-        app.after_request(lambda r: r.headers.__setitem__("X-After", "ran") or r)
-        app.route("/")(lambda: "ok")
+        app.after_request(mark("X-After"))
+        app.route("/")(lambda: lifecycle.after_this_request(mark("X-This")) and "ok")
         answer = app.test_client().get("/")
-        ran = answer.headers.get("X-After") == "ran"
-        out(f"{label:<16}: GET / -> the app's after_request ran: {ran}")
+        this, after = (answer.headers.get(name) == "ran" for name in ("X-This", "X-After"))
+        out(f"{label:<16}: GET / -> after_this_request ran: {this}; app's after_request: {after}")
 
 
 # The notes' copies that are not Python as printed, each beside the function of 05 that runs in

@@ -417,5 +417,14 @@ def test_routing_prints_the_options_that_cause_what_the_requests_show():
 def test_the_apps_before_request_runs_for_every_request_a_blueprints_for_its_own():
     lines = []
     basics.narrate_blueprints(out=lines.append)
-    assert '  GET /            before_request ran: ["app\'s"]' in lines
-    assert '  GET /xxxx/login  before_request ran: ["app\'s", "ac\'s"]' in lines
+    assert '  GET /static/a.txt  before_request ran: ["app\'s"]' in lines
+    assert '  GET /xxxx/login    before_request ran: ["app\'s", "ac\'s"]' in lines
+
+
+def test_the_notes_3_4_1_runs_after_this_request_but_not_the_apps_after_request():
+    lines = []
+    basics.narrate_notes_process_response(out=lines.append)
+    assert lines[-2:] == [
+        "the notes' 3.4.1: GET / -> after_this_request ran: True; app's after_request: False",
+        "fixed           : GET / -> after_this_request ran: True; app's after_request: True",
+    ]
