@@ -570,10 +570,10 @@ def narrate_custom_session(out=print):
     out(f"the cookie holds only a random id: session=<{len(cookie)} random characters>")
     stored = {"<that id>" if sid == cookie else sid: data for sid, data in interface.store.items()}
     out(f"the data stays on the server, in interface.store = {stored}")
-    out(
-        f"a forged id is a new, empty session: "
-        f"{custom.test_client().get('/session', headers={'Cookie': 'session=forged'}).text!r}"
-    )
+    forged = custom.test_client().get("/session", headers={"Cookie": "session=forged"}).text
+    out(f"a forged id is a new, empty session: {forged!r}")
+    out("003's flask-session: Session(app) sets one like it from SESSION_TYPE (Redis, files, ...);")
+    out("  not installed here, a library of stores (and the notes pip-install falsk-session)")
 
 
 # ==========================================================================================

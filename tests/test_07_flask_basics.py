@@ -428,3 +428,12 @@ def test_the_notes_3_4_1_runs_after_this_request_but_not_the_apps_after_request(
         "the notes' 3.4.1: GET / -> after_this_request ran: True; app's after_request: False",
         "fixed           : GET / -> after_this_request ran: True; app's after_request: True",
     ]
+
+
+def test_the_custom_session_says_what_flask_session_would_do_and_why_it_is_left_out():
+    lines = []
+    basics.narrate_custom_session(out=lines.append)
+    assert lines[-2:] == [
+        "003's flask-session: Session(app) sets one like it from SESSION_TYPE (Redis, files, ...);",
+        "  not installed here, a library of stores (and the notes pip-install falsk-session)",
+    ]
