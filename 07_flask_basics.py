@@ -21,6 +21,7 @@ Test: python -m pytest tests/test_07_flask_basics.py
 import importlib
 import os
 import secrets
+import tempfile
 import threading
 import time
 import traceback
@@ -41,6 +42,7 @@ RequestContext, request = lifecycle.RequestContext, lifecycle.request
 AppContext, _sentinel = lifecycle.AppContext, object()
 flask111 = importlib.import_module("flask111")  # Flask 1.1.1's API beyond the notes, on 05
 session, has_request_context = lifecycle.session, flask111.has_request_context
+View, MethodView = flask111.View, flask111.MethodView  # 回顾 8's CBV: Flask 1.1.1's flask/views.py
 _request_ctx_stack, _app_ctx_stack = lifecycle._request_ctx_stack, lifecycle._app_ctx_stack
 
 
@@ -116,71 +118,6 @@ def narrate_config_principle(out=print):
     config = Config(os.getcwd())  # Config(root_path): where from_pyfile would look
     config.from_object(path)
     out(f"app.config.from_object({path!r}) takes the same: {dict(config) == by_hand}")
-
-
-# ==========================================================================================
-# CBV — View and MethodView (内容回顾 8: as_view returns a view function, a closure)
-# ==========================================================================================
-
-HTTP_METHOD_FUNCS = frozenset(["get", "post", "head", "options", "delete", "put", "trace", "patch"])
-
-
-class View:
-    """A class-based view: subclass it, write dispatch_request, register View.as_view(name)."""
-
-    methods = None
-    provide_automatic_options = None
-    decorators = ()
-
-    def dispatch_request(self, *args, **kwargs):
-        raise NotImplementedError()
-
-    @classmethod
-    def as_view(cls, name, *class_args, **class_kwargs):
-        """A plain view function: each call makes a new instance and dispatches to it. The
-        function closes over cls and the arguments (the notes: 闭包的应用场景)."""
-
-        def view(*args, **kwargs):
-            self = view.view_class(*class_args, **class_kwargs)
-            return self.dispatch_request(*args, **kwargs)
-
-        if cls.decorators:
-            view.__name__ = name
-            view.__module__ = cls.__module__
-            for decorator in cls.decorators:
-                view = decorator(view)
-        view.view_class = cls
-        view.__name__ = name
-        view.__doc__ = cls.__doc__
-        view.__module__ = cls.__module__
-        view.methods = cls.methods
-        view.provide_automatic_options = cls.provide_automatic_options
-        return view
-
-
-class MethodViewType(type):
-    """Fills in `methods` from the handler methods a MethodView defines (get, post, ...)."""
-
-    def __init__(cls, name, bases, namespace):
-        super().__init__(name, bases, namespace)
-        if "methods" not in namespace:
-            methods = set()
-            for base in bases:
-                methods.update(getattr(base, "methods", None) or ())
-            methods.update(key.upper() for key in HTTP_METHOD_FUNCS if hasattr(cls, key))
-            if methods:
-                cls.methods = methods
-
-
-class MethodView(View, metaclass=MethodViewType):
-    """GET goes to self.get, POST to self.post, ..."""
-
-    def dispatch_request(self, *args, **kwargs):
-        meth = getattr(self, request.method.lower(), None)
-        if meth is None and request.method == "HEAD":
-            meth = getattr(self, "get", None)
-        assert meth is not None, f"Unimplemented method {request.method!r}"
-        return meth(*args, **kwargs)
 
 
 # ==========================================================================================
@@ -435,6 +372,59 @@ def narrate_blueprints(out=print):
         out(f"  GET http://{host}/ -> {client.get('/', base_url=f'http://{host}').text!r}")
     out("-> fixed: the wildcard's value arrives as the view's argument; Flask >= 3.1 also needs")
     out("   Flask(..., subdomain_matching=True) for this")
+
+
+# ==========================================================================================
+# 内容回顾 3, 5, 10 — templates: template_global, template_filter, Python's own syntax; and
+# 003 三's folders: the app's templates first, a blueprint's after (flask111's templates)
+# ==========================================================================================
+
+
+def templates_app(root):
+    """内容回顾 5: functions every template can use; 003 三: the notes' Blueprint, with a
+    template_folder and a static_url_path (and no static_folder), its page.html beside the
+    app's."""
+    for folder, text in (("templates", "the app's page.html"), ("xxxx", "ac's page.html")):
+        os.makedirs(os.path.join(root, folder))
+        with open(os.path.join(root, folder, "page.html"), "w", encoding="utf-8") as f:
+            f.write(text)
+    app = flask111.Flask("crm", root_path=root)
+    ac = flask111.Blueprint(
+        "ac", "crm", template_folder="xxxx", static_url_path="xxx", root_path=root
+    )
+    ac.route("/page")(lambda: flask111.render_template("page.html"))
+    app.register_blueprint(ac, url_prefix="/ac")
+
+    @app.template_global()
+    def sb(a1, a2):  # {{ sb(1, 2) }}
+        return a1 + a2
+
+    @app.template_filter()
+    def db(a1, a2, a3):  # {{ 1|db(2, 3) }}: the value before | is the first argument
+        return a1 + a2 + a3
+
+    return app
+
+
+def narrate_templates(out=print):
+    out("")
+    out("== 内容回顾 5 template_global / template_filter, 10 Python's syntax; 003 三's folders ==")
+    with tempfile.TemporaryDirectory() as root:
+        app = templates_app(root)
+        with app.test_request_context("/"):
+            for source in (
+                "{{ sb(1, 2) }} {{ 1|db(2, 3) }}",
+                "{{ [1, 2, 3][1:] }} {{ {'k': 'v'}['k'] }} {{ 'yes' if 1 < 2 else 'no' }}",
+                "{{ request.path }} {{ '<b>' }}",
+            ):
+                out(f"render_template_string({source!r})")
+                out(f"  -> {flask111.render_template_string(source)!r}")
+        page = app.test_client().get("/ac/page").text
+        out(f"GET /ac/page, ac's view: render_template('page.html') -> {page!r}")
+        statics = sorted(r.rule for r in app.url_map.iter_rules() if r.endpoint.endswith("static"))
+    out("-> 003 is right for templates: the app's templates folder is searched first, then each")
+    out("   blueprint's; static_url_path='xxx' without a static_folder adds no static route:")
+    out(f"   {statics} (the app's alone)")
 
 
 # ==========================================================================================
@@ -863,9 +853,11 @@ SECTIONS = sections.registry(
     sections.Section("config", narrate_config_principle, lifecycle.Config.from_object,
                      heading="### 一、flask配置文件", note="003"),
     sections.Section("routing", narrate_routing, RegexConverter, routing_app, check_login,
-                     decorator_placement_app, View, MethodView, note="003",
+                     decorator_placement_app, note="003",
                      heading="### 二、路由系统"),
     sections.Section("blueprints", narrate_blueprints, heading="### 三、蓝图", note="003"),
+    sections.Section("templates", narrate_templates, templates_app, note="000",
+                     heading="### 5.tempalte_global / template_filter"),
     sections.Section("sessions", narrate_sessions, lifecycle.SecureCookieSessionInterface,
                      heading="### flask中 session的流程详解", note="003"),
     sections.Section("custom_session", narrate_custom_session, ServerSideSession,

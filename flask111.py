@@ -2,8 +2,9 @@
 
 05_lifecycle.py is the notes' Flask: the request's path and what the notes read of a real
 app, each class whole where it is defined. A learner's program also calls what the notes never
-open: errorhandler, the test client's extras, jsonify, url_for, templates, the TRAP_*
-settings, URL value processors and defaults, app.run's banner. They are here, written to behave
+open: errorhandler, the test client's extras, jsonify, url_for, templates (filters, globals, a
+blueprint's folder after the app's), class-based views, the TRAP_* settings, URL value
+processors and defaults, app.run's banner. They are here, written to behave
 as Flask 1.1.1's do, as subclasses of 05's classes, the way Flask itself layers
 Flask(App(Scaffold)): where the request's path needs more, a method here adds it, calling 05's
 with super() where 05's still does its part.
@@ -857,6 +858,22 @@ class Flask(lifecycle.Flask):
             self._jinja_env = create_jinja_environment(self)
         return self._jinja_env
 
+    @setupmethod
+    def add_template_filter(self, f, name=None):
+        """{{ value|name }} calls f(value): a filter, for every template of the app."""
+        self.jinja_env.filters[name or f.__name__] = f
+
+    def template_filter(self, name=None):
+        return lambda f: self.add_template_filter(f, name) or f
+
+    @setupmethod
+    def add_template_global(self, f, name=None):
+        """{{ name(...) }} calls f(...) in every template of the app."""
+        self.jinja_env.globals[name or f.__name__] = f
+
+    def template_global(self, name=None):
+        return lambda f: self.add_template_global(f, name) or f
+
     def update_template_context(self, context):
         """The context processors' names, under what the caller passed."""
         bp = _request_ctx_stack.top.request.blueprint if has_request_context() else None
@@ -923,6 +940,71 @@ def _encode_idna(host):
         return host.encode("ascii")
     except UnicodeError:
         return b".".join(label.encode("idna") for label in host.split("."))
+
+
+# ==========================================================================================
+# Class-based views, 内容回顾 8's CBV: as_view returns a view function, a closure (flask/views.py)
+# ==========================================================================================
+
+HTTP_METHOD_FUNCS = frozenset(["get", "post", "head", "options", "delete", "put", "trace", "patch"])
+
+
+class View:
+    """A class-based view: subclass it, write dispatch_request, register View.as_view(name)."""
+
+    methods = None
+    provide_automatic_options = None
+    decorators = ()
+
+    def dispatch_request(self, *args, **kwargs):
+        raise NotImplementedError()
+
+    @classmethod
+    def as_view(cls, name, *class_args, **class_kwargs):
+        """A plain view function: each call makes a new instance and dispatches to it. The
+        function closes over cls and the arguments (the notes: 闭包的应用场景)."""
+
+        def view(*args, **kwargs):
+            self = view.view_class(*class_args, **class_kwargs)
+            return self.dispatch_request(*args, **kwargs)
+
+        if cls.decorators:
+            view.__name__ = name
+            view.__module__ = cls.__module__
+            for decorator in cls.decorators:
+                view = decorator(view)
+        view.view_class = cls
+        view.__name__ = name
+        view.__doc__ = cls.__doc__
+        view.__module__ = cls.__module__
+        view.methods = cls.methods
+        view.provide_automatic_options = cls.provide_automatic_options
+        return view
+
+
+class MethodViewType(type):
+    """Fills in `methods` from the handler methods a MethodView defines (get, post, ...)."""
+
+    def __init__(cls, name, bases, namespace):
+        super().__init__(name, bases, namespace)
+        if "methods" not in namespace:
+            methods = set()
+            for base in bases:
+                methods.update(getattr(base, "methods", None) or ())
+            methods.update(key.upper() for key in HTTP_METHOD_FUNCS if hasattr(cls, key))
+            if methods:
+                cls.methods = methods
+
+
+class MethodView(View, metaclass=MethodViewType):
+    """GET goes to self.get, POST to self.post, ..."""
+
+    def dispatch_request(self, *args, **kwargs):
+        meth = getattr(self, request.method.lower(), None)
+        if meth is None and request.method == "HEAD":
+            meth = getattr(self, "get", None)
+        assert meth is not None, f"Unimplemented method {request.method!r}"
+        return meth(*args, **kwargs)
 
 
 # ==========================================================================================
@@ -1027,13 +1109,38 @@ def create_jinja_environment(app):
     """Templates from the app's templates folder; request, session, g, config and url_for
     are there in every template. Autoescaped: .html, .htm, .xml, .xhtml and strings."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(os.path.join(app.root_path, app.template_folder)),
+        loader=DispatchingJinjaLoader(app),
         autoescape=lambda name: name is None or name.endswith((".html", ".htm", ".xml", ".xhtml")),
     )
     env.globals.update(
         url_for=url_for, config=app.config, request=request, session=session, g=g,
     )  # fmt: skip
     return env
+
+
+class DispatchingJinjaLoader(jinja2.BaseLoader):
+    """The app's templates folder first, then each blueprint's in the order they were
+    registered: the app's template hides a blueprint's of the same name (003 三: 先从最外层的
+    templates文件找,找不到才到自定义的template_folder里面找)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def loaders(self):
+        for owner in (self.app, *self.app.blueprints.values()):
+            if owner.template_folder is not None:
+                yield jinja2.FileSystemLoader(os.path.join(owner.root_path, owner.template_folder))
+
+    def get_source(self, environment, template):
+        for loader in self.loaders():
+            try:
+                return loader.get_source(environment, template)
+            except jinja2.TemplateNotFound:
+                continue
+        raise jinja2.TemplateNotFound(template)
+
+    def list_templates(self):
+        return sorted({name for loader in self.loaders() for name in loader.list_templates()})
 
 
 def _default_template_context():

@@ -679,6 +679,43 @@ def own_suite_cases():
     return out
 
 
+def template_cases():
+    """内容回顾 3, 5 and 10: template_filter, template_global, Python-like expressions; 003 三:
+    the app's templates folder before a blueprint's."""
+    out = {}
+    with tempfile.TemporaryDirectory() as root:
+        for folder, text in (("templates", "app's page"), ("bp_templates", "blueprint's page")):
+            os.makedirs(os.path.join(root, folder))
+            with open(os.path.join(root, folder, "page.html"), "w") as f:
+                f.write(text)
+        with open(os.path.join(root, "bp_templates", "only.html"), "w") as f:
+            f.write("only the blueprint's")
+        app = api.Flask("crm", root_path=root)
+        bp = api.Blueprint("ac", "crm", template_folder="bp_templates", root_path=root)
+        bp.add_url_rule("/page", "page", lambda: api.render_template("page.html"))
+        bp.add_url_rule("/only", "only", lambda: api.render_template("only.html"))
+        bp.add_url_rule("/none", "none", lambda: api.render_template("none.html"))
+        app.register_blueprint(bp, url_prefix="/ac")
+        app.template_filter()(lambda x: x * 2)
+        app.template_filter("double")(lambda x: x * 2)
+        app.template_global("sb")(lambda name: f"hi {name}")
+        app.add_template_global(len, "size")
+        source = "{{ 21|double }} {{ sb('alex') }} {{ size([1, 2]) }} {{ [1, 2, 3][1:] }} "
+        source += "{{ {'a': 1}.items()|list }} {{ 'x' if 1 > 0 else 'y' }} {{ '<b>' }}"
+        app.add_url_rule("/t", "t", lambda: api.render_template_string(source))
+        client = app.test_client()
+        for path in ("/ac/page", "/ac/only", "/t"):
+            out[path] = client.get(path).get_data(as_text=True)
+        app.logger.disabled = True  # the 500 below logs its traceback
+        out["/ac/none"] = client.get("/ac/none").status_code
+        out["filters named"] = sorted(
+            k for k in ("<lambda>", "double") if k in app.jinja_env.filters
+        )
+        with app.app_context():
+            out["listed"] = [t for t in app.jinja_env.list_templates() if t.endswith(".html")]
+    return out
+
+
 CASES = {
     "run": run_cases,
     "client": client_cases,
@@ -691,6 +728,7 @@ CASES = {
     "responses": response_cases,
     "helpers": helper_cases,
     "own_suite": own_suite_cases,
+    "templates": template_cases,
 }
 
 

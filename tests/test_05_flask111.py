@@ -165,6 +165,7 @@ APP_PARTS = [
     "responses",
     "helpers",
     "own_suite",
+    "templates",
 ]
 # What Werkzeug 3 cannot do as Werkzeug 1.0.1 did: a cookie Domain with a leading dot (RFC 6265
 # says browsers ignore it, and Werkzeug 2.0 stopped writing it). {(part, case): (real, ours)}

@@ -437,3 +437,19 @@ def test_the_custom_session_says_what_flask_session_would_do_and_why_it_is_left_
         "003's flask-session: Session(app) sets one like it from SESSION_TYPE (Redis, files, ...);",
         "  not installed here, a library of stores (and the notes pip-install falsk-session)",
     ]
+
+
+def test_templates_use_the_apps_functions_pythons_syntax_and_the_apps_folder_first():
+    """内容回顾 5 and 10, and 003 三's lookup order, on flask111's templates (which
+    tests/flask111_app_cases.py checks against Flask 1.1.1)."""
+    lines = []
+    basics.narrate_templates(out=lines.append)
+    for line in (
+        "  -> '3 6'",
+        "  -> '[2, 3] v yes'",
+        "  -> '/ &lt;b&gt;'",
+        "GET /ac/page, ac's view: render_template('page.html') -> \"the app's page.html\"",
+        "   ['/static/<path:filename>'] (the app's alone)",
+    ):
+        assert line in lines, line
+    assert both_stacks_empty()

@@ -33,7 +33,7 @@ PASSING = {
     "test_reqctx.py": 10,
     "test_signals.py": 4,
     "test_subclassing.py": 1,
-    "test_templating.py": 8,
+    "test_templating.py": 17,  # 8 before template filters, globals and blueprint folders
     "test_testing.py": 23,
     "test_user_error_handler.py": 9,
     "test_views.py": 12,

@@ -1,4 +1,4 @@
 import importlib
 
-_basics = importlib.import_module("07_flask_basics")  # 回顾 8's CBV
-View, MethodView = _basics.View, _basics.MethodView
+_flask111 = importlib.import_module("flask111")  # 回顾 8's CBV
+View, MethodView = _flask111.View, _flask111.MethodView
