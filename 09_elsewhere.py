@@ -21,6 +21,8 @@ Test: python -m pytest tests/test_09_elsewhere.py
 import importlib
 import threading
 
+from werkzeug.test import Client
+
 from instruments import cli, sections, serving, watching
 
 localstack = importlib.import_module("03_localstack")
@@ -177,6 +179,14 @@ def narrate_what_is_made_when(app=None, out=print):
         out(f"{label}: {', '.join(n for n in names if (seen[0][n] is seen[1][n]) is same)}")
     out("-> the app, the two LocalStacks (each with its Local) and the proxies are made once;")
     out("   a request makes its contexts (with its Request and its g), kept in the storage")
+    try:  # 003, just above: from falsk.globals import _request_ctx_stack
+        importlib.import_module("falsk.globals")
+    except ModuleNotFoundError as exc:
+        out(f"003's `from falsk.globals import _request_ctx_stack` -> ModuleNotFoundError: {exc}")
+    viewed = lifecycle.Flask("notes")
+    viewed.route("/")(lambda: repr(_request_ctx_stack.top))  # 003: 在视图函数中可以直接调用
+    top = Client(viewed).get("/").text
+    out(f"fixed, flask.globals (05's here): in a view, _request_ctx_stack.top -> {top}")
 
 
 SECTIONS = sections.registry(

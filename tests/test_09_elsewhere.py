@@ -66,3 +66,14 @@ def test_the_lifecycle_page_says_why_a_streamed_request_has_two_pops():
     with client.get("/index") as response:
         response.get_data()
     assert "pushed twice" not in client.get("/lifecycle").get_data(as_text=True)
+
+
+def test_the_notes_falsk_import_fails_and_the_view_reads_its_own_context():
+    lines = []
+    elsewhere.narrate_what_is_made_when(out=lines.append)
+    assert lines[-2:] == [
+        "003's `from falsk.globals import _request_ctx_stack` -> ModuleNotFoundError: "
+        "No module named 'falsk'",
+        "fixed, flask.globals (05's here): in a view, _request_ctx_stack.top -> "
+        "<RequestContext 'http://localhost/' [GET] of notes>",
+    ]
