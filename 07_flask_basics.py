@@ -327,6 +327,8 @@ def narrate_blueprints(out=print):
         app.before_request(lambda: ran.append("app's"))
         ac.before_request(lambda: ran.append("ac's"))  # recorded: register_blueprint replays it
         app.register_blueprint(ac, url_prefix="/xxxx")  # the notes: register_blurprint (typo)
+        added = sorted(r.rule for r in app.url_map.iter_rules() if r.endpoint.startswith("ac."))
+        out(f"  register_blueprint(ac, url_prefix='/xxxx') added {added}")
         same = Blueprint(
             "same", "crm", static_folder="bp_static", static_url_path="/static", root_path=root
         )

@@ -417,6 +417,8 @@ def test_routing_prints_the_options_that_cause_what_the_requests_show():
 def test_the_apps_before_request_runs_for_every_request_a_blueprints_for_its_own():
     lines = []
     basics.narrate_blueprints(out=lines.append)
+    added = "['/xxxx/login', '/xxxx/static/<path:filename>']"
+    assert f"  register_blueprint(ac, url_prefix='/xxxx') added {added}" in lines
     assert '  GET /static/a.txt  before_request ran: ["app\'s"]' in lines
     assert '  GET /xxxx/login    before_request ran: ["app\'s", "ac\'s"]' in lines
 
