@@ -740,11 +740,12 @@ def both_inside(enter, timeout=0.5):
     def view():
         with enter():
             try:
-                return str(meeting.wait() >= 0)
+                meeting.wait()
             except threading.BrokenBarrierError:
-                return "False"
+                return "alone"
+            return "met"
 
-    return requested_at_once(view, users=2) == ["True", "True"]
+    return requested_at_once(view, users=2) == ["met", "met"]
 
 
 def closed_under_query(settings=None):
