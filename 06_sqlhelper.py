@@ -732,7 +732,7 @@ def requested_at_once(view, users):
     return answers
 
 
-def both_inside(enter, timeout=0.5):
+def both_inside(enter, timeout=1.0):
     """Two users request, at the same moment, a view that runs `with enter():`: are both
     inside at once? Each waits inside for the other, at most `timeout` seconds."""
     meeting = threading.Barrier(2, timeout=timeout)
