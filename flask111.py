@@ -864,7 +864,13 @@ class Flask(lifecycle.Flask):
         self.jinja_env.filters[name or f.__name__] = f
 
     def template_filter(self, name=None):
-        return lambda f: self.add_template_filter(f, name) or f
+        """@app.template_filter(): the decorator form of add_template_filter."""
+
+        def decorator(f):
+            self.add_template_filter(f, name=name)
+            return f
+
+        return decorator
 
     @setupmethod
     def add_template_global(self, f, name=None):
@@ -872,7 +878,13 @@ class Flask(lifecycle.Flask):
         self.jinja_env.globals[name or f.__name__] = f
 
     def template_global(self, name=None):
-        return lambda f: self.add_template_global(f, name) or f
+        """@app.template_global(): the decorator form of add_template_global."""
+
+        def decorator(f):
+            self.add_template_global(f, name=name)
+            return f
+
+        return decorator
 
     def update_template_context(self, context):
         """The context processors' names, under what the caller passed."""
