@@ -105,14 +105,18 @@ class Tracker:
         return line
 
     def wait_until(self, done, deadline):
-        """Wait until done() holds (checked under the lock) or the deadline passes."""
-        with self.changed:
-            while not done():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self.changed.wait(left)
-            return True
+        """Wait until done() holds (checked under the lock) or the deadline passes. It looks
+        every 20 ms rather than in Condition.wait: the main thread waits here for a second
+        Ctrl-C, and one landing inside Condition.wait, after it has let go of its lock, made
+        the `with` around it let go again (RuntimeError, and a traceback)."""
+        while True:
+            with self.changed:
+                if done():
+                    return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(left, 0.02))
 
 
 class RequestHandler(WSGIRequestHandler):
