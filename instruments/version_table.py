@@ -13,7 +13,7 @@ import re
 import sys
 import time
 
-from instruments import venvs
+from instruments import sections, venvs
 
 RESULTS = pathlib.Path(__file__).resolve().parent.parent / "docs" / "then-and-now.json"
 RAN, WARNED, FAILED = "✓", "⚠", "✗"
@@ -79,8 +79,8 @@ print(json.dumps({"error": error, "warned": warned, "printed": printed.getvalue(
 
 def cell(outcome):
     """A probe's outcome as a cell: ✓ it ran, ⚠ it ran and warned, ✗ it raised; and why, in
-    one line (what it printed last, the warning, or the error)."""
-    said = (outcome["printed"].splitlines() or [""])[-1]
+    one line (what it printed last, the warning, or the error), addresses and idents masked."""
+    said = sections.mask((outcome["printed"].splitlines() or [""])[-1])
     if outcome["error"] is not None:  # (an ImportError's path is this machine's, not Flask's)
         error = re.sub(r" \(/\S*\)$", "", outcome["error"])
         return {"mark": FAILED, "why": f"{error} {said}".strip()}

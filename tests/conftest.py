@@ -44,6 +44,7 @@ SCRIPTS = [
     "07_flask_basics",
     "08_deploy",
     "09_elsewhere",
+    "10_then_and_now",
 ]
 
 

@@ -31,6 +31,7 @@ ALLOWED = {
         "flask111",
     ],
     "09_elsewhere": ["03_localstack", "04_proxy", "05_lifecycle", "flask111"],
+    "10_then_and_now": [],
     "flask111": ["03_localstack", "04_proxy", "05_lifecycle"],
     "instruments.cli": [],
     "instruments.serving": [],
@@ -44,6 +45,8 @@ ALLOWED = {
     "instruments.served_once": [],
     "instruments.figure": [],
     "instruments.server_count": [],
+    "instruments.venvs": [],
+    "instruments.version_table": [],
 }
 
 
