@@ -30,7 +30,7 @@ import sys
 from functools import partial
 from itertools import chain
 
-from instruments import cli, sections
+from instruments import cli, sections, version_table
 
 localstack = importlib.import_module("03_localstack")
 storage_view = localstack.storage_view
@@ -569,6 +569,9 @@ def demo_four_mappings():
         _app_ctx_stack.pop()
 
 
+GET_IDENT = "`Local().__ident_func__`, `from werkzeug.local import get_ident`"  # 10's row
+
+
 def demo_flask_today():
     print()
     print("== 001: 在最新的flask 3.0.3版本中这个部分不同 — the notes' names today ==")
@@ -582,7 +585,7 @@ def demo_flask_today():
     rows = [
         (
             "_request_ctx_stack, _app_ctx_stack",
-            "removed in Flask 2.3",
+            f"gone (10 measured: {version_table.history('`_request_ctx_stack.top`')})",
             not hasattr(flask_globals, "_request_ctx_stack"),
         ),
         (
@@ -605,7 +608,7 @@ def demo_flask_today():
         ),
         (
             "werkzeug.local.get_ident, __storage__, ident_func",
-            "removed in Werkzeug 2.1",
+            f"gone (10 measured, with each Flask's Werkzeug: {version_table.history(GET_IDENT)})",
             not hasattr(wz_local, "get_ident"),
         ),
     ]

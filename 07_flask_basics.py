@@ -34,7 +34,7 @@ from werkzeug.routing import BaseConverter
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response
 
-from instruments import cli, sections, served_once, watching
+from instruments import cli, sections, served_once, version_table, watching
 
 lifecycle = importlib.import_module("05_lifecycle")
 Flask, Blueprint, Config = lifecycle.Flask, lifecycle.Blueprint, lifecycle.Config
@@ -58,7 +58,7 @@ def wsgiref_app(environ, start_response):
 
 
 def werkzeug_app(environ, start_response):
-    """内容回顾 2, flask之前 — with Response: the notes' BaseResponse is gone in Werkzeug 2.1+."""
+    """内容回顾 2, flask之前 — with Response: the notes' BaseResponse is gone (10: wsgi)."""
     response = Response("你好")
     return response(environ, start_response)
 
@@ -764,7 +764,7 @@ def narrate_notes_first_request(out=print):
         for _ in range(3):
             app.test_client().get("/")
         out(f"{label:<14}: 3 requests -> before_first_request ran {len(calls)}x")
-    out("(before_first_request itself was removed in Flask 2.3)")
+    out(f"(before_first_request itself: {version_table.history('`@app.before_first_request`')})")
 
 
 def narrate_notes_process_response(out=print):
@@ -825,27 +825,18 @@ def narrate_as_printed(out=print):
 
 def narrate_removed_names(out=print):
     out("")
-    out("== names the notes use that later Flask dropped ==")
-    for old, new in NAMES_SINCE_1_1_1:
-        out(f"the notes' {old}")
-        out(f"  -> {new}")
+    out("== names the notes use that later Flask dropped (as 10 measured them) ==")
+    for name in NAMES_SINCE_1_1_1:
+        out(f"the notes' {name}: {version_table.history(name)}")
+        out(f"  -> {version_table.row(name)['today']}")
 
 
-# The notes' names that later versions of Flask dropped: checked against Flask 1.1.1 and the
-# Flask 3 installed here by tests/test_05_flask111.py and tests/test_07_flask_basics.py.
+# The notes' names that later versions of Flask dropped: 10_then_and_now.py's rows, whose cells
+# (✓ works, ⚠ warns, ✗ gone, per release) are measured on each Flask by its --probe.
 NAMES_SINCE_1_1_1 = (
-    (
-        "app.open_session / app.save_session",
-        "app.session_interface.open_session (1.1.1 has both, deprecated; gone in 2.0)",
-    ),
-    (
-        "app.session_cookie_name",
-        'app.config["SESSION_COOKIE_NAME"] (the attribute is gone in 2.3)',
-    ),
-    (
-        "total_seconds(lifetime)",
-        "lifetime.total_seconds() (flask.helpers.total_seconds: deprecated in 2.0, gone in 2.1)",
-    ),
+    "`app.open_session(request)` / `app.save_session(session, response)`",
+    "`app.session_cookie_name`",
+    "`total_seconds(app.permanent_session_lifetime)`",
 )
 
 
