@@ -74,6 +74,7 @@ def print_rows(rows, title):
     print()
     print(f"== {title} ==")
     print("\n".join(version_table.table(rows, results)))
+    print()
     print(version_table.LEGEND)
     changed = version_table.seen_today(rows, results)
     if changed:

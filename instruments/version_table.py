@@ -155,6 +155,12 @@ def seen_today(rows, results):
     return lines
 
 
+def counts(release, results):
+    """How many rows are ✓, ⚠ and ✗ on `release`."""
+    marks = [measured["cells"][release]["mark"] for measured in results["rows"].values()]
+    return [str(marks.count(mark)) for mark in (RAN, WARNED, FAILED)]
+
+
 def page(tables, results):
     """The whole table as a markdown page (docs/then-and-now.md): `tables` is a script's
     {name: (rows, the notes' heading, note)}."""
@@ -168,10 +174,11 @@ def page(tables, results):
         "[10_then_and_now.py](../10_then_and_now.py), and `--only NAME --markdown` prints them "
         f"beside their table. {LEGEND}.",
         "",
-        "| release | installed with |",
-        "|---|---|",
-        *(f"| {release} | {pins} |" for release, pins in results["releases"].items()),
-    ]
+        "| release | ✓ works as the notes use it | ⚠ warns | ✗ gone, or not so | installed with |",
+        "|---|:-:|:-:|:-:|---|",
+        *(f"| {release} | {' | '.join(counts(release, results))} | {pins} |"
+          for release, pins in results["releases"].items()),
+    ]  # fmt: skip
     for rows, heading, note in tables.values():
         lines += ["", f"## {heading.lstrip('#').strip()} (note {note})", ""]
         lines += [*table(rows, results), "", *seen_today(rows, results)]

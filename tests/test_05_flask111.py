@@ -12,12 +12,13 @@ Without the package registry the test skips, except under CI=true, where it fail
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 from conftest import ROOT, load, missing
+
+from instruments import venvs
 
 lifecycle = load("05_lifecycle")
 flask111 = load("flask111")
@@ -39,24 +40,10 @@ APP_CASES = ROOT / "tests" / "flask111_app_cases.py"
 
 @pytest.fixture(scope="module")
 def flask111_python():
-    python, marker = VENV / "bin" / "python", VENV / "pins.txt"
-    if not (python.exists() and marker.exists() and marker.read_text() == "\n".join(PINS)):
-        shutil.rmtree(VENV, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=300)
-        install = subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *PINS],
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        if install.returncode != 0:
-            shutil.rmtree(VENV, ignore_errors=True)
-            missing(
-                "Flask 1.1.1's environment",
-                install.stderr.strip().splitlines()[-1:] or "pip failed",
-            )
-        marker.write_text("\n".join(PINS))
-    return str(python)
+    try:
+        return str(venvs.python_in(VENV, PINS))
+    except venvs.BuildError as exc:
+        missing("Flask 1.1.1's environment", exc)
 
 
 def run_cases(python, side, other_cookie=None, cases=CASES):
