@@ -5,14 +5,13 @@ already found "在最新的flask 3.0.3版本中这个部分不同" and went back
 for each name or behaviour the notes use, on which release it works as the notes use it, when
 it warned, when it went, and what to write on Flask 3.1 instead.
 
-Over 09 this adds no Flask of its own: it runs the real ones. Each row below is a few lines
-that use a name as the notes do (an `assert` where the notes claim a behaviour). `--probe`
-builds one virtual environment per release under .cache/then-and-now/ (Flask with the
-Werkzeug, Jinja2, itsdangerous, MarkupSafe, click, blinker and DBUtils of its day; the package
-index is needed once), runs every row there in a fresh process, and writes the measured cells to
-docs/then-and-now.json and the table to docs/then-and-now.md. A cell is ✓ (it ran), ⚠ (it
-ran, with a DeprecationWarning) or ✗ (an error: the name is gone, or the behaviour changed).
-The plain run prints the committed results: no network, no venvs.
+Over 09 this adds no Flask of its own: it runs the real ones. Each row is a few lines that use
+a name as the notes do (an `assert` where they claim a behaviour). `--probe` builds a venv per
+release under .cache/then-and-now/ (Flask with the Werkzeug, Jinja2, itsdangerous, MarkupSafe,
+click, blinker and DBUtils of its day; the package index is needed once), runs every row there
+in a fresh process, and writes the cells to docs/then-and-now.json and docs/then-and-now.md: ✓
+it ran, ⚠ it ran with a DeprecationWarning, ✗ an error (the name is gone, or the behaviour
+changed). The plain run prints the committed results: no network, no venvs.
 
 Run:  python 10_then_and_now.py            the tables, per notes section, from the results
       python 10_then_and_now.py --probe    measure again: build the venvs, run every row
@@ -28,22 +27,23 @@ from instruments import cli, sections, venvs, version_table
 HERE = pathlib.Path(__file__).resolve().parent
 PAGE = HERE / "docs" / "then-and-now.md"
 
-# Each release with the libraries of its day (the newest of each when that Flask was current).
+# Each release with the libraries of its day (the newest of each when that Flask was current),
+# and greenlet 3.1.1 for all (greenlets of 2019 do not build on today's Python).
 RELEASES = {
     "1.1.1": "flask==1.1.1 werkzeug==1.0.1 jinja2==2.11.3 itsdangerous==1.1.0 markupsafe==1.1.1 "
-    "click==7.1.2 blinker==1.4 dbutils==1.3",
+    "click==7.1.2 blinker==1.4 dbutils==1.3 greenlet==3.1.1",
     "2.0": "flask==2.0.3 werkzeug==2.0.3 jinja2==3.0.3 itsdangerous==2.0.1 markupsafe==2.0.1 "
-    "click==8.0.4 blinker==1.4 dbutils==3.0.2",
+    "click==8.0.4 blinker==1.4 dbutils==3.0.2 greenlet==3.1.1",
     "2.1": "flask==2.1.3 werkzeug==2.1.2 jinja2==3.1.2 itsdangerous==2.1.2 markupsafe==2.1.1 "
-    "click==8.1.3 blinker==1.5 dbutils==3.0.2",
+    "click==8.1.3 blinker==1.5 dbutils==3.0.2 greenlet==3.1.1",
     "2.2": "flask==2.2.5 werkzeug==2.2.3 jinja2==3.1.2 itsdangerous==2.1.2 markupsafe==2.1.2 "
-    "click==8.1.3 blinker==1.6.2 dbutils==3.0.3",
+    "click==8.1.3 blinker==1.6.2 dbutils==3.0.3 greenlet==3.1.1",
     "2.3": "flask==2.3.3 werkzeug==2.3.7 jinja2==3.1.2 itsdangerous==2.1.2 markupsafe==2.1.3 "
-    "click==8.1.7 blinker==1.6.2 dbutils==3.0.3",
+    "click==8.1.7 blinker==1.6.2 dbutils==3.0.3 greenlet==3.1.1",
     "3.0": "flask==3.0.3 werkzeug==3.0.2 jinja2==3.1.3 itsdangerous==2.1.2 markupsafe==2.1.5 "
-    "click==8.1.7 blinker==1.7.0 dbutils==3.1.0",
+    "click==8.1.7 blinker==1.7.0 dbutils==3.1.0 greenlet==3.1.1",
     "3.1": "flask==3.1.3 werkzeug==3.1.8 jinja2==3.1.6 itsdangerous==2.2.0 markupsafe==3.0.3 "
-    "click==8.4.0 blinker==1.9.0 dbutils==3.1.2",
+    "click==8.4.0 blinker==1.9.0 dbutils==3.1.2 greenlet==3.1.1",
 }
 TODAY = "3.1"
 
@@ -71,8 +71,7 @@ def print_rows(rows, title):
     """A notes section's rows as measured (docs/then-and-now.json): the table, the legend, and
     what a learner on Flask 3.1 sees instead, and writes instead."""
     results = version_table.results()
-    print()
-    print(f"== {title} ==")
+    print(f"\n== {title} ==")
     print("\n".join(version_table.table(rows, results)))
     print()
     print(version_table.LEGEND)
@@ -156,6 +155,16 @@ LOCALS = (
         assert seen == "set by the first task"
         """, today="each task has its own: what one task sets, the next does not see",
         swap={'seen == "set by the first task"': "seen is None"}),
+    Row("a greenlet has its own `Local` (`from greenlet import getcurrent as get_ident`)", """
+        import greenlet
+        from werkzeug.local import Local
+        local = Local()
+        local.x = "set in the main greenlet"
+        seen = []
+        greenlet.greenlet(lambda: seen.append(getattr(local, "x", None))).switch()
+        print("a new greenlet sees", repr(seen[0]))
+        assert seen == [None]
+        """),
     Row("`release_local(local)`", """
         from werkzeug.local import Local, release_local
         local = Local()
@@ -373,14 +382,6 @@ LIFECYCLE = (
             app.try_trigger_before_first_request_functions()
         assert seen == ["first"]
         """, today="gone, with `before_first_request`"),
-    Row("第3步 `full_dispatch_request`, `preprocess_request`, `process_response`", """
-        import flask
-        app = flask.Flask("probe")
-        app.route("/")(lambda: "hi")
-        with app.test_request_context("/"):
-            assert app.full_dispatch_request().get_data() == b"hi"
-        assert callable(app.preprocess_request) and callable(app.process_response)
-        """),
     Row("第3步 `request_started.send(app)` and the other signals, in order", """
         import flask
         from flask import signals
@@ -689,7 +690,7 @@ def main(argv=None):
             PAGE.write_text(version_table.page(TABLES, results), encoding="utf-8")
             print(f"wrote {version_table.RESULTS.relative_to(HERE)}, {PAGE.relative_to(HERE)}")
             return
-        version_table.results()  # measured, before any table is printed
+        version_table.results(rows=ROWS)  # each row measured as written, or a one-line error
     except (version_table.NotMeasured, venvs.BuildError) as exc:
         sys.exit(f"10_then_and_now.py: {exc}")
     sections.run(SECTIONS, args, parser)

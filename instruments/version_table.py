@@ -23,13 +23,23 @@ class NotMeasured(Exception):
     """The results file is missing or unreadable, or holds no such row."""
 
 
-def results(path=RESULTS):
+def results(path=RESULTS, rows=()):
+    """The measured results; with `rows`, only if each was measured with the probe it has now."""
     try:
-        return json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+        measured = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise NotMeasured(
             f"{path}: {exc.__class__.__name__} ({exc}); run python 10_then_and_now.py --probe"
         ) from None
+    stale = [
+        row.name for row in rows if measured["rows"].get(row.name, {}).get("probe") != row.probe
+    ]
+    if stale:
+        raise NotMeasured(
+            f"{path}: {len(stale)} row(s) not measured as written now, {stale[0]} first; "
+            "run python 10_then_and_now.py --probe"
+        )
+    return measured
 
 
 def row(name, path=RESULTS):

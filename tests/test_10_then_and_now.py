@@ -92,6 +92,28 @@ def test_the_plain_run_needs_no_venv_and_no_network(tmp_path):
     assert "then-and-now.json" in line and line.endswith("run python 10_then_and_now.py --probe")
 
 
+def test_results_of_other_probes_are_a_one_line_error_not_a_table(tmp_path):
+    """Rows added or probes changed since the last --probe: the plain run says so, and prints
+    no table that would mix old cells with new rows."""
+    copy = tmp_path / "project"
+    shutil.copytree(ROOT / "instruments", copy / "instruments")
+    (copy / "docs").mkdir()
+    shutil.copy(ROOT / "10_then_and_now.py", copy)
+    for change in ("drop a row", "change a probe"):
+        stale = json.loads(json.dumps(RESULTS))
+        first = next(iter(stale["rows"]))
+        if change == "drop a row":
+            del stale["rows"][first]
+        else:
+            stale["rows"][first]["probe"] += "\npass"
+        version_table.write(stale, copy / "docs" / "then-and-now.json")
+        result = run_in(copy)
+        assert result.returncode == 1 and result.stdout == "", change
+        [line] = result.stderr.splitlines()
+        assert f"1 row(s) not measured as written now, {first} first" in line, change
+        assert line.endswith("run python 10_then_and_now.py --probe")
+
+
 def run_in(folder):
     return subprocess.run(
         [sys.executable, "10_then_and_now.py"],
