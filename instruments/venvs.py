@@ -1,4 +1,5 @@
-"""Side virtual environments, one per set of pins, under .cache/: what 10 probes old Flasks in.
+"""Side virtual environments, one per set of pins, under .cache/: where 10 probes each Flask
+release, and where the side-by-side tests run Flask 1.1.1.
 
 Flask 1.1.1 cannot share an environment with Werkzeug 3, nor Flask 2.0 with Flask 3.1, so each
 release gets its own venv, built once from its pins with the running Python (the package index

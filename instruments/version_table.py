@@ -1,15 +1,16 @@
 """The notes then and now, measured: run rows of probes on several Flasks, keep the results in
 docs/then-and-now.json, and show them as markdown tables.
 
-10 is handed nothing here: it hands its rows (each with `name`, `probe`, `today`,
-`today_probe`) and its releases' pins to `measure`, and prints `table`s of what `results` reads.
-04 and 07 say when a name of the notes changed by reading `history` here, never by typing a
-version. Nothing here imports a numbered script.
+`measure` is handed 10's rows (each with `name`, `probe`, `today`, `today_probe`) and its
+releases' pins, and runs every probe in every release; `results` reads what `write` kept, and
+`table`, `seen_today` and `page` show it. 04 and 07 say when a name of the notes changed by
+reading `history` here, never by typing a version. Nothing here imports a numbered script.
 """
 
 import json
 import pathlib
 import re
+import subprocess
 import sys
 import time
 
@@ -31,6 +32,8 @@ def results(path=RESULTS, rows=()):
         raise NotMeasured(
             f"{path}: {exc.__class__.__name__} ({exc}); run python 10_then_and_now.py --probe"
         ) from None
+    if not isinstance(measured, dict) or not isinstance(measured.get("rows"), dict):
+        raise NotMeasured(f"{path} holds no rows; run python 10_then_and_now.py --probe")
     stale = [
         row.name for row in rows if measured["rows"].get(row.name, {}).get("probe") != row.probe
     ]
@@ -99,8 +102,11 @@ def cell(outcome):
     return {"mark": RAN, "why": said}
 
 
-def run_probe(python, probe):
-    status, out, err = venvs.run_in(python, RUNNER, stdin=probe)
+def run_probe(python, probe, timeout=60):
+    try:
+        status, out, err = venvs.run_in(python, RUNNER, stdin=probe, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"mark": FAILED, "why": f"the probe ran for over {timeout} s"}
     if status != 0:  # the runner itself failed: Flask did not even import
         return {"mark": FAILED, "why": (err.strip().splitlines() or ["?"])[-1]}
     return cell(json.loads(out))

@@ -112,6 +112,11 @@ def test_results_of_other_probes_are_a_one_line_error_not_a_table(tmp_path):
         [line] = result.stderr.splitlines()
         assert f"1 row(s) not measured as written now, {first} first" in line, change
         assert line.endswith("run python 10_then_and_now.py --probe")
+    (copy / "docs" / "then-and-now.json").write_text("[]", encoding="utf-8")
+    result = run_in(copy)
+    assert result.returncode == 1 and result.stderr.endswith(
+        "then-and-now.json holds no rows; run python 10_then_and_now.py --probe\n"
+    )
 
 
 def run_in(folder):
