@@ -68,13 +68,11 @@ class Row:
 
 
 def print_rows(rows, title):
-    """A notes section's rows as measured (docs/then-and-now.json): the table, the legend, and
-    what a learner on Flask 3.1 sees instead, and writes instead."""
+    """A notes section's rows as measured: the table, and what a learner on 3.1 sees instead."""
     results = version_table.results()
     print(f"\n== {title} ==")
     print("\n".join(version_table.table(rows, results)))
-    print()
-    print(version_table.LEGEND)
+    print(f"\n{version_table.LEGEND}")
     changed = version_table.seen_today(rows, results)
     if changed:
         print(f"On Flask {TODAY}, instead:")
@@ -398,7 +396,9 @@ LIFECYCLE = (
     Row("`flask.signals_available` (without blinker, signals do nothing)", """
         import flask
         assert flask.signals_available
-        """, today="nothing: blinker comes with Flask, signals always work"),
+        """, today="nothing: Flask requires blinker, signals always work",
+        swap={"import flask\nassert flask.signals_available": "import importlib.metadata\n"
+              "assert 'blinker' in str(importlib.metadata.requires('flask'))"}),
     Row("第5步 `ctx.auto_pop(exc)`", """
         import flask
         ctx = flask.Flask("probe").test_request_context("/index")
