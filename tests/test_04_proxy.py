@@ -11,6 +11,8 @@ import pytest
 import werkzeug.local as wz
 from conftest import ROOT, load, run_script
 
+from instruments import version_table
+
 localproxy = load("04_proxy")
 localstack = load("03_localstack")
 
@@ -503,3 +505,13 @@ def test_release_local_on_a_stack_and_not_through_a_proxy():
     local.foo = 1
     with pytest.raises(AttributeError):
         localstack.release_local(local("foo"))
+
+
+def test_the_notes_names_today_say_when_they_went_as_10_measured():
+    """001's "Flask 3 differs": each name is checked on the Flask installed here, and when it
+    went is read from 10's measured table (docs/then-and-now.json), not typed."""
+    out = run_script("04_proxy", "--only", "flask_today").stdout
+    stacks = version_table.history("`_request_ctx_stack.top`")
+    assert f"-> gone (10 measured: {stacks}): checked" in out
+    assert stacks.endswith("✗ 3.0–3.1")
+    assert "NOT so here" not in out
