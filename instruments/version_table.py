@@ -95,7 +95,7 @@ def cell(outcome):
     one line (what it printed last, the warning, or the error), addresses and idents masked."""
     said = sections.mask((outcome["printed"].splitlines() or [""])[-1])
     if outcome["error"] is not None:  # (an ImportError's path is this machine's, not Flask's)
-        error = re.sub(r" \(/\S*\)$", "", outcome["error"])
+        error = sections.mask(re.sub(r" \(/\S*\)$", "", outcome["error"]))
         return {"mark": FAILED, "why": f"{error} {said}".strip()}
     if outcome["warned"]:
         return {"mark": WARNED, "why": f"DeprecationWarning: {outcome['warned'][0]}".strip()}
