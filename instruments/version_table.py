@@ -116,9 +116,11 @@ def measure(rows, releases, today, out=print):
     """Build a venv per release (`releases`: {release: "pin pin ..."}) under .cache/, run every
     row's probe in each, and its today_probe in release `today`: the results, as read above."""
     started, pythons = time.monotonic(), {}
+    python = ".".join(map(str, sys.version_info[:2]))  # each venv is built with this Python
     for release, pins in releases.items():
         out(f"the venv of Flask {release}: {pins}")
-        pythons[release] = venvs.python_in(venvs.CACHE / "then-and-now" / release, pins.split())
+        folder = venvs.CACHE / "then-and-now" / f"python{python}" / release
+        pythons[release] = venvs.python_in(folder, pins.split())
     jobs = [(pythons[release], row.probe) for row in rows for release in releases]
     jobs += [(pythons[today], row.today_probe) for row in rows if row.today_probe]
     cells = iter(venvs.map_jobs(run_probe, jobs))
@@ -129,7 +131,6 @@ def measure(rows, releases, today, out=print):
     for row in rows:
         if row.today_probe:
             measured[row.name].update(today_probe=row.today_probe, today_cell=next(cells))
-    python = ".".join(map(str, sys.version_info[:2]))
     out(f"{len(jobs)} probes in {time.monotonic() - started:.0f} s, on Python {python}")
     return {"python": python, "releases": releases, "today": today, "rows": measured}
 
