@@ -103,13 +103,20 @@ def served_in_thread(app):
 def served_by_ours(app):
     """`app` under the scripts' own server (instruments.serving, as 05 and 08 serve), in a
     thread of this process, on a free port; yields the port."""
+    with server_of_ours(app) as server:
+        yield server.port
+
+
+@contextlib.contextmanager
+def server_of_ours(app):
+    """The same, yielding the server itself (its tracker counts what it serves)."""
     from instruments import serving
 
     server = serving.bind("127.0.0.1", 0, app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield server.port
+        yield server
     finally:
         server.shutdown()
         server.server_close()
